@@ -1,0 +1,80 @@
+"""Engines and sessions: bounded, pre-pinged pools with a statement timeout on every
+connection, so the server heals after a database restart and no query hangs."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import DatabaseUnavailable, QueryTimeout
+from .settings import Settings
+
+
+def database_url(settings: Settings) -> str:
+    """URL of the configured database: GISDB_DATABASE_URL, or the embedded cluster's."""
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        if url.drivername in ("postgresql", "postgres", "postgis"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+    from .cluster import Cluster
+    return Cluster(settings).url()
+
+
+def make_engine(settings: Settings, *, timeout_ms: int | None = None,
+                application_name: str = "gisdb", **kw) -> Engine:
+    """A pooled engine for `settings` whose connections carry a statement timeout."""
+    timeout = settings.statement_timeout_ms if timeout_ms is None else timeout_ms
+    options = f"-c statement_timeout={int(timeout)} -c idle_in_transaction_session_timeout=600000"
+    kw.setdefault("pool_size", settings.pool_size)
+    kw.setdefault("max_overflow", settings.pool_max_overflow)
+    return sa.create_engine(
+        database_url(settings),
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=10,
+        connect_args={"options": options, "application_name": application_name,
+                      "connect_timeout": 5},
+        **kw,
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def translate_db_error(exc: BaseException) -> BaseException:
+    """Map a driver error to the system's error tree (timeouts, unreachable database)."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(exc, "sqlstate", None)
+    if sqlstate == "57014":
+        return QueryTimeout("the query took longer than the statement timeout")
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+            sqlstate and sqlstate.startswith(("08", "57P"))):
+        return DatabaseUnavailable("the database is not reachable")
+    return exc
+
+
+@contextmanager
+def db_errors() -> Iterator[None]:
+    """Re-raise driver errors as `QueryTimeout` / `DatabaseUnavailable`."""
+    try:
+        yield
+    except (sa_exc.DBAPIError, sa_exc.OperationalError) as exc:
+        mapped = translate_db_error(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+
+
+def ping(engine: Engine) -> dict:
+    """Check the database; returns versions. Raises DatabaseUnavailable."""
+    with db_errors(), engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT current_setting('server_version') AS pg, postgis_lib_version() AS postgis"
+        )).mappings().one()
+    return dict(row)

@@ -1,0 +1,51 @@
+"""The one exception tree of the system. `webmap` maps these to HTTP statuses;
+the command line prints them. Messages are meant for users: never SQL or secrets."""
+from __future__ import annotations
+
+
+class GisdbError(Exception):
+    """Base of every error the system raises on purpose."""
+
+    code = "ServerError"
+
+
+class ConfigurationError(GisdbError):
+    code = "ConfigurationError"
+
+
+class DatabaseUnavailable(GisdbError):
+    """The database cannot be reached (down, restarting, misconfigured)."""
+
+    code = "DatabaseUnavailable"
+
+
+class QueryTimeout(GisdbError):
+    """A statement ran past its statement timeout."""
+
+    code = "Timeout"
+
+
+class NotFound(GisdbError, LookupError):
+    code = "NotFound"
+
+
+class InvalidParameter(GisdbError, ValueError):
+    """A request or command parameter is malformed or unknown."""
+
+    code = "InvalidParameterValue"
+
+
+class InvalidFilter(InvalidParameter):
+    code = "InvalidFilter"
+
+
+class ImportFailed(GisdbError):
+    """An import was stopped; the target layer is unchanged."""
+
+    code = "ImportFailed"
+
+
+class UnsafeInput(ImportFailed):
+    """A file was refused before it was opened (zip-slip, symlink, bomb, size)."""
+
+    code = "UnsafeInput"

@@ -1,0 +1,84 @@
+"""Every setting of the system, read from the environment in one place.
+
+Nothing here runs at import time: callers build a `Settings` with `Settings.from_env()`
+(or pass overrides in tests) and hand it down.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one process (server, command line or test run)."""
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str | None = None          # GISDB_DATABASE_URL: use an existing PostGIS
+    database_name: str = "gisdb"             # name of the database in the embedded cluster
+    pg_bin_dir: Path | None = None           # where initdb/pg_ctl live (auto-detected)
+    pg_tcp_port: int | None = None           # embedded cluster also listens on 127.0.0.1:PORT
+    host: str = "127.0.0.1"
+    port: int = 5000
+    statement_timeout_ms: int = 15000        # every request and import statement
+    import_statement_timeout_ms: int = 600000
+    pool_size: int = 4
+    pool_max_overflow: int = 4
+    tile_cache_mb: int = 512
+    sample_scale: int = 1                    # scale of the sample city loaded on first run
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("GISDB_DATA_DIR") or (PROJECT_ROOT / "data")).resolve()
+        tcp = env.get("GISDB_PG_TCP_PORT")
+        settings = cls(
+            data_dir=data_dir,
+            database_url=env.get("GISDB_DATABASE_URL") or None,
+            database_name=env.get("GISDB_DATABASE_NAME", "gisdb"),
+            pg_bin_dir=Path(env["GISDB_PG_BIN"]) if env.get("GISDB_PG_BIN") else None,
+            pg_tcp_port=int(tcp) if tcp else None,
+            host=env.get("GISDB_HOST", "127.0.0.1"),
+            port=_int(env, "GISDB_PORT", 5000),
+            statement_timeout_ms=_int(env, "GISDB_STATEMENT_TIMEOUT_MS", 15000),
+            import_statement_timeout_ms=_int(env, "GISDB_IMPORT_TIMEOUT_MS", 600000),
+            pool_size=_int(env, "GISDB_POOL_SIZE", 4),
+            pool_max_overflow=_int(env, "GISDB_POOL_MAX_OVERFLOW", 4),
+            tile_cache_mb=_int(env, "GISDB_TILE_CACHE_MB", 512),
+            sample_scale=_int(env, "GISDB_SAMPLE_SCALE", 1),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def embedded(self) -> bool:
+        """True when the project runs its own PostGIS cluster under `data_dir`."""
+        return not self.database_url
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+    @property
+    def tile_cache_dir(self) -> Path:
+        return self.data_dir / "tile-cache"
+
+    @property
+    def raster_dir(self) -> Path:
+        return self.data_dir / "rasters"
+
+    def with_database(self, url: str) -> "Settings":
+        return replace(self, database_url=url)

@@ -1,0 +1,35 @@
+"""The layered model: land, construction and traffic schemas, their tables,
+constraints, spatial indexes and data-version triggers.
+
+Revision ID: 0001
+"""
+from alembic import op
+
+from gisdb.model import Base, META_SCHEMA
+from gisdb.versions import install_version_function, track_table
+import layers.registry as registry
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    for schema in (META_SCHEMA, *registry.SCHEMAS):
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS " + schema)
+    tables = [t for t in Base.metadata.sorted_tables if t.schema in (META_SCHEMA, *registry.SCHEMAS)
+              and t.name != "alembic_version"]
+    Base.metadata.create_all(conn, tables=tables)
+    install_version_function(conn)
+    for schema, table in registry.tracked_tables():
+        track_table(conn, schema, table)
+
+
+def downgrade() -> None:
+    conn = op.get_bind()
+    for schema in (*reversed(registry.SCHEMAS),):
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS meta.layer_versions, meta.state")
+    conn.exec_driver_sql("DROP FUNCTION IF EXISTS meta.bump_layer_version()")

@@ -1,0 +1,38 @@
+"""Bringing a database's schema up to date with the layers' Alembic migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _config(connection: sa.Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: sa.Engine, revision: str = "head") -> str:
+    """Apply migrations up to `revision` in one transaction; returns the new revision."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS meta")
+        command.upgrade(_config(conn), revision)
+    return current_revision(engine)
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"version_table_schema": "meta"})
+        return ctx.get_current_revision()
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head()

@@ -1,0 +1,1 @@
+"""The `gisdb` command line: thin click wrappers over the packages."""

@@ -1,0 +1,27 @@
+"""Entry point of the `gisdb` command."""
+from __future__ import annotations
+
+import click
+
+from gisdb.settings import Settings
+
+from .db import db_group, migrate_command
+from .layers_command import layers_command
+from .serve import serve_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx):
+    """Da Nang urban GIS: database, imports, tiles and map server.
+
+    Configuration comes from the environment (GISDB_DATABASE_URL, GISDB_DATA_DIR,
+    GISDB_PORT, ...; see the README)."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings.from_env()
+
+
+main.add_command(db_group)
+main.add_command(migrate_command)
+main.add_command(layers_command)
+main.add_command(serve_command)

@@ -1,0 +1,30 @@
+"""Application factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from gisdb.engine import make_engine
+from gisdb.settings import Settings
+
+from .errors import install_error_handlers
+from .services import Services
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. `test_config` may hold `SETTINGS` (a gisdb Settings) and Flask
+    config keys; otherwise settings come from the environment."""
+    app = Flask(__name__)
+    app.config.update(JSON_SORT_KEYS=False)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    if test_config:
+        app.config.update(test_config)
+    settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
+    engine = make_engine(settings, application_name="gisdb-web")
+    app.extensions["gisdb"] = Services(settings=settings, engine=engine)
+    install_error_handlers(app)
+
+    from . import health, landing
+    app.register_blueprint(health.bp)
+    app.register_blueprint(landing.bp)
+    return app

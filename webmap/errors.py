@@ -1,0 +1,65 @@
+"""The one mapping from the system's exceptions to HTTP: JSON {code, description},
+the right status, and never SQL, stack traces or credentials in a body."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException
+
+from gisdb import errors
+from gisdb.engine import translate_db_error
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.InvalidFilter: 400,
+    errors.InvalidParameter: 400,
+    errors.UnsafeInput: 400,
+    errors.ImportFailed: 422,
+    errors.QueryTimeout: 503,
+    errors.DatabaseUnavailable: 503,
+    errors.ConfigurationError: 500,
+    errors.GisdbError: 500,
+}
+
+
+def status_of(exc: errors.GisdbError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_response(code: str, description: str, status: int):
+    resp = jsonify({"code": code, "description": description})
+    resp.status_code = status
+    if status == 503:
+        resp.headers["Retry-After"] = "5"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(errors.GisdbError)
+    def _gisdb(exc: errors.GisdbError):
+        return error_response(exc.code, str(exc), status_of(exc))
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    def _db(exc: sa_exc.DBAPIError):
+        mapped = translate_db_error(exc)
+        if isinstance(mapped, errors.GisdbError):
+            return _gisdb(mapped)
+        log.exception("database error")
+        return error_response("ServerError", "the database could not answer this request", 500)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return error_response(exc.name.replace(" ", ""), exc.description or exc.name, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _other(exc: Exception):
+        log.exception("unhandled error")
+        return error_response("ServerError", "internal server error", 500)
