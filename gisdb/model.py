@@ -51,27 +51,3 @@ def layer_constraints(table: str, natural_key: tuple[str, ...], *extra) -> tuple
         sa.CheckConstraint("NOT ST_IsEmpty(geom)", name=f"{table}_geom_not_empty"),
         *extra,
     )
-
-
-class LayerVersion(Base):
-    """Data version of each table; bumped by a statement trigger on every change."""
-
-    __tablename__ = "layer_versions"
-    __table_args__ = {"schema": META_SCHEMA}
-
-    table_name: Mapped[str] = mapped_column(sa.Text, primary_key=True)  # schema.table
-    version: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
-    changed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True),
-                                                    server_default=sa.func.now(), nullable=False)
-
-
-class SchemaState(Base):
-    """Key/value facts about the database (e.g. when the sample city was loaded)."""
-
-    __tablename__ = "state"
-    __table_args__ = {"schema": META_SCHEMA}
-
-    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    value: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    changed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True),
-                                                    server_default=sa.func.now(), nullable=False)

@@ -2,6 +2,7 @@
 from alembic import context
 
 from gisdb.model import Base
+import gisdb.meta_tables  # noqa: F401  (registers the meta tables on Base.metadata)
 import layers.registry  # noqa: F401  (registers every model on Base.metadata)
 
 connection = context.config.attributes["connection"]

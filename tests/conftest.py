@@ -1,0 +1,81 @@
+"""Fixtures: a real PostGIS. Each test session gets its own fresh database (so parallel
+runs never collide), migrated, with the sample city loaded once."""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gisdb.cluster import Cluster
+from gisdb.database import create_database, drop_database
+from gisdb.engine import make_engine
+from gisdb.settings import Settings
+from layers.schema import migrate
+
+PROJECT = Path(__file__).resolve().parents[1]
+REALDATA = PROJECT.parent / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    settings = Settings.from_env()
+    if settings.embedded:
+        Cluster(settings).start()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def db_name() -> str:
+    return f"gisdb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+def settings(base_settings, db_name, tmp_path_factory) -> Settings:
+    """Settings of the test database (fresh, migrated, empty until `sample_city`)."""
+    url = create_database(base_settings, db_name)
+    data_dir = tmp_path_factory.mktemp("data")
+    test_settings = replace(base_settings, database_url=url, data_dir=data_dir,
+                            statement_timeout_ms=15000)
+    engine = make_engine(test_settings, pool_size=1)
+    migrate(engine)
+    engine.dispose()
+    yield test_settings
+    drop_database(base_settings, db_name)
+
+
+@pytest.fixture(scope="session")
+def engine(settings) -> sa.Engine:
+    eng = make_engine(settings)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_city(engine) -> dict[str, int]:
+    """Loads the default sample city once per session; returns counts per layer."""
+    from layers.sample import load_sample_city
+    return load_sample_city(engine, scale=1, seed=1)
+
+
+@pytest.fixture(scope="session")
+def app(settings, sample_city):
+    from webmap.app import create_app
+    application = create_app({"TESTING": True, "SETTINGS": settings})
+    yield application
+    application.extensions["gisdb"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip(f"real Da Nang data not found at {REALDATA} (only present in CI/dev)")
+    return REALDATA
