@@ -1,0 +1,33 @@
+"""/healthz and the landing page, with the database up and down."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from webmap.app import create_app
+
+
+def test_healthz_ok(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["status"] == "ok"
+    assert body["postgis"].startswith("3")
+
+
+def test_healthz_503_json_when_database_down(settings, tmp_path):
+    down = replace(settings, database_url=f"postgresql+psycopg://gisdb@/nowhere?host={tmp_path}&port=1")
+    app = create_app({"TESTING": True, "SETTINGS": down})
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["code"] == "DatabaseUnavailable"
+    text = resp.get_data(as_text=True)
+    assert "SELECT" not in text and "Traceback" not in text and "psycopg" not in text
+
+
+def test_landing_lists_layers_by_group(client):
+    resp = client.get("/?f=json")
+    assert resp.status_code == 200
+    text = resp.get_data(as_text=True)
+    for layer_id in ("parcels", "buildings", "roads"):
+        assert layer_id in text
