@@ -79,6 +79,14 @@ def postgis_available(bin_dir: Path) -> bool:
     return (share / "extension" / "postgis.control").exists()
 
 
+def _world_traversable(path: Path) -> bool:
+    """Whether every existing ancestor of `path` lets other users through (o+x)."""
+    for parent in path.resolve().parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Cluster:
     """Handle on the embedded cluster of one `Settings`."""
@@ -86,14 +94,25 @@ class Cluster:
     settings: Settings
 
     @property
+    def root(self) -> Path:
+        """Where the cluster lives: `data/pg`, unless we run as root and the unprivileged
+        cluster owner could not reach it (a parent directory without o+x), in which case
+        a per-project directory under /var/lib/gisdb is used instead."""
+        preferred = self.settings.cluster_dir
+        if os.geteuid() != 0 or _world_traversable(preferred):
+            return preferred
+        digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:12]
+        return Path("/var/lib/gisdb") / digest
+
+    @property
     def pgdata(self) -> Path:
-        return self.settings.cluster_dir / "pgdata"
+        return self.root / "pgdata"
 
     @property
     def socket_dir(self) -> Path:
         """Socket directory inside the data dir, or a short hashed one in /tmp when
         the project path is too long for a Unix socket address."""
-        preferred = self.settings.cluster_dir / "run"
+        preferred = self.root / "run"
         if len(str(preferred / f".s.PGSQL.{PG_PORT}")) <= MAX_SOCKET_PATH:
             return preferred
         digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:12]
@@ -101,7 +120,7 @@ class Cluster:
 
     @property
     def logfile(self) -> Path:
-        return self.settings.cluster_dir / "postgresql.log"
+        return self.root / "postgresql.log"
 
     def url(self, database: str | None = None) -> str:
         db = database or self.settings.database_name
@@ -145,9 +164,9 @@ class Cluster:
             raise ConfigurationError(
                 "PostGIS is not installed for this PostgreSQL. Install Debian's "
                 "postgresql-15-postgis-3 (or set GISDB_DATABASE_URL).")
-        self.settings.cluster_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
-        self._chown(self.settings.cluster_dir, self.pgdata)
+        self._chown(self.root, self.pgdata)
         res = self._run([str(bin_dir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
                          "--auth-local=trust", "--auth-host=scram-sha-256",
                          "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"])
@@ -175,7 +194,7 @@ class Cluster:
         sock = self.socket_dir
         sock.mkdir(parents=True, exist_ok=True)
         os.chmod(sock, 0o755)
-        self._chown(sock, self.settings.cluster_dir)
+        self._chown(sock, self.root)
         if not self.logfile.exists():
             self.logfile.touch()
         self._chown(self.logfile)

@@ -26,15 +26,18 @@ def database_url(settings: Settings) -> str:
 
 
 def make_engine(settings: Settings, *, timeout_ms: int | None = None,
-                application_name: str = "gisdb", **kw) -> Engine:
-    """A pooled engine for `settings` whose connections carry a statement timeout."""
+                application_name: str = "gisdb", pre_ping: bool = True, **kw) -> Engine:
+    """A pooled engine for `settings` whose connections carry a statement timeout.
+
+    `pre_ping=False` saves a round trip per checkout, for callers that retry a read once
+    on DatabaseUnavailable instead (the tile server's hot path)."""
     timeout = settings.statement_timeout_ms if timeout_ms is None else timeout_ms
     options = f"-c statement_timeout={int(timeout)} -c idle_in_transaction_session_timeout=600000"
     kw.setdefault("pool_size", settings.pool_size)
     kw.setdefault("max_overflow", settings.pool_max_overflow)
     return sa.create_engine(
         database_url(settings),
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         pool_timeout=10,
         connect_args={"options": options, "application_name": application_name,

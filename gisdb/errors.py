@@ -49,3 +49,15 @@ class UnsafeInput(ImportFailed):
     """A file was refused before it was opened (zip-slip, symlink, bomb, size)."""
 
     code = "UnsafeInput"
+
+
+class ExportFailed(GisdbError):
+    """Writing an export file failed; no partial file was left behind."""
+
+    code = "ExportFailed"
+
+
+class AlreadyLoaded(GisdbError):
+    """Data that must not be loaded twice is already there (e.g. the sample city)."""
+
+    code = "Conflict"

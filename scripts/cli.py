@@ -7,7 +7,13 @@ from gisdb.settings import Settings
 
 from .db import db_group, migrate_command
 from .layers_command import layers_command
+from .query_command import query_group
 from .serve import serve_command
+from .sample_command import sample_command
+from .tiles_command import tiles_group
+from .raster_command import raster_group
+from .export_command import export_command
+from .import_command import import_command, imports_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,4 +30,11 @@ def main(ctx):
 main.add_command(db_group)
 main.add_command(migrate_command)
 main.add_command(layers_command)
+main.add_command(query_group)
 main.add_command(serve_command)
+main.add_command(sample_command)
+main.add_command(raster_group)
+main.add_command(export_command)
+main.add_command(tiles_group)
+main.add_command(import_command)
+main.add_command(imports_command)

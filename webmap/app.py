@@ -24,7 +24,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["gisdb"] = Services(settings=settings, engine=engine)
     install_error_handlers(app)
 
-    from . import health, landing
+    from . import health, ogc_views
     app.register_blueprint(health.bp)
-    app.register_blueprint(landing.bp)
+    app.register_blueprint(ogc_views.bp)
+    from . import tile_views
+    app.register_blueprint(tile_views.bp)
+    from . import raster_tile_views
+    app.register_blueprint(raster_tile_views.bp)
+    from . import map_page, vendor
+    app.register_blueprint(map_page.bp)
+    app.register_blueprint(vendor.bp)
+    from . import queries
+    app.register_blueprint(queries.bp)
     return app

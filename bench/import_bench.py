@@ -1,0 +1,196 @@
+"""Benchmark of `gisdb import` (run by hand, never in tests).
+
+Writes a GeoPackage of N parcel-like polygons inside Da Nang, then loads it into a
+scratch database, in the same run and by turns:
+  - ours: `run_import` into the `parcels` layer, validation included (staging, SQL
+    checks, natural key, upsert apply with the layer's indexes, checks and triggers);
+  - `ogr2ogr -f PostgreSQL` (Debian's gdal-bin) into a new table of the same database;
+  - `geopandas.read_file` + `GeoDataFrame.to_postgis` into a new table.
+Prints the median time and rows/s of each over the repeats, and our ratios (targets:
+>= 1.0x ogr2ogr, >= 3x to_postgis). Then imports a larger file (`--memory-rows`,
+default 1,000,000) in a child process and prints its peak memory (max RSS; target
+< 1.5 GB), to show memory stays flat with size.
+
+    .venv/bin/python bench/import_bench.py --rows 200000 --repeat 3
+    .venv/bin/python bench/import_bench.py --rows 20000 --memory-rows 100000   # quick
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from gisdb.cluster import Cluster  # noqa: E402
+from gisdb.database import create_database, drop_database  # noqa: E402
+from gisdb.engine import make_engine  # noqa: E402
+from gisdb.settings import Settings  # noqa: E402
+from layers.schema import migrate  # noqa: E402
+
+LAND_USES = np.array(["ODT", "TMD", "CLN", "DGT", "SKC", "DGD", "LUC", "NTS"], dtype=object)
+
+
+def write_parcels(path: Path, n: int, seed: int = 1, chunk: int = 250_000) -> Path:
+    """N polygons (5-7 vertices, ~10-20 m) on a grid over Da Nang, with parcel attributes."""
+    rng = np.random.default_rng(seed)
+    cols = int(np.ceil(np.sqrt(n)))
+    step = min(0.0004, 0.6 / cols)
+    for start in range(0, n, chunk):
+        i = np.arange(start, min(n, start + chunk))
+        x0 = 107.9 + (i % cols) * step
+        y0 = 15.85 + (i // cols) * step
+        w = step * rng.uniform(0.5, 0.9, len(i))
+        h = step * rng.uniform(0.5, 0.9, len(i))
+        jitter = step * rng.uniform(0.05, 0.2, len(i))
+        rings = np.stack([np.column_stack([x0, y0]), np.column_stack([x0 + w, y0]),
+                          np.column_stack([x0 + w + jitter, y0 + h / 2]), np.column_stack([x0 + w, y0 + h]),
+                          np.column_stack([x0, y0 + h]), np.column_stack([x0, y0])], axis=1)
+        geoms = shapely.polygons(rings)
+        fields = {
+            "ward_code": np.array([f"20{k % 90:03d}" for k in i // 5000], dtype=object),
+            "sheet_no": (i // 500 % 1000 + 1).astype(np.int32),
+            "parcel_no": (i % 500 + 1).astype(np.int32),
+            "area_m2": np.round(rng.uniform(40, 900, len(i)), 1),
+            "land_use": LAND_USES[i % len(LAND_USES)],
+            "address": np.array([f"{k % 300 + 1} đường Nguyễn Văn Linh" for k in i], dtype=object),
+        }
+        pyogrio.raw.write(path, shapely.to_wkb(geoms), driver="GPKG", layer="parcels",
+                          geometry_type="Polygon", crs="EPSG:4326", field_data=list(fields.values()),
+                          fields=list(fields), append=start > 0)
+    return path
+
+
+def pg_dsn(url: str) -> str:
+    u = make_url(url)
+    parts = [f"dbname={u.database}", f"user={u.username or os.environ.get('USER', 'postgres')}"]
+    host = u.query.get("host") or u.host
+    if host:
+        parts.append(f"host={host}")
+    if u.port:
+        parts.append(f"port={u.port}")
+    if u.password:
+        parts.append(f"password={u.password}")
+    return " ".join(parts)
+
+
+def time_ours(engine, settings, path: Path) -> float:
+    from gisdb.importing import ImportOptions
+    from layers.importing import import_layer
+    start = time.perf_counter()
+    report = import_layer(engine, settings, "parcels", path, ImportOptions(mode="upsert"))
+    elapsed = time.perf_counter() - start
+    assert report.rejected == 0 and report.loaded == report.read, report.as_dict()
+    return elapsed
+
+
+def time_ogr2ogr(dsn: str, path: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(["ogr2ogr", "-f", "PostgreSQL", "PG:" + dsn, str(path), "-nln", "bench_ogr",
+                    "-overwrite", "-lco", "GEOMETRY_NAME=geom"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def time_geopandas(engine, path: Path) -> float:
+    import geopandas
+    start = time.perf_counter()
+    frame = geopandas.read_file(path, engine="pyogrio")
+    frame.to_postgis("bench_gpd", engine, if_exists="replace", index=False)
+    return time.perf_counter() - start
+
+
+def reset(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE land.parcels CASCADE"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_ogr, bench_gpd"))
+        conn.execute(sa.text("CHECKPOINT"))
+
+
+def peak_memory(settings, path: Path) -> tuple[float, float, int]:
+    """Import `path` in a child process; returns (seconds, max RSS in MB, rows)."""
+    code = ("import json, sys, time; from gisdb.engine import make_engine; from gisdb.importing import "
+            "ImportOptions; from layers.importing import import_layer; from gisdb.settings import Settings; "
+            "s = Settings.from_env(); e = make_engine(s, pool_size=2); t = time.perf_counter(); "
+            "r = import_layer(e, s, 'parcels', sys.argv[1], ImportOptions()); "
+            "print(json.dumps({'s': time.perf_counter() - t, 'rows': r.loaded}))")
+    env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url, GISDB_DATA_DIR=str(settings.data_dir))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=PROJECT, env=env, check=True,
+                         capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["s"], max(after, before) / 1024, result["rows"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-rows", type=int, default=1_000_000, help="0 skips the memory run")
+    parser.add_argument("--skip-geopandas", action="store_true")
+    args = parser.parse_args()
+
+    base = Settings.from_env()
+    if base.embedded:
+        Cluster(base).start()
+    name = f"gisdb_bench_import_{uuid.uuid4().hex[:6]}"
+    url = create_database(base, name)
+    tmp = Path(tempfile.mkdtemp(prefix="gisdb-import-bench-"))
+    settings = replace(base, database_url=url, data_dir=tmp / "data",
+                       statement_timeout_ms=3_600_000, import_statement_timeout_ms=3_600_000)
+    engine = make_engine(settings, pool_size=2)
+    try:
+        migrate(engine)
+        path = write_parcels(tmp / "parcels.gpkg", args.rows)
+        dsn = pg_dsn(url)
+        times = {"ours": [], "ogr2ogr": [], "to_postgis": []}
+        for _ in range(args.repeat):
+            for label in times:
+                if label == "to_postgis" and args.skip_geopandas:
+                    continue
+                reset(engine)
+                run = {"ours": lambda: time_ours(engine, settings, path),
+                       "ogr2ogr": lambda: time_ogr2ogr(dsn, path),
+                       "to_postgis": lambda: time_geopandas(engine, path)}[label]
+                times[label].append(run())
+        print(f"import of {args.rows:,} polygons from a GeoPackage, median of {args.repeat} "
+              f"(load average {os.getloadavg()[0]:.1f})")
+        medians = {k: statistics.median(v) for k, v in times.items() if v}
+        for label, seconds in medians.items():
+            print(f"  {label:<11} {seconds:8.2f} s  {args.rows / seconds:10,.0f} rows/s")
+        print(f"  ratio ours / ogr2ogr    (rows/s): {medians['ogr2ogr'] / medians['ours']:.2f}x  (target >= 1.0x)")
+        if "to_postgis" in medians:
+            print(f"  ratio ours / to_postgis (rows/s): {medians['to_postgis'] / medians['ours']:.2f}x  "
+                  "(target >= 3x)")
+        if args.memory_rows:
+            big = write_parcels(tmp / "big.gpkg", args.memory_rows, seed=2)
+            reset(engine)
+            seconds, peak_mb, rows = peak_memory(settings, big)
+            print(f"memory: imported {rows:,} features in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), "
+                  f"peak RSS {peak_mb:,.0f} MB (target < 1,536 MB)")
+    finally:
+        engine.dispose()
+        drop_database(base, name)
+        for item in sorted(tmp.rglob("*"), reverse=True):
+            item.unlink() if item.is_file() else item.rmdir()
+        tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()

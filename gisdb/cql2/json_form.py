@@ -1,0 +1,155 @@
+"""CQL2 JSON -> pygeofilter AST. Written here (not pygeofilter's cql2_json) because
+that parser swaps bbox axes, maps T_INTERSECTS to T_OVERLAPS, takes a `casei()`
+pattern as a string and has no distance predicate."""
+from __future__ import annotations
+
+import json
+
+from pygeofilter import ast, values
+from pygeofilter.cql2 import SPATIAL_PREDICATES_MAP, TEMPORAL_PREDICATES_MAP
+
+from gisdb.errors import InvalidFilter
+
+from .literals import parse_date, parse_instant, parse_timestamp
+
+COMPARISONS = {"=": ast.Equal, "<>": ast.NotEqual, "<": ast.LessThan, "<=": ast.LessEqual,
+               ">": ast.GreaterThan, ">=": ast.GreaterEqual}
+ARITHMETIC = {"+": ast.Add, "-": ast.Sub, "*": ast.Mul, "/": ast.Div}
+GEOJSON_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                 "MultiPolygon", "GeometryCollection"}
+
+
+def parse_json(value: str | dict):
+    """A CQL2 JSON filter (text or already decoded) as a pygeofilter AST."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise InvalidFilter("the filter is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidFilter("a CQL2 JSON filter is an object")
+    return _walk(value)
+
+
+def _args(node: dict, count: int | None = None) -> list:
+    args = node.get("args")
+    if not isinstance(args, list):
+        raise InvalidFilter(f"operator {node.get('op')!r} needs an 'args' array")
+    if count is not None and len(args) != count:
+        raise InvalidFilter(f"operator {node.get('op')!r} takes {count} arguments")
+    return args
+
+
+def _walk(node):
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, (int, float, str)):
+        return node
+    if isinstance(node, list):
+        raise InvalidFilter("an array is only allowed as the list of IN or an interval")
+    if not isinstance(node, dict):
+        raise InvalidFilter("unexpected value in the filter")
+    if "op" in node:
+        return _operation(node)
+    if "property" in node:
+        if not isinstance(node["property"], str):
+            raise InvalidFilter("a property name is a string")
+        return ast.Attribute(node["property"])
+    if "date" in node:
+        return parse_date(str(node["date"]))
+    if "timestamp" in node:
+        return parse_timestamp(str(node["timestamp"]))
+    if "interval" in node:
+        ends = node["interval"]
+        if not isinstance(ends, list) or len(ends) != 2:
+            raise InvalidFilter("an interval has two ends")
+        return values.Interval(*(_instant(e) for e in ends))
+    if "bbox" in node:
+        box = node["bbox"]
+        if not isinstance(box, list) or len(box) != 4 or not all(_is_number(n) for n in box):
+            raise InvalidFilter("a bbox is four numbers")
+        return values.Envelope(x1=box[0], x2=box[2], y1=box[1], y2=box[3])
+    if node.get("type") in GEOJSON_TYPES:
+        return values.Geometry(node)
+    if "function" in node:
+        fn = node["function"]
+        name = fn.get("name") if isinstance(fn, dict) else None
+        return ast.Function(str(name).lower(), [_walk(a) for a in fn.get("args", [])]
+                            if isinstance(fn, dict) and isinstance(fn.get("args"), list) else [])
+    raise InvalidFilter("unexpected object in the filter")
+
+
+def _instant(value):
+    if value in ("..", None):
+        return None
+    if isinstance(value, dict):
+        return _walk(value)
+    if isinstance(value, str):
+        return parse_instant(value)
+    raise InvalidFilter("an interval end is a date, a timestamp or '..'")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _operation(node: dict):
+    op = node["op"]
+    if not isinstance(op, str):
+        raise InvalidFilter("'op' is a string")
+    op = op.lower() if op.lower() != "isnull" else "isNull"
+    if op in ("and", "or"):
+        args = [_walk(a) for a in _args(node)]
+        if len(args) < 2:
+            raise InvalidFilter(f"'{op}' needs at least two arguments")
+        return (ast.And if op == "and" else ast.Or).from_items(*args)
+    if op == "not":
+        return ast.Not(_walk(_args(node, 1)[0]))
+    if op == "isNull":
+        return ast.IsNull(_walk(_args(node, 1)[0]), not_=False)
+    if op in COMPARISONS:
+        lhs, rhs = (_walk(a) for a in _args(node, 2))
+        return COMPARISONS[op](lhs, rhs)
+    if op in ARITHMETIC:
+        lhs, rhs = (_walk(a) for a in _args(node, 2))
+        return ARITHMETIC[op](lhs, rhs)
+    if op == "like":
+        lhs, pattern = (_walk(a) for a in _args(node, 2))
+        return ast.Like(lhs, pattern, nocase=False, wildcard="%", singlechar="_",
+                        escapechar="\\", not_=False)
+    if op == "between":
+        args = _args(node)
+        if len(args) == 2 and isinstance(args[1], list) and len(args[1]) == 2:
+            args = [args[0], *args[1]]
+        if len(args) != 3:
+            raise InvalidFilter("'between' takes a value and two bounds")
+        lhs, low, high = (_walk(a) for a in args)
+        return ast.Between(lhs, low, high, not_=False)
+    if op == "in":
+        lhs, items = _args(node, 2)
+        if not isinstance(items, list) or not items:
+            raise InvalidFilter("the second argument of 'in' is a non-empty array")
+        return ast.In(_walk(lhs), [_walk(i) for i in items], not_=False)
+    if op in ("casei", "accenti"):
+        return ast.Function(op, [_walk(_args(node, 1)[0])])
+    if op in SPATIAL_PREDICATES_MAP:
+        lhs, rhs = (_walk(a) for a in _args(node, 2))
+        return SPATIAL_PREDICATES_MAP[op](lhs, rhs)
+    if op == "s_dwithin":
+        args = _args(node)
+        if len(args) not in (3, 4) or not _is_number(args[2]):
+            raise InvalidFilter("'s_dwithin' takes two geometries, a distance and a unit")
+        units = args[3] if len(args) == 4 else "meters"
+        return ast.DistanceWithin(_walk(args[0]), _walk(args[1]), distance=float(args[2]),
+                                  units=str(units).lower())
+    if op == "t_intersects":
+        lhs, rhs = (_walk(a) for a in _args(node, 2))
+        return ast.Not(ast.TimeDisjoint(lhs, rhs))
+    if op == "t_disjoint":
+        lhs, rhs = (_walk(a) for a in _args(node, 2))
+        return ast.TimeDisjoint(lhs, rhs)
+    if op in TEMPORAL_PREDICATES_MAP:
+        lhs, rhs = (_walk(a) for a in _args(node, 2))
+        return TEMPORAL_PREDICATES_MAP[op](lhs, rhs)
+    return ast.Function(op, [_walk(a) for a in node.get("args", [])
+                             if not isinstance(a, list)] if isinstance(node.get("args"), list) else [])

@@ -1,0 +1,187 @@
+"""`run_import`: one import from file to layer, atomic and logged.
+
+Steps: check the file (safety), hash it, log the run as `running`; open the dataset
+(encoding and CRS decided and reported); stream it into a TEMP staging table with
+binary COPY, stopping early if the first batch lands outside Da Nang; validate and
+repair in SQL; write the rejects file; plan the changes on the natural key; and (unless
+a dry run) apply them and mark the log `done` in the same transaction. All database work
+happens in that one transaction on one session: a killed import rolls back and its
+TEMP tables vanish, so the layer is exactly as before."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..engine import db_errors
+from ..errors import GisdbError, ImportFailed, InvalidParameter
+from ..settings import Settings
+from . import apply as applying
+from . import log
+from .crs import diagnose, resolve_crs, transformer_to_storage
+from .mapping import FieldMapping, resolve
+from .progress import Progress
+from .rejects import write_rejects
+from .report import ImportReport
+from .safety import safe_open_path
+from .sources import open_source, read_chunks
+from .staging import copy_chunk, create_stage, stage_columns, stage_table
+from .target import ImportTarget
+from .validate import Policy, build_checked, count_outcome
+
+MODES = ("append", "replace", "upsert")
+ON_INVALID = ("fix", "reject", "fail")
+IMPORT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+@dataclass
+class ImportOptions:
+    mode: str = "upsert"
+    srs: str | None = None
+    encoding: str | None = None
+    mapping: FieldMapping = field(default_factory=FieldMapping)
+    dry_run: bool = False
+    report_path: Path | None = None
+    rejects_path: Path | None = None
+    on_invalid: str = "fix"
+    force: bool = False
+    table: str | None = None
+    chunk_size: int = 50_000
+    user: str | None = None
+
+    def check(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidParameter(f"--mode must be one of {', '.join(MODES)}")
+        if self.on_invalid not in ON_INVALID:
+            raise InvalidParameter(f"--on-invalid must be one of {', '.join(ON_INVALID)}")
+        if self.chunk_size < 1:
+            raise InvalidParameter("the chunk size must be positive")
+
+
+def _rejects_path(settings: Settings, options: ImportOptions, report: ImportReport) -> Path:
+    if options.rejects_path:
+        return Path(options.rejects_path)
+    if options.report_path:
+        path = Path(options.report_path)
+        return path.with_name(path.stem + ".rejects.geojson")
+    return settings.data_dir / "imports" / f"import-{report.import_id}-rejects.geojson"
+
+
+def run_import(engine: sa.Engine, settings: Settings, target: ImportTarget, path: str | Path,
+               options: ImportOptions, progress: Progress | None = None) -> ImportReport:
+    """Import `path` into `target`; returns the report (raises ImportFailed and friends
+    after logging the failure; the layer is then unchanged)."""
+    options.check()
+    progress = progress or Progress(None, enabled=False)
+    checked_path = safe_open_path(path, settings)
+    report = ImportReport(layer=target.layer_id, file=str(Path(path).name), mode=options.mode,
+                          sha256=log.file_sha256(checked_path), dry_run=options.dry_run)
+    started = time.monotonic()
+    with db_errors():
+        report.import_id = log.start_record(engine, report, options.user)
+    try:
+        with open_source(checked_path, settings, table=options.table, encoding=options.encoding) as source:
+            _describe(report, source, options, target)
+            progress.total = source.feature_count
+            _run(engine, settings, target, source, options, report, progress, started)
+    except GisdbError as exc:
+        report.status, report.message = "failed", str(exc)
+        report.seconds = time.monotonic() - started
+        with db_errors():
+            log.fail_record(engine, report)
+        if options.report_path:
+            report.write_json(options.report_path)
+        raise
+    finally:
+        progress.close()
+    if options.report_path:
+        report.write_json(options.report_path)
+    return report
+
+
+def _describe(report: ImportReport, source, options: ImportOptions, target: ImportTarget) -> None:
+    report.format = source.driver
+    report.table = source.layer
+    report.encoding = source.encoding.name
+    report.warnings.extend(source.warnings)
+    plans = resolve(options.mapping, target, source.field_names)
+    report.mapping = {p.column: p.describe(source.field_names) for p in plans}
+    source.plans = plans
+
+
+def _run(engine, settings, target, source, options, report, progress, started) -> None:
+    choice = resolve_crs(options.srs, source.crs_text, file_label=source.original.name)
+    report.crs = choice.as_dict()
+    report.warnings.extend(choice.warnings)
+    transformer = transformer_to_storage(choice)
+    columns = stage_columns(source.field_types)
+    stage = stage_table(columns)
+    policy = Policy(on_invalid=options.on_invalid, append=options.mode == "append")
+    with db_errors(), engine.connect() as conn:
+        with conn.begin() as trans:
+            conn.execute(sa.text("SELECT set_config('statement_timeout', :t, true), "
+                                 "set_config('TimeZone', :z, true), set_config('application_name', :a, true)"),
+                         {"t": str(settings.import_statement_timeout_ms), "z": IMPORT_TIMEZONE,
+                          "a": "gisdb-import"})
+            create_stage(conn, stage)
+            progress.phase(f"reading {source.original.name} ({source.driver}, {choice.label})")
+            progress.start_rows()
+            for chunk in read_chunks(source, transformer, options.chunk_size):
+                if chunk.start == 0:
+                    problem = diagnose(chunk.sample, choice)
+                    if problem:
+                        raise ImportFailed(problem)
+                copy_chunk(conn, columns, chunk.start, chunk.wkb, chunk.flags, chunk.values)
+                progress.advance(len(chunk))
+            for sql_validity in (False, True):
+                savepoint = conn.begin_nested()
+                try:
+                    _validate_and_apply(conn, settings, target, source, options, report, progress, stage,
+                                        replace(policy, sql_validity=sql_validity))
+                except applying.GeometryCheckFailed:
+                    if sql_validity:
+                        raise
+                    savepoint.rollback()
+                    report.warnings.append("the reader's validity test and PostGIS's disagreed on a "
+                                           "geometry: validated again with PostGIS")
+                    continue
+                savepoint.commit()
+                break
+            report.seconds = time.monotonic() - started
+            if options.dry_run:
+                trans.rollback()
+                log.fail_record(engine, report)
+                return
+            log.finish_record(conn, report)
+
+
+def _validate_and_apply(conn, settings, target, source, options, report, progress, stage, policy) -> None:
+    """Validate the staged rows, write the rejects, plan, and (unless a dry run) apply."""
+    progress.phase("validating in the database")
+    checked = build_checked(conn, stage, target, source.plans, policy)
+    outcome = count_outcome(conn, checked)
+    report.set_outcome(outcome)
+    if options.on_invalid == "fail" and outcome["invalid"]:
+        raise ImportFailed(f"{outcome['invalid']} invalid geometries (first at row "
+                           f"{outcome['first_invalid_row']}); use --on-invalid fix or reject")
+    if report.rejected:
+        path = _rejects_path(settings, options, report)
+        write_rejects(conn, stage, checked, source.field_names, path)
+        report.rejects_file = str(path)
+    match, changes = applying.plan_changes(conn, checked, target, options.mode)
+    refusal = applying.check_replace(changes, options.force, target.layer_id) \
+        if options.mode == "replace" else None
+    report.changes = changes.as_dict()
+    if options.dry_run:
+        if refusal:
+            report.warnings.append(refusal)
+        report.status = "dry-run"
+        return
+    if refusal:
+        raise ImportFailed(refusal)
+    progress.phase(f"applying to {target.qualified_name} ({options.mode})")
+    applying.apply_changes(conn, checked, match, target, options.mode, changes)
+    report.changes = changes.as_dict()
+    report.status = "done"

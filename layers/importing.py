@@ -1,0 +1,26 @@
+"""The layer-aware side of imports: which table a layer id loads into, its natural key
+and required columns, read from the registry, handed to the generic engine in
+`gisdb.importing`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from gisdb.importing import ImportOptions, ImportReport, ImportTarget, run_import, target_from_table
+from gisdb.importing.progress import Progress
+from gisdb.settings import Settings
+
+from .registry import get_layer
+
+
+def import_target(layer_id: str) -> ImportTarget:
+    """The import description of a layer (NotFound for an unknown id)."""
+    layer = get_layer(layer_id)
+    return target_from_table(layer.table, layer.id, layer.natural_key)
+
+
+def import_layer(engine: sa.Engine, settings: Settings, layer_id: str, path: str | Path,
+                 options: ImportOptions, progress: Progress | None = None) -> ImportReport:
+    """Import a file into a layer of the registry."""
+    return run_import(engine, settings, import_target(layer_id), path, options, progress)

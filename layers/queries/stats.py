@@ -1,0 +1,115 @@
+"""Statistics of a layer grouped by administrative unit (ward or district) valid on a
+date: count, total area (m²) of polygons, total length (m) of lines, per unit.
+
+Each feature belongs to the one unit that contains its point on surface (the first by
+code if units overlap), so a parcel on a ward boundary is counted once and the groups
+add up to the total. Features outside
+every unit form an "unassigned" group. Districts exist only before the 2025 reform
+(valid to 2025-07-01); asking for them at a later date is a clear error."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.util import ClauseAdapter
+
+from gisdb.engine import db_errors
+from gisdb.errors import InvalidParameter
+from layers.layer import Layer
+from layers.registry import get_layer
+
+from . import expressions as ex
+from .filters import where_clauses
+from .inputs import date
+
+LEVELS = {"ward": ("ward", "commune"), "district": ("district",)}
+
+
+def _measures(layer: Layer, table) -> list:
+    geom = table.c.geom
+    cols = [sa.func.count().label("count")]
+    if ex.is_area(layer):
+        cols.append(sa.cast(sa.func.coalesce(sa.func.sum(ex.area_m2(geom)), 0), sa.Float)
+                    .label("area_m2"))
+    if ex.is_line(layer):
+        cols.append(sa.cast(sa.func.coalesce(sa.func.sum(ex.length_m(geom)), 0), sa.Float)
+                    .label("length_m"))
+    return cols
+
+
+def _units_valid(conn: Connection, units, levels: tuple[str, ...], at: dt.date, by: str) -> None:
+    """Raise a clear error when no unit of this level is valid on `at`."""
+    valid = sa.select(sa.func.count()).where(units.c.level.in_(levels), units.c.valid_from <= at,
+                                             sa.or_(units.c.valid_to.is_(None), units.c.valid_to > at))
+    if conn.execute(valid).scalar_one():
+        return
+    span = conn.execute(sa.select(sa.func.min(units.c.valid_from), sa.func.max(units.c.valid_to))
+                        .where(units.c.level.in_(levels))).one()
+    if span[0] is None:
+        raise InvalidParameter(f"there are no {by} units in the database")
+    if span[1] is not None and at >= span[1]:
+        raise InvalidParameter(
+            f"no {by} is valid on {at.isoformat()}: {by}s were valid until {span[1].isoformat()} "
+            f"(the 2025 reform); give at_date before {span[1].isoformat()}")
+    raise InvalidParameter(f"no {by} is valid on {at.isoformat()} (valid from "
+                           f"{span[0].isoformat()}); give another at_date")
+
+
+def _round(row, layer: Layer) -> dict:
+    out = {"count": int(row.count)}
+    if ex.is_area(layer):
+        out["area_m2"] = round(float(row.area_m2), 2)
+    if ex.is_line(layer):
+        out["length_m"] = round(float(row.length_m), 2)
+    return out
+
+
+def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str | None = None,
+          filter_lang: str = "cql2-text", equals: dict | None = None,
+          at_date=None) -> dict:
+    """Per admin unit of level `by` ('ward' includes communes, or 'district') valid on
+    `at_date` (today by default): code, name and the layer's count/area/length; plus the
+    totals and the unassigned remainder."""
+    if by not in LEVELS:
+        raise InvalidParameter(f"by must be one of {', '.join(LEVELS)}, got {str(by)[:20]!r}")
+    at = date(at_date)
+    units = get_layer("admin_units").table.alias("u")
+    f = layer.table.alias("f")
+    conditions = where_clauses(layer, filter_text=filter_text, filter_lang=filter_lang,
+                               equals=equals)
+    # the filter is written against the layer's own table; rewrite it onto the alias
+    conditions = [ClauseAdapter(f).traverse(c) for c in conditions]
+    feature_conditions = [*conditions, *ex.valid_at(f, at)]
+    # one pass: each feature finds its unit (the first whose polygon holds its point on
+    # surface; index-backed on the units), its measure is computed once, then grouped
+    unit = (sa.select(units.c.code, units.c.name)
+            .where(units.c.level.in_(LEVELS[by]), *ex.valid_at(units, at),
+                   sa.func.ST_Intersects(units.c.geom, sa.func.ST_PointOnSurface(f.c.geom)))
+            .order_by(units.c.code).limit(1).lateral("unit"))
+    grouped = (sa.select(unit.c.code, unit.c.name, *_measures(layer, f))
+               .select_from(f.outerjoin(unit, sa.true()))
+               .where(*feature_conditions)
+               .group_by(unit.c.code, unit.c.name).order_by(unit.c.code))
+    with db_errors():
+        _units_valid(conn, units, LEVELS[by], at, by)
+        rows = conn.execute(grouped).all()
+    groups = [{"code": r.code, "name": r.name, **_round(r, layer)} for r in rows
+              if r.code is not None]
+    empty = {"count": 0, "area_m2": 0.0, "length_m": 0.0}
+    unassigned = next((_round(r, layer) for r in rows if r.code is None),
+                      {k: v for k, v in empty.items() if k in _round_keys(layer)})
+    totals = {k: round(sum(g[k] for g in groups) + unassigned[k], 2) for k in unassigned}
+    totals["count"] = int(totals["count"])
+    return {"layer": layer.id, "by": by, "at_date": at.isoformat(), "units": groups,
+            "unassigned": unassigned, "total": totals}
+
+
+def _round_keys(layer: Layer) -> set[str]:
+    keys = {"count"}
+    if ex.is_area(layer):
+        keys.add("area_m2")
+    if ex.is_line(layer):
+        keys.add("length_m")
+    return keys
+

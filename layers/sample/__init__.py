@@ -1,0 +1,30 @@
+"""The sample city: a deterministic, realistic stand-in for Da Nang's land, construction
+and traffic layers, for demos, tests and benchmarks.
+
+`load_sample_city(engine, scale=1, seed=1, progress=False)` loads every layer of the
+registry plus `traffic.traffic_counts` in one transaction (COPY, streamed a chunk of map
+sheets at a time) and returns the rows per layer id. Scale 1 is ~29,000 features in
+Hải Châu and around (inside 108.15-108.25 E, 16.0-16.1 N); the city grows outwards on
+land with the scale (scale 45 is ~1.3 million features, within 107.9-108.35 E,
+15.9-16.2 N), never into the sea or the Hàn river. The same (scale, seed) always gives
+the same rows. A database that already holds the sample is refused with
+`gisdb.errors.AlreadyLoaded`; `replace=True` empties every layer and reloads.
+
+Deliberate irregularities, for the analyses to find:
+- buildings above their zone's limit: ~1.5% of existing houses and shops have
+  `floors` 1-3 above `zoning.max_floors` of the zone they stand in (their permit's
+  `permitted_floors` equals the limit, so they exceed their permit too);
+- buildings without a permit: ~6% of buildings built since 1995 (or under construction)
+  and half of the older ones have no row in `permits`;
+- invalid geometries live only in a separate raw file: `write_irregular_file(path)`
+  writes a GeoJSON of parcels with two bow-tie polygons, an empty geometry, a point
+  among polygons, a duplicate natural key and a missing required attribute, and returns
+  where each problem is.
+"""
+from .extent import CORE_BBOX, LAND, WIDE_BBOX, bbox_for
+from .generate import generate
+from .irregular import write_irregular_file
+from .load import clear_layers, load_sample_city, sample_state
+
+__all__ = ["load_sample_city", "write_irregular_file", "generate", "clear_layers", "sample_state", "bbox_for",
+           "CORE_BBOX", "WIDE_BBOX", "LAND"]

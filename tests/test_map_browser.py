@@ -1,0 +1,315 @@
+"""The planners' map in a real browser: Debian's Chromium driven by Playwright, against a
+real HTTP server on the sample city, with every request outside this machine blocked
+(and recorded: none may be needed for the map to work)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import struct
+import threading
+import warnings
+import zlib
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from layers.registry import ALL_LAYERS, get_layer
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+OUT = Path(__file__).resolve().parent / "out"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
+
+@pytest.fixture(scope="module")
+def live_url(app):
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class MapSession:
+    """One browser tab on the map, with its console errors and blocked requests."""
+
+    def __init__(self, browser, base_url: str, locale: str = "vi-VN"):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1100, "height": 700}, locale=locale)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(LOCAL):
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()
+
+    def open(self, path: str = "/map", wait_tiles_of: str | None = "admin_units"):
+        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
+        self.page.wait_for_function("window.gisdbMap !== undefined")
+        if wait_tiles_of:
+            self.wait_tiles(wait_tiles_of)
+        return self
+
+    def wait_tiles(self, layer_id: str):
+        self.page.wait_for_function(
+            "id => Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
+            ".some(img => img.src.indexOf('/tiles/' + id + '/') >= 0 && img.naturalWidth > 0)",
+            arg=layer_id, timeout=30_000)
+
+    def js(self, expression: str, arg=None):
+        return self.page.evaluate(expression, arg)
+
+    def click_lonlat(self, lon: float, lat: float):
+        x, y = self.js("""([lat, lon]) => {
+            const m = gisdbMap.map, p = m.latLngToContainerPoint([lat, lon]);
+            const r = m.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+        self.page.mouse.click(x, y)
+
+
+@pytest.fixture
+def session(browser, live_url):
+    s = MapSession(browser, live_url)
+    yield s
+    s.context.close()
+
+
+@pytest.fixture(scope="module")
+def sample_parcel(engine, app):
+    """A parcel of the sample city: id, number, and a point surely inside it."""
+    t = get_layer("parcels").table
+    pos = sa.func.ST_PointOnSurface(t.c.geom)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(t.c.id, t.c.parcel_no, sa.func.ST_X(pos), sa.func.ST_Y(pos))
+                           .order_by(t.c.id).limit(1)).one()
+    return {"id": row[0], "parcel_no": row[1], "lon": float(row[2]), "lat": float(row[3])}
+
+
+QUIET_VIEW = "#9/16.05/108.2//city"      # no overlay at all: nothing to render
+
+
+def view_hash(lon: float, lat: float, zoom: int, layers: str) -> str:
+    return f"#{zoom}/{lat:.6f}/{lon:.6f}/{layers}/city"
+
+
+def test_map_loads_offline_without_console_errors(session, sample_parcel):
+    p = sample_parcel
+    session.open("/map" + view_hash(p["lon"], p["lat"], 16, "admin_units,parcels,buildings,roads"),
+                 wait_tiles_of="parcels")
+    session.wait_tiles("base")
+    session.page.wait_for_timeout(300)
+    assert session.errors == []
+    assert session.external == []
+    visible = session.js("gisdbMap.visibleLayers()")
+    assert visible == ["admin_units", "parcels", "buildings", "roads"]
+
+
+def test_every_overlay_is_in_the_layer_control_and_toggles(session):
+    # zoom 9: below every detailed layer's minimum zoom, so toggling renders few tiles
+    session.open("/map?lang=en" + QUIET_VIEW, wait_tiles_of=None)
+    for layer in ALL_LAYERS:
+        box = session.page.locator(
+            f'.leaflet-control-layers-overlays label:has(span[data-en="{layer.title_en}"]) input')
+        assert box.count() == 1, layer.id
+        before = session.js("id => gisdbMap.map.hasLayer(gisdbMap.overlays[id])", layer.id)
+        box.click()
+        after = session.js("id => gisdbMap.map.hasLayer(gisdbMap.overlays[id])", layer.id)
+        assert after is not before
+        assert (layer.id in session.js("location.hash").split("/")[3].split(",")) is not before
+        box.click()
+        assert session.js("id => gisdbMap.map.hasLayer(gisdbMap.overlays[id])", layer.id) is before
+    assert session.errors == []
+
+
+def test_clicking_a_parcel_shows_its_number(session, sample_parcel):
+    p = sample_parcel
+    session.open("/map?lang=vi" + view_hash(p["lon"], p["lat"], 18, "parcels"),
+                 wait_tiles_of="parcels")
+    session.click_lonlat(p["lon"], p["lat"])
+    feature = session.page.locator(f'.gisdb-feature[data-layer="parcels"][data-id="{p["id"]}"]')
+    feature.wait_for(timeout=15_000)
+    assert feature.locator('tr[data-field="parcel_no"] td').inner_text() == str(p["parcel_no"])
+    assert feature.locator('tr[data-field="parcel_no"] th').inner_text() == "Số thửa"
+    link = feature.locator("a.gisdb-json-link")
+    assert link.get_attribute("href").startswith(f"/collections/parcels/items/{p['id']}")
+    assert session.errors == [] and session.external == []
+
+
+def test_search_ignores_diacritics_and_zooms_to_the_ward(session):
+    session.open("/map?lang=vi" + QUIET_VIEW, wait_tiles_of=None)
+    session.page.fill(".gisdb-search-input", "hai chau")
+    hit = session.page.locator('.gisdb-search-result[data-layer="admin_units"]',
+                               has_text="Hải Châu").first
+    hit.wait_for(timeout=15_000)
+    before = session.js("gisdbMap.map.getCenter()")
+    hit.click()
+    after = session.js("[gisdbMap.map.getCenter(), gisdbMap.map.getBounds().toBBoxString()]")
+    assert after[0] != before
+    assert session.errors == []
+
+
+def _db_counts(engine, polygon: dict, layer_ids: list[str]) -> dict[str, int]:
+    """What a direct query says lies in the polygon (intersects; current admin units)."""
+    shape = sa.func.ST_SetSRID(sa.func.ST_GeomFromGeoJSON(json.dumps(polygon)), 4326)
+    today = dt.date.today()
+    out = {}
+    with engine.connect() as conn:
+        for layer_id in layer_ids:
+            t = get_layer(layer_id).table
+            stmt = sa.select(sa.func.count()).where(sa.func.ST_Intersects(t.c.geom, shape))
+            if "valid_to" in t.c:
+                stmt = stmt.where(t.c.valid_from <= today,
+                                  sa.or_(t.c.valid_to.is_(None), t.c.valid_to > today))
+            out[layer_id] = conn.execute(stmt).scalar_one()
+    return out
+
+
+def _square(lon: float, lat: float, half: float) -> dict:
+    ring = [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
+            [lon - half, lat + half], [lon - half, lat - half]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def test_drawn_polygon_counts_match_the_database(session, sample_parcel, engine):
+    p = sample_parcel
+    layers = "admin_units,parcels,buildings,roads"
+    session.open("/map?lang=en" + view_hash(p["lon"], p["lat"], 16, layers),
+                 wait_tiles_of="parcels")
+    polygon = _square(p["lon"], p["lat"], 0.002)
+    session.js("""ring => {
+        const poly = L.polygon(ring.map(c => [c[1], c[0]]));
+        gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""",
+               polygon["coordinates"][0])
+    session.page.locator('#gisdb-draw-panel tr[data-layer="parcels"]').wait_for(timeout=20_000)
+    rows = session.page.locator("#gisdb-draw-panel tr[data-layer]").all()
+    shown = {row.get_attribute("data-layer"): int(row.locator(".gisdb-count").get_attribute("data-count"))
+             for row in rows}
+    expected = _db_counts(engine, polygon, layers.split(","))
+    assert shown == expected
+    assert expected["parcels"] > 0
+    area = session.page.locator('#gisdb-draw-panel tr[data-layer="parcels"] [data-measure="area_m2"]')
+    assert area.count() == 1
+    assert session.errors == [] and session.external == []
+
+
+def test_language_switch_and_permalink_survive_a_reload(session, sample_parcel):
+    p = sample_parcel
+    # zoom 12: below these layers' minimum zoom, so no tile is rendered meanwhile
+    session.open("/map?lang=vi" + view_hash(p["lon"], p["lat"], 12, "parcels,permits"),
+                 wait_tiles_of=None)
+    label = session.page.locator('.leaflet-control-layers-overlays span[data-en="Land parcels"]')
+    assert label.inner_text() == "Thửa đất"
+    session.page.click(".gisdb-lang")
+    assert label.inner_text() == "Land parcels"
+    assert "lang=en" in session.js("location.search")
+    session.page.locator('label:has(span[data-en="Buildings"]) input').click()
+    link = session.js("location.href")
+    session.page.goto("about:blank")
+    session.open(link.split(session.base_url, 1)[1], wait_tiles_of=None)
+    assert session.js("gisdbMap.visibleLayers()") == ["parcels", "buildings", "permits"]
+    assert session.js("gisdbMap.map.getZoom()") == 12
+    assert session.page.locator(".leaflet-control-layers-overlays span[data-en='Land parcels']"
+                                ).inner_text() == "Land parcels"
+
+
+def test_online_base_maps_fall_back_to_the_offline_base(session):
+    session.open("/map" + QUIET_VIEW, wait_tiles_of=None)
+    osm = '.leaflet-control-layers-base label:has(span[data-en="OpenStreetMap"]) input'
+    session.page.locator(osm).click()
+    session.page.wait_for_function("gisdbMap.currentBase() === 'city'", timeout=15_000)
+    assert any("openstreetmap" in url for url in session.external)
+    assert session.page.locator("#gisdb-notice").is_visible()
+
+
+def decode_rgb(png: bytes):
+    """(3, height, width) uint8 pixels of a PNG (GDAL's PNG driver through rasterio)."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.MemoryFile(io.BytesIO(png)) as mem, mem.open() as src:
+            if src.count >= 3:
+                return src.read((1, 2, 3))
+            import numpy as np                    # a palette PNG: expand its colour map
+            lut = np.zeros((256, 3), np.uint8)
+            for i, colour in src.colormap(1).items():
+                lut[i] = colour[:3]
+            return lut[src.read(1)].transpose(2, 0, 1)
+
+
+def distinct_colours(png: bytes) -> tuple[int, float]:
+    """(number of distinct colours, share of pixels that differ from the most common)."""
+    import numpy as np
+    rgb = decode_rgb(png)
+    packed = (rgb[0].astype(np.uint32) << 16) | (rgb[1].astype(np.uint32) << 8) | rgb[2]
+    values, counts = np.unique(packed, return_counts=True)
+    return len(values), 1.0 - counts.max() / packed.size
+
+
+def write_palette_png(png: bytes, path: Path, colours: int = 256) -> None:
+    """The screenshot as an 8-bit palette PNG (the README's copy stays small): the most
+    common colours at 5 bits per channel, every pixel mapped to the nearest of them."""
+    import numpy as np
+    rgb = decode_rgb(png).transpose(1, 2, 0).astype(np.int32)
+    height, width, _ = rgb.shape
+    coarse = (rgb >> 3).reshape(-1, 3)
+    keys = (coarse[:, 0] << 10) | (coarse[:, 1] << 5) | coarse[:, 2]
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    centres = np.stack([(uniq >> 10) & 31, (uniq >> 5) & 31, uniq & 31], axis=1) * 8 + 4
+    palette = centres[np.argsort(counts)[::-1][:colours]]
+    nearest = ((centres[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    index = nearest[inverse.ravel()].astype(np.uint8).reshape(height, width)
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), index], axis=1).tobytes()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
+                     + chunk(b"PLTE", palette.clip(0, 255).astype(np.uint8).tobytes())
+                     + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def test_screenshot_shows_drawn_features(session, sample_parcel):
+    p = sample_parcel
+    session.open("/map?lang=vi" + view_hash(p["lon"], p["lat"], 16,
+                                            "admin_units,parcels,buildings,roads,projects"),
+                 wait_tiles_of="buildings")
+    session.wait_tiles("roads")
+    session.js("""ring => {
+        const poly = L.polygon(ring.map(c => [c[1], c[0]]));
+        gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""",
+               _square(p["lon"], p["lat"], 0.0015)["coordinates"][0])
+    session.page.locator("#gisdb-draw-panel table").wait_for(timeout=20_000)
+    session.page.wait_for_timeout(500)
+    OUT.mkdir(exist_ok=True)
+    png = session.page.screenshot(path=str(OUT / "map.png"))
+    colours, drawn = distinct_colours(png)
+    assert colours > 40, colours
+    assert drawn > 0.2, drawn
+    DOCS.mkdir(exist_ok=True)
+    write_palette_png(png, DOCS / "map.png")
+    assert distinct_colours((DOCS / "map.png").read_bytes())[0] > 40
+    assert session.errors == [] and session.external == []

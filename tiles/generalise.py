@@ -1,0 +1,81 @@
+"""How a layer is drawn at a zoom: the generalisation policy of the vector tiles.
+
+All thresholds are in tile pixels (a 256-pixel rendering), turned into EPSG:3857 metres
+for the tile's zoom, so the same policy holds at every zoom:
+
+- **detail** (z >= `generalise_below`, default 15): geometries as stored; ST_AsMVTGeom
+  only snaps them to the 4096-unit tile grid.
+- **generalised** lines and polygons (lower zooms): features whose bounding box is smaller
+  than `MIN_SIZE_PX` pixels are dropped (they would not be visible), the rest simplified
+  with a tolerance of `SIMPLIFY_PX` pixel (ST_Simplify, topology kept for polygons).
+  At z <= `CAP_MAX_ZOOM` a tile also keeps at most `FEATURE_BUDGET[z]` line and polygon
+  features, shared evenly by its line and polygon layers, largest first: this bounds the
+  tile size whatever the data volume (the importance order of cartographic
+  generalisation: the biggest features are the ones a small scale shows).
+- **clustered** points (z < `cluster_below`, default 15): points are grouped on a grid of
+  `CLUSTER_PX`-pixel cells aligned with the tile grid (ST_SnapToGrid) and each group is
+  one point at its centroid with `point_count` (and `cluster=true` when more than one);
+  a group of one keeps the feature's attributes and id.
+
+A layer may override `generalise_below`, `cluster_below` in `Layer.extra`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .grid import Tile
+
+EXTENT = 4096            # MVT tile extent (coordinate units per tile side)
+BUFFER = 64              # extent units drawn beyond the tile edge (no seams at edges)
+MARGIN = BUFFER / EXTENT  # the same buffer as a fraction of the tile, for ST_TileEnvelope
+DEFAULT_DETAIL_ZOOM = 15
+SIMPLIFY_PX = 0.25
+MIN_SIZE_PX = 1.0
+CLUSTER_PX = 8
+CAP_MAX_ZOOM = 12
+FEATURE_BUDGET = {z: (8000 if z <= 10 else 16000) for z in range(CAP_MAX_ZOOM + 1)}
+
+DETAIL, GENERALISED, CAPPED, CLUSTERED = "detail", "generalised", "capped", "clustered"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the tile SQL of one layer at one zoom does, and its bound values.
+
+    `mode` selects the statement shape (so the statement text, hence its prepared plan,
+    is shared by every tile of the same mode); the numbers are bind parameters."""
+
+    mode: str
+    tolerance: float = 0.0       # ST_Simplify tolerance, metres
+    min_size: float = 0.0        # smallest bounding-box side kept, metres
+    cell: float = 0.0            # cluster grid cell, metres
+    cap: int = 0                 # most features kept (CAPPED only)
+
+    def params(self) -> dict:
+        return {"tolerance": self.tolerance, "min_size": self.min_size,
+                "cell": self.cell, "cap": self.cap}
+
+
+def is_point_layer(layer) -> bool:
+    return layer.geometry_type.lower() in ("point", "multipoint")
+
+
+def plan_for(layer, tile: Tile, shared_by: int = 1) -> Plan:
+    """The generalisation plan of `layer` at `tile`'s zoom; `shared_by` is the number of
+    line and polygon layers sharing the tile's feature budget."""
+    pixel = tile.pixel
+    if is_point_layer(layer):
+        if tile.z < int(layer.extra.get("cluster_below", DEFAULT_DETAIL_ZOOM)):
+            return Plan(CLUSTERED, cell=pixel * CLUSTER_PX)
+        return Plan(DETAIL)
+    if tile.z >= int(layer.extra.get("generalise_below", DEFAULT_DETAIL_ZOOM)):
+        return Plan(DETAIL)
+    if tile.z <= CAP_MAX_ZOOM:
+        return Plan(CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
+                    cap=FEATURE_BUDGET[tile.z] // max(1, shared_by))
+    return Plan(GENERALISED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX)
+
+
+def in_zoom_range(layer, z: int) -> bool:
+    """Whether the registry shows `layer` at zoom z (outside: the layer is left out)."""
+    return layer.min_zoom <= z <= layer.max_zoom

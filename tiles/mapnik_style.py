@@ -1,0 +1,253 @@
+"""Mapnik cartography built from the layer registry: the PNG tiles draw every layer with
+its registry `Style` (stroke, fill, width, dash, point radius, per-category colours), so
+the raster tiles, the vector map and the legend show the same colours.
+
+The style is a Mapnik XML document generated from the registry (never from user input)
+and cached per set of layers. Each drawn layer has two Mapnik layers: `<id>` with its
+geometries and `<id>__labels` with its labels (line labels follow roads, the others sit
+on a point inside the feature), drawn after every geometry so labels stay on top.
+Labels use DejaVu Sans from Debian's fonts-dejavu-core, which has every Vietnamese glyph;
+no font is downloaded.
+
+The offline base map (`base_map_xml`) is a separate, light cartography of the current
+administrative units and roads on an opaque background, for maps that have no network.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from layers.layer import Layer, Style
+from layers.registry import get_layer
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
+FONT_FACE = "DejaVu Sans Book"
+FONT_FACE_BOLD = "DejaVu Sans Bold"
+LABEL_SUFFIX = "__labels"
+BUFFER_PX = 64                       # pixels drawn around a tile so symbols and labels join up
+GEOMETRY_RANK = {"MultiPolygon": 0, "Polygon": 0, "MultiLineString": 1, "LineString": 1,
+                 "Point": 2, "MultiPoint": 2}
+# The first zoom at which a layer's labels are drawn (others: 3 zooms past the layer's
+# first zoom, and never before 15, so low zooms stay readable).
+LABEL_MIN_ZOOM = {"admin_units": 11, "zoning": 14, "projects": 14, "roads": 14,
+                  "traffic_stations": 15, "parcels": 18, "buildings": 18}
+BASE_BACKGROUND = "#f2efe9"
+
+
+_DATA_ENV = ("PROJ_LIB", "PROJ_DATA", "GDAL_DATA")
+
+
+@lru_cache(maxsize=1)
+def load_mapnik():
+    """The `mapnik` module, imported without repointing GDAL and PROJ for the whole
+    process: on import the wheel sets PROJ_LIB and GDAL_DATA (when unset) to its own
+    copies, from another PROJ version, after which rasterio fails with "Cannot find
+    proj.db". Our maps are drawn in EPSG:3857 end to end, so Mapnik needs neither."""
+    import rasterio  # noqa: F401  (rasterio settles its own data paths first)
+    before = {key: os.environ.get(key) for key in _DATA_ENV}
+    import mapnik
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+    return mapnik
+
+
+class FontsMissing(RuntimeError):
+    """No font directory with DejaVu Sans: install Debian's fonts-dejavu-core."""
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> str:
+    """Register the system font directories with Mapnik once; returns the label face."""
+    mapnik = load_mapnik()
+    found = False
+    for directory in FONT_DIRS:
+        if directory.is_dir():
+            mapnik.register_fonts(str(directory))
+            found = True
+    if not found or FONT_FACE not in set(mapnik.FontEngine.face_names()):
+        raise FontsMissing(f"font {FONT_FACE!r} not found in {', '.join(map(str, FONT_DIRS))}: "
+                           "install fonts-dejavu-core")
+    return FONT_FACE
+
+
+def label_min_zoom(layer: Layer) -> int:
+    return LABEL_MIN_ZOOM.get(layer.id, max(layer.min_zoom + 3, 15))
+
+
+def geometry_rank(layer: Layer) -> int:
+    """0 polygons, 1 lines, 2 points."""
+    return geometry_rank_of(layer.geometry_type)
+
+
+def geometry_rank_of(geometry_type: str) -> int:
+    return GEOMETRY_RANK.get(geometry_type, 0)
+
+
+def draw_order(layers: list[Layer]) -> list[Layer]:
+    """Polygons under lines under points; registry order within each kind."""
+    return sorted(layers, key=geometry_rank)
+
+
+@dataclass(frozen=True)
+class Paint:
+    """One colour variant of a layer's symbolizers (a category, or the default)."""
+
+    stroke: str
+    fill: str | None
+
+
+# --- XML pieces ----------------------------------------------------------------------------
+
+def _attrs(**values) -> str:
+    return " ".join(f"{name.replace('_', '-')}={quoteattr(str(value))}"
+                    for name, value in values.items() if value is not None)
+
+
+def _dash(style: Style) -> str | None:
+    if not style.dash:
+        return None
+    return ", ".join(part for part in style.dash.replace(",", " ").split())
+
+
+def _paints(style: Style, geometry_type: str) -> list[tuple[str | None, Paint]]:
+    """(category value or None for the default rule, paint). Categories colour polygon
+    and point fills, and the stroke of lines."""
+    is_line = geometry_rank_of(geometry_type) == 1
+    default = Paint(stroke=style.stroke, fill=style.fill)
+    out: list[tuple[str | None, Paint]] = []
+    if style.category_field:
+        for value, colour, _vi, _en in style.categories:
+            paint = Paint(stroke=colour, fill=style.fill) if is_line else Paint(style.stroke, colour)
+            out.append((value, paint))
+    out.append((None, default))
+    return out
+
+
+def _symbolizers(style: Style, geometry_type: str, paint: Paint) -> str:
+    rank = geometry_rank_of(geometry_type)
+    if rank == 0:
+        parts = []
+        if paint.fill and style.fill_opacity > 0:
+            parts.append(f"<PolygonSymbolizer {_attrs(fill=paint.fill, fill_opacity=style.fill_opacity)}/>")
+        parts.append(f"<LineSymbolizer {_attrs(stroke=paint.stroke, stroke_width=style.width, stroke_dasharray=_dash(style), stroke_linejoin='round')}/>")
+        return "".join(parts)
+    if rank == 1:
+        casing = _attrs(stroke="#8a8a8a", stroke_width=style.width + 1.5,
+                        stroke_linecap="round", stroke_linejoin="round")
+        line = _attrs(stroke=paint.stroke, stroke_width=style.width, stroke_dasharray=_dash(style),
+                      stroke_linecap="round", stroke_linejoin="round")
+        return f"<LineSymbolizer {casing}/><LineSymbolizer {line}/>"
+    diameter = 2 * style.radius
+    return "<MarkersSymbolizer " + _attrs(
+        marker_type="ellipse", width=diameter, height=diameter, fill=paint.fill or paint.stroke,
+        fill_opacity=style.fill_opacity, stroke=paint.stroke, stroke_width=style.width,
+        allow_overlap="true", ignore_placement="true") + "/>"
+
+
+def _rule(body: str, category: str | None) -> str:
+    if category is None:
+        return f"<Rule><ElseFilter/>{body}</Rule>"
+    expression = "[c] = '" + category.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return f"<Rule><Filter>{escape(expression)}</Filter>{body}</Rule>"
+
+
+def layer_style_xml(layer: Layer) -> str:
+    """The `<Style>` drawing `layer`'s geometries (feature property `c` = category)."""
+    rules = []
+    paints = _paints(layer.style, layer.geometry_type)
+    for category, paint in paints:
+        body = _symbolizers(layer.style, layer.geometry_type, paint)
+        rules.append(f"<Rule>{body}</Rule>" if len(paints) == 1 else _rule(body, category))
+    return f"<Style name={quoteattr(layer.id)}>{''.join(rules)}</Style>"
+
+
+def label_style_xml(name: str, *, geometry_type: str, size: float = 11, colour: str = "#222222",
+                    bold: bool = False) -> str:
+    """A `<Style>` writing feature property `l` (the label) in DejaVu Sans with a halo."""
+    rank = geometry_rank_of(geometry_type)
+    attrs = _attrs(face_name=FONT_FACE_BOLD if bold else FONT_FACE, size=size, fill=colour,
+                   halo_fill="#ffffff", halo_radius=1.5, wrap_width=90 if rank != 1 else None,
+                   placement="line" if rank == 1 else "point", spacing=250 if rank == 1 else None,
+                   max_char_angle_delta=30 if rank == 1 else None,
+                   dy=(8 if rank == 2 else None), minimum_padding=2,
+                   # a line label is placed along the clipped line, which differs from tile
+                   # to tile: keep it off the edges so it is never cut; point labels sit at
+                   # the same spot in every tile, so they may cross an edge
+                   avoid_edges="true" if rank == 1 else "false")
+    return (f"<Style name={quoteattr(name)}><Rule><TextSymbolizer {attrs}>[l]</TextSymbolizer>"
+            "</Rule></Style>")
+
+
+def _layer_xml(name: str, style_name: str) -> str:
+    return (f"<Layer {_attrs(name=name, srs='epsg:3857')}>"
+            f"<StyleName>{escape(style_name)}</StyleName></Layer>")
+
+
+def _map_xml(styles: list[str], layers: list[str], background: str | None = None) -> str:
+    attrs = _attrs(srs="epsg:3857", buffer_size=BUFFER_PX, background_color=background)
+    return f"<Map {attrs}>{''.join(styles)}{''.join(layers)}</Map>"
+
+
+# --- whole maps ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def map_xml(layer_ids: tuple[str, ...]) -> str:
+    """Mapnik XML drawing `layer_ids` (in draw order) with their labels on top."""
+    layers = draw_order([get_layer(i) for i in layer_ids])
+    styles, geometry_layers, label_layers = [], [], []
+    for layer in layers:
+        styles.append(layer_style_xml(layer))
+        geometry_layers.append(_layer_xml(layer.id, layer.id))
+        if layer.label_field:
+            name = layer.id + LABEL_SUFFIX
+            styles.append(label_style_xml(name, geometry_type=layer.geometry_type,
+                                          bold=layer.id == "admin_units",
+                                          colour=_label_colour(layer)))
+            label_layers.append(_layer_xml(name, name))
+    # labels of points and roads first: Mapnik places earlier labels first
+    label_layers.reverse()
+    return _map_xml(styles, geometry_layers + label_layers)
+
+
+def _label_colour(layer: Layer) -> str:
+    return "#4a1a5c" if layer.id == "admin_units" else "#222222"
+
+
+BASE_LAYERS = ("admin_units", "roads")
+BASE_ROAD_WIDTH = {"expressway": 4.0, "arterial": 3.5, "primary": 3.0, "secondary": 2.5,
+                   "local": 1.8, "alley": 1.0}
+
+
+@lru_cache(maxsize=1)
+def base_map_xml() -> str:
+    """The light offline base map: current admin units (pale fill, dashed boundaries,
+    names) and roads (white with grey casing, widths by class, names)."""
+    admin = (
+        "<Style name='admin_units'><Rule>"
+        f"<PolygonSymbolizer {_attrs(fill='#e9e5dc', fill_opacity=1)}/>"
+        f"<LineSymbolizer {_attrs(stroke='#b9a8c4', stroke_width=1.2, stroke_dasharray='5, 3')}/>"
+        "</Rule></Style>")
+    casing, lines = [], []
+    for road_class, width in BASE_ROAD_WIDTH.items():
+        colour = "#ffe9a8" if road_class in ("expressway", "arterial") else "#ffffff"
+        casing.append(_rule(f"<LineSymbolizer {_attrs(stroke='#b0aaa0', stroke_width=width + 1.6, stroke_linecap='round', stroke_linejoin='round')}/>", road_class))
+        lines.append(_rule(f"<LineSymbolizer {_attrs(stroke=colour, stroke_width=width, stroke_linecap='round', stroke_linejoin='round')}/>", road_class))
+    casing.append(_rule(f"<LineSymbolizer {_attrs(stroke='#b0aaa0', stroke_width=2.6)}/>", None))
+    lines.append(_rule(f"<LineSymbolizer {_attrs(stroke='#ffffff', stroke_width=1.5)}/>", None))
+    styles = [admin,
+              f"<Style name='roads_casing'>{''.join(casing)}</Style>",
+              f"<Style name='roads'>{''.join(lines)}</Style>",
+              label_style_xml("roads" + LABEL_SUFFIX, geometry_type="MultiLineString",
+                              size=10, colour="#555555"),
+              label_style_xml("admin_units" + LABEL_SUFFIX, geometry_type="MultiPolygon",
+                              size=12, colour="#6b5a78", bold=True)]
+    layer_xml = (f"<Layer {_attrs(name='admin_units', srs='epsg:3857')}><StyleName>admin_units</StyleName></Layer>"
+                 f"<Layer {_attrs(name='roads', srs='epsg:3857')}><StyleName>roads_casing</StyleName>"
+                 "<StyleName>roads</StyleName></Layer>"
+                 + _layer_xml("roads" + LABEL_SUFFIX, "roads" + LABEL_SUFFIX)
+                 + _layer_xml("admin_units" + LABEL_SUFFIX, "admin_units" + LABEL_SUFFIX))
+    return _map_xml(styles, [layer_xml], background=BASE_BACKGROUND)

@@ -1,0 +1,182 @@
+"""Mapbox Vector Tiles built by PostGIS: the tile SQL of each layer (SQLAlchemy Core
+around ST_AsMVT / ST_AsMVTGeom / ST_TileEnvelope) and composite tiles.
+
+One statement renders every requested layer of a tile: each layer is a scalar subquery
+returning its own ST_AsMVT bytes, and the tile is their concatenation (an MVT is a list
+of layers, so concatenated layer messages are a valid tile). The spatial predicate is
+always `geom_3857 && ST_TileEnvelope(z, x, y, margin)` on the indexed, stored Web-Mercator
+column, and z/x/y and the generalisation numbers are bind parameters, so the statement
+text depends only on the layers and their generalisation mode: psycopg prepares it after
+a few executions and every later tile reuses the plan (an index scan).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy import func
+from sqlalchemy.engine import Connection
+
+from gisdb.meta_tables import LayerVersion
+
+from .generalise import (BUFFER, CAPPED, CLUSTERED, DETAIL, EXTENT, GENERALISED, MARGIN,
+                         in_zoom_range, is_point_layer, plan_for)
+from .grid import ORIGIN, Tile
+
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+_Z = sa.bindparam("z", type_=sa.Integer)
+_X = sa.bindparam("x", type_=sa.Integer)
+_Y = sa.bindparam("y", type_=sa.Integer)
+_TOLERANCE = sa.bindparam("tolerance", type_=sa.Float)
+_MIN_SIZE = sa.bindparam("min_size", type_=sa.Float)
+_CELL = sa.bindparam("cell", type_=sa.Float)
+_CAP = sa.bindparam("cap", type_=sa.Integer)
+
+
+def _world():
+    return func.ST_MakeEnvelope(-ORIGIN, -ORIGIN, ORIGIN, ORIGIN, 3857)
+
+
+def tile_envelope():
+    """ST_TileEnvelope(z, x, y): the tile's square in EPSG:3857."""
+    return func.ST_TileEnvelope(_Z, _X, _Y)
+
+
+def search_envelope():
+    """The tile plus its MVT buffer: what the index is searched with."""
+    return func.ST_TileEnvelope(_Z, _X, _Y, _world(), sa.literal(MARGIN, sa.Float))
+
+
+def attribute_value(column: sa.Column) -> sa.ColumnElement:
+    """A column as an MVT value: numbers as numbers, dates and times as ISO text."""
+    kind = column.type
+    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
+        return sa.cast(column, sa.Float)
+    if isinstance(kind, (sa.Date, sa.DateTime, sa.Time)):
+        return sa.cast(column, sa.Text)
+    return column
+
+
+def attribute(column: sa.Column) -> sa.ColumnElement:
+    return attribute_value(column).label(column.name)
+
+
+def _bbox_size(geom):
+    """Longest side of a geometry's bounding box (metres): what a pixel test needs."""
+    return func.greatest(func.ST_XMax(geom) - func.ST_XMin(geom),
+                         func.ST_YMax(geom) - func.ST_YMin(geom))
+
+
+def _mvt_geom(geom):
+    return func.ST_AsMVTGeom(geom, tile_envelope(), EXTENT, BUFFER, True).label("geom")
+
+
+def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.Select:
+    """The rows of one layer in one tile: id, the registry's tile fields and the tile
+    geometry, generalised according to `mode` (see tiles.generalise)."""
+    table = layer.table
+    geom = table.c.geom_3857
+    ident = table.c[layer.id_column]
+    fields = [table.c[name] for name in layer.tile_fields]
+    if mode == CLUSTERED:
+        count = func.count()
+        first = [sa.case((count == 1, func.array_agg(attribute_value(c))[1])).label(c.name)
+                 for c in fields]
+        stmt = (sa.select(sa.case((count == 1, func.min(ident))).label("id"),
+                          count.label("point_count"),
+                          sa.case((count > 1, sa.true())).label("cluster"),
+                          *first,
+                          _mvt_geom(func.ST_Centroid(func.ST_Collect(geom))))
+                .where(geom.op("&&")(search_envelope()))
+                .group_by(func.ST_SnapToGrid(geom, _CELL)))
+    elif mode == DETAIL:
+        stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields], _mvt_geom(geom))
+                .where(geom.op("&&")(search_envelope())))
+    elif mode in (GENERALISED, CAPPED):
+        stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields],
+                          _mvt_geom(func.ST_Simplify(geom, _TOLERANCE)))
+                .where(geom.op("&&")(search_envelope()))
+                .where(_bbox_size(geom) >= _MIN_SIZE))
+        if mode == CAPPED:
+            stmt = stmt.order_by(_bbox_size(geom).desc()).limit(_CAP)
+    else:
+        raise ValueError(f"unknown generalisation mode {mode!r}")
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt
+
+
+def layer_mvt(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.ScalarSelect:
+    """ST_AsMVT of one layer in one tile, as a scalar subquery (bytea)."""
+    rows = features_select(layer, mode, where).subquery("q")
+    return (sa.select(func.ST_AsMVT(rows.table_valued(), sa.literal(layer.id, sa.Text),
+                                    EXTENT, "geom", "id"))
+            .select_from(rows).scalar_subquery())
+
+
+_STATEMENTS: dict[tuple, sa.Select] = {}
+_VERSIONS = LayerVersion.__table__
+
+
+def versions_column(layers) -> sa.ScalarSelect:
+    """{'schema.table': version} of the layers, read in the tile's own statement (one
+    round trip gives the tile and what its ETag needs)."""
+    return (sa.select(func.json_object_agg(_VERSIONS.c.table_name, _VERSIONS.c.version))
+            .where(_VERSIONS.c.table_name == sa.any_(sa.literal(
+                sorted({layer.table_name for layer in layers}), sa.ARRAY(sa.Text))))
+            .scalar_subquery())
+
+
+def tile_statement(parts: list[tuple[object, str]],
+                   wheres: Mapping[str, sa.ColumnElement] | None = None, *,
+                   with_versions: bool = False) -> sa.Select:
+    """One SELECT with a bytea column per (layer, mode) (and first, optionally, the data
+    versions of the layers). Unfiltered statements are built once per process and
+    reused, so SQLAlchemy's compiled SQL and psycopg's prepared statement are shared by
+    every tile of the same layers and modes."""
+    key = (with_versions,) + tuple((layer.id, layer.table_name, mode) for layer, mode in parts)
+    stmt = None if wheres else _STATEMENTS.get(key)
+    if stmt is None:
+        columns = [layer_mvt(layer, mode, (wheres or {}).get(layer.id)).label(f"l{i}")
+                   for i, (layer, mode) in enumerate(parts)]
+        if with_versions:
+            columns.insert(0, versions_column([layer for layer, _ in parts]).label("versions"))
+        stmt = sa.select(*columns)
+        if not wheres and len(_STATEMENTS) < 1024:
+            _STATEMENTS[key] = stmt
+    return stmt
+
+
+def visible_layers(layers: Iterable, z: int) -> list:
+    """The layers the registry shows at zoom z (others are left out of the tile)."""
+    return [layer for layer in layers if in_zoom_range(layer, z)]
+
+
+def render_mvt(conn: Connection, layers: Iterable, tile: Tile,
+               wheres: Mapping[str, sa.ColumnElement] | None = None) -> bytes:
+    """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible)."""
+    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False)[0]
+
+
+def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
+                        wheres: Mapping[str, sa.ColumnElement] | None = None, *,
+                        with_versions: bool = True) -> tuple[bytes, dict[str, int]]:
+    """The uncompressed MVT and the data versions of the visible layers, in one statement."""
+    shown = visible_layers(layers, tile.z)
+    if not shown:
+        return b"", {}
+    shapes = sum(1 for layer in shown if not is_point_layer(layer))
+    plans = [plan_for(layer, tile, shapes) for layer in shown]
+    params = {"z": tile.z, "x": tile.x, "y": tile.y,
+              "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}
+    for plan in plans:                       # one zoom: the same numbers for every layer
+        params.update({k: v for k, v in plan.params().items() if v})
+    stmt = tile_statement([(layer, plan.mode) for layer, plan in zip(shown, plans)], wheres,
+                          with_versions=with_versions)
+    row = conn.execute(stmt, params).one()
+    if with_versions:
+        versions, parts = {k: int(v) for k, v in (row[0] or {}).items()}, row[1:]
+    else:
+        versions, parts = {}, row
+    return b"".join(bytes(part) for part in parts if part), versions

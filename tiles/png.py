@@ -1,0 +1,233 @@
+"""PNG tiles of the vector layers, drawn by Mapnik with the registry's cartography.
+
+Pure functions: a tile in, `(png_bytes, "image/png")` out. Mapnik reads PostGIS through
+its own `postgis` datasource (see `tiles.mapnik_postgis`: subqueries from the registry,
+statement timeout, error mapping) and draws with the XML built in `tiles.mapnik_style`.
+
+Mapnik `Map` objects are not thread-safe and their datasources hold pooled connections,
+so each thread keeps its own maps (per source, layer set and scale) and reuses them:
+a request only switches layers on or off for its zoom and renders. Layers outside their
+zoom range are not drawn; labels start at `label_min_zoom`. `PngTiles` adds the cache:
+a tile's key and ETag hold its layers' data versions, so an edit shows at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import sqlalchemy as sa
+
+from gisdb.engine import db_errors
+from gisdb.errors import InvalidParameter, NotFound
+from gisdb.versions import table_versions
+from layers.layer import Layer
+from layers.registry import get_layer
+
+from .cache import TileCache, etag_matches, tile_etag
+from .grid import TILE_SIZE, Tile
+from .mapnik_postgis import PgSource, connection_slot, feature_table, label_table, mapnik_errors
+from .mapnik_style import (BASE_LAYERS, BUFFER_PX, LABEL_SUFFIX, base_map_xml, draw_order,
+                           label_min_zoom, load_mapnik, map_xml, register_fonts)
+
+MEDIA_TYPE = "image/png"
+SCALES = (1, 2)
+MAX_LAYERS = 16
+PNG_FORMAT = "png8:m=h"          # 8-bit palette with alpha, hextree quantiser (keeps colours)
+
+
+def parse_layer_list(text: str) -> tuple[str, ...]:
+    """'roads,buildings' -> ('roads', 'buildings'): known layers, no repeats, order kept.
+    Unknown layer: NotFound (404)."""
+    ids = tuple(dict.fromkeys(part.strip() for part in str(text).split(",") if part.strip()))
+    if not ids:
+        raise InvalidParameter("name at least one layer, e.g. /tiles/roads,buildings/14/13063/7601.png")
+    if len(ids) > MAX_LAYERS:
+        raise InvalidParameter(f"at most {MAX_LAYERS} layers per tile")
+    for layer_id in ids:
+        get_layer(layer_id)
+    return ids
+
+
+def check_scale(scale) -> int:
+    if scale not in SCALES:
+        raise InvalidParameter("scale must be 1 or 2 (@2x)")
+    return int(scale)
+
+
+def visible_layers(layer_ids: tuple[str, ...], z: int) -> list[Layer]:
+    """The layers among `layer_ids` whose zoom range holds `z`, in draw order."""
+    layers = [get_layer(i) for i in layer_ids]
+    return draw_order([lyr for lyr in layers if lyr.min_zoom <= z <= lyr.max_zoom])
+
+
+def data_tables(layer_ids: tuple[str, ...]) -> list[str]:
+    """`schema.table` names whose data versions key these layers' tiles."""
+    return sorted({get_layer(i).table_name for i in layer_ids})
+
+
+# --- maps ------------------------------------------------------------------------------------
+
+_THREAD = threading.local()
+MAPS_PER_THREAD = 32
+
+
+def _build_map(source: PgSource, xml: str, tables: dict[str, str], scale: int):
+    mapnik = load_mapnik()
+    register_fonts()
+    size = TILE_SIZE * scale
+    m = mapnik.Map(size, size)
+    mapnik.load_map_from_string(m, xml)
+    m.buffer_size = BUFFER_PX * scale
+    with connection_slot(source), mapnik_errors():
+        for lyr in m.layers:
+            lyr.datasource = mapnik.Datasource(**source.datasource_params(tables[lyr.name]))
+    return m
+
+
+def _cached_map(key: tuple, build: Callable[[], object]):
+    """This thread's Map for `key`, built on first use."""
+    maps = getattr(_THREAD, "maps", None)
+    if maps is None or len(maps) >= MAPS_PER_THREAD:
+        maps = _THREAD.maps = {}
+    if key not in maps:
+        maps[key] = build()
+    return maps[key]
+
+
+def _layer_tables(layer_ids: tuple[str, ...], categories: dict[str, str] | None = None) -> dict[str, str]:
+    """Mapnik layer name -> plugin subquery, for the layers and their labels."""
+    tables = {}
+    for layer in map(get_layer, layer_ids):
+        category = (categories or {}).get(layer.id)
+        tables[layer.id] = feature_table(layer, category)
+        if layer.label_field:
+            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category)
+    return tables
+
+
+def _active(layer_ids: tuple[str, ...], z: int) -> dict[str, bool]:
+    """Which Mapnik layers draw at zoom z: each layer in its zoom range, labels from
+    their own first zoom."""
+    out = {}
+    for layer in map(get_layer, layer_ids):
+        shown = layer.min_zoom <= z <= layer.max_zoom
+        out[layer.id] = shown
+        out[layer.id + LABEL_SUFFIX] = shown and z >= label_min_zoom(layer)
+    return out
+
+
+def _render(source: PgSource, m, active: dict[str, bool], tile: Tile, scale: int) -> bytes:
+    mapnik = load_mapnik()
+    for lyr in m.layers:
+        lyr.active = active.get(lyr.name, False)
+    if not any(active.values()):
+        return empty_png(scale)
+    m.zoom_to_box(mapnik.Box2d(*tile.bounds()))
+    size = TILE_SIZE * scale
+    image = mapnik.Image(size, size)
+    with connection_slot(source), mapnik_errors():
+        mapnik.render(m, image, float(scale))
+    return image.to_string(PNG_FORMAT)
+
+
+@lru_cache(maxsize=4)
+def empty_png(scale: int = 1) -> bytes:
+    """A fully transparent tile (what a tile with nothing to draw looks like)."""
+    mapnik = load_mapnik()
+    size = TILE_SIZE * scale
+    return mapnik.Image(size, size).to_string(PNG_FORMAT)
+
+
+def render_layers_png(source: PgSource, layer_ids: tuple[str, ...], tile: Tile,
+                      scale: int = 1) -> tuple[bytes, str]:
+    """PNG of `layer_ids` over `tile`, transparent where there is nothing to draw."""
+    check_scale(scale)
+    ordered = tuple(lyr.id for lyr in draw_order([get_layer(i) for i in layer_ids]))
+    m = _cached_map(("layers", source, ordered, scale),
+                    lambda: _build_map(source, map_xml(ordered), _layer_tables(ordered), scale))
+    return _render(source, m, _active(ordered, tile.z), tile, scale), MEDIA_TYPE
+
+
+def render_base_png(source: PgSource, tile: Tile, scale: int = 1) -> tuple[bytes, str]:
+    """The light offline base map (current admin units + roads) over `tile`, opaque."""
+    check_scale(scale)
+    tables = _layer_tables(BASE_LAYERS, {"roads": "road_class"})
+    m = _cached_map(("base", source, scale),
+                    lambda: _build_map(source, base_map_xml(), tables, scale))
+    return _render(source, m, _active(BASE_LAYERS, tile.z), tile, scale), MEDIA_TYPE
+
+
+@lru_cache(maxsize=256)
+def style_digest(layer_ids: tuple[str, ...] | None) -> str:
+    """Fingerprint of the cartography and its queries (None: the base map), part of every
+    cache key so a style change never serves tiles drawn with the old one."""
+    if layer_ids is None:
+        xml, tables = base_map_xml(), _layer_tables(BASE_LAYERS, {"roads": "road_class"})
+    else:
+        xml, tables = map_xml(layer_ids), _layer_tables(layer_ids)
+    text = xml + repr(sorted(tables.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ImageTile:
+    """A PNG tile answer (vector layers or rasters): its bytes (None when the client's
+    copy is current), its ETag and whether it came from the cache."""
+
+    data: bytes | None
+    etag: str
+    hit: bool
+    media_type: str = MEDIA_TYPE
+
+    @property
+    def not_modified(self) -> bool:
+        return self.data is None
+
+
+class PngTiles:
+    """PNG tiles of the registry's layers (and the base map) over one engine and cache.
+    A tile's key and ETag include its layers' data versions: edits show at once."""
+
+    def __init__(self, engine: sa.Engine, cache: TileCache, source: PgSource):
+        self.engine = engine
+        self.cache = cache
+        self.source = source
+
+    def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1, *,
+                    if_none_match: str | None = None) -> ImageTile:
+        check_scale(scale)
+        shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.z))
+        key = ("png", style_digest(layer_ids), ",".join(layer_ids), tile.z, tile.x, tile.y, scale)
+        return self._answer(key, data_tables(shown) if shown else [], if_none_match,
+                            lambda: render_layers_png(self.source, layer_ids, tile, scale)[0])
+
+    def base_tile(self, tile: Tile, scale: int = 1, *, if_none_match: str | None = None) -> ImageTile:
+        check_scale(scale)
+        key = ("png-base", style_digest(None), tile.z, tile.x, tile.y, scale)
+        return self._answer(key, base_tables(), if_none_match,
+                            lambda: render_base_png(self.source, tile, scale)[0])
+
+    def _answer(self, key: tuple, tables: list[str], if_none_match: str | None,
+                draw: Callable[[], bytes]) -> ImageTile:
+        with db_errors(), self.engine.connect() as conn:
+            versions = table_versions(conn, tables) if tables else {}
+        etag = tile_etag(key, versions)
+        if etag_matches(if_none_match, etag):
+            return ImageTile(None, etag, True)
+        cached = self.cache.get_or_render(key, versions, draw)
+        return ImageTile(cached.data, cached.etag, cached.hit)
+
+
+def check_zoom(layer_id: str, z: int) -> None:
+    """NotFound (404) when `z` is outside the layer's zoom range (OGC tile matrix limits)."""
+    layer = get_layer(layer_id)
+    if not layer.min_zoom <= z <= layer.max_zoom:
+        raise NotFound(f"layer {layer_id!r} has tiles from zoom {layer.min_zoom} to "
+                       f"{layer.max_zoom}, not {z}")
+
+
+def base_tables() -> list[str]:
+    return data_tables(BASE_LAYERS)

@@ -1,0 +1,180 @@
+"""Vector tiles as a service: validated request -> cached, gzipped MVT bytes + ETag.
+
+`VectorTiles.tile(...)` is what the web views and the seeder call. It validates z/x/y and
+the layer list, turns the optional CQL2 `filter` (the feature API's parser, `gisdb.cql2`)
+and `datetime` into SQL conditions per layer, reads the data versions of the tile's layers,
+and returns the tile from the cache or renders it (one statement, see `tiles.mvt`).
+Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from gisdb import cql2
+from gisdb.cql2.literals import parse_instant
+from gisdb.engine import db_errors, make_engine
+from gisdb.errors import DatabaseUnavailable, InvalidParameter
+from gisdb.versions import table_versions
+from layers.registry import get_layer
+
+from .cache import TileCache, tile_etag
+from .grid import Tile, parse_tile
+from .mvt import MEDIA_TYPE, render_mvt, render_mvt_versions, visible_layers
+
+MAX_LAYERS = 16
+GZIP_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class VectorTile:
+    """A rendered tile: gzipped MVT bytes (b"" when empty), its ETag, cache hit or not."""
+
+    gzipped: bytes
+    etag: str
+    hit: bool
+    media_type: str = MEDIA_TYPE
+
+    @property
+    def empty(self) -> bool:
+        return not self.gzipped
+
+    def body(self) -> bytes:
+        """The uncompressed MVT (for clients that do not accept gzip)."""
+        return gzip.decompress(self.gzipped) if self.gzipped else b""
+
+
+def make_tile_engine(settings) -> sa.Engine:
+    """An engine for tile SQL: the project's bounded, pre-pinged pool with the statement
+    timeout, plus session settings that keep tile plans on the spatial index (no parallel
+    workers: a parallel sequential scan is the classic slow tile) and without JIT (its
+    compile time dwarfs a tile query). Read-only, so autocommit: no BEGIN/ROLLBACK round
+    trips around each tile. Not pre-pinged either: `VectorTiles` retries once instead."""
+    engine = make_engine(settings, application_name="gisdb-tiles", pre_ping=False,
+                         isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(engine, "connect")
+    def _tile_session(dbapi_conn, _record):
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET max_parallel_workers_per_gather = 0")
+            cur.execute("SET jit = off")
+        dbapi_conn.commit()
+
+    return engine
+
+
+def parse_layers(text: str) -> list:
+    """'roads,buildings' -> [Layer, Layer]; unknown id -> NotFound (404)."""
+    ids = [part.strip() for part in str(text).split(",")]
+    if not ids or any(not part for part in ids):
+        raise InvalidParameter("layers must be a comma-separated list of layer ids")
+    if len(ids) > MAX_LAYERS:
+        raise InvalidParameter(f"at most {MAX_LAYERS} layers in one tile")
+    if len(set(ids)) != len(ids):
+        raise InvalidParameter("a layer is listed twice")
+    return [get_layer(layer_id) for layer_id in ids]
+
+
+def filter_clause(layer, filter_text: str | None, filter_lang: str | None):
+    """The CQL2 filter over `layer`'s queryables (InvalidFilter -> 400)."""
+    if filter_text is None or not str(filter_text).strip():
+        return None
+    columns = {f.name: layer.table.c[f.name] for f in layer.queryables}
+    columns.setdefault("id", layer.table.c[layer.id_column])
+    return cql2.to_expression(filter_text, filter_lang or "cql2-text", columns, layer.table.c.geom)
+
+
+def _bound(text: str, column: sa.Column, upper: bool):
+    """One end of a `datetime` interval as a condition on `column` (None if open)."""
+    if text in ("", ".."):
+        return None
+    value = parse_instant(text)
+    is_timestamp = isinstance(column.type, sa.DateTime)
+    if isinstance(value, dt.datetime) and not is_timestamp:
+        value = value.date()
+    if upper:
+        if is_timestamp and not isinstance(value, dt.datetime):
+            return column < dt.datetime.combine(value + dt.timedelta(days=1), dt.time(),
+                                                tzinfo=dt.timezone.utc)
+        return column <= value
+    if is_timestamp and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
+    return column >= value
+
+
+def datetime_clause(layer, text: str | None):
+    """OGC `datetime` (instant, `start/end`, open ends `..`) on the layer's time field;
+    None for a layer without one."""
+    if text is None or not str(text).strip() or not layer.time_field:
+        return None
+    column = layer.table.c[layer.time_field]
+    parts = str(text).strip().split("/")
+    if len(parts) > 2 or parts == ["..", ".."] or parts == [".."]:
+        raise InvalidParameter("datetime must be an instant or an interval start/end")
+    if len(parts) == 1:
+        parts = [parts[0], parts[0]]
+    conditions = [c for c in (_bound(parts[0], column, False), _bound(parts[1], column, True))
+                  if c is not None]
+    return sa.and_(*conditions)
+
+
+class VectorTiles:
+    """Vector tiles of the registry's layers over one engine and one cache."""
+
+    def __init__(self, engine: sa.Engine, cache: TileCache):
+        self.engine = engine
+        self.cache = cache
+
+    def conditions(self, layers, filter_text=None, filter_lang=None, datetime=None) -> dict:
+        """Per-layer SQL conditions of a request's filter and datetime."""
+        if datetime and len(layers) == 1 and not layers[0].time_field:
+            raise InvalidParameter(f"layer {layers[0].id!r} has no time field for datetime")
+        wheres = {}
+        for layer in layers:
+            parts = [c for c in (filter_clause(layer, filter_text, filter_lang),
+                                 datetime_clause(layer, datetime)) if c is not None]
+            if parts:
+                wheres[layer.id] = sa.and_(*parts)
+        return wheres
+
+    def tile(self, layers_text: str, z, x, y, *, filter_text: str | None = None,
+             filter_lang: str | None = None, datetime: str | None = None) -> VectorTile:
+        """The tile of 'layer[,layer...]' at z/x/y (raw path values, validated here)."""
+        tile = parse_tile(z, x, y)
+        layers = parse_layers(layers_text)
+        return self.render(layers, tile, filter_text=filter_text, filter_lang=filter_lang,
+                           datetime=datetime)
+
+    def render(self, layers: list, tile: Tile, *, filter_text=None, filter_lang=None,
+               datetime=None) -> VectorTile:
+        wheres = self.conditions(layers, filter_text, filter_lang, datetime)
+        shown = visible_layers(layers, tile.z)
+        key = ("mvt", tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
+               filter_text or "", filter_lang or "", datetime or "")
+        if not shown:                      # outside every layer's zoom range: empty tile
+            cached = self.cache.get_or_render(key, {}, lambda: b"")
+            return VectorTile(b"", cached.etag, cached.hit)
+        try:
+            return self._render(shown, tile, key, wheres)
+        except DatabaseUnavailable:
+            # the pool is not pre-pinged (a round trip per tile): a connection that died
+            # with a database restart fails once, the pool is reset, and we try again
+            return self._render(shown, tile, key, wheres)
+
+    def _render(self, shown, tile, key, wheres) -> VectorTile:
+        with db_errors(), self.engine.connect() as conn:
+            if not self.cache.enabled:     # one round trip: the tile and its versions
+                raw, versions = render_mvt_versions(conn, shown, tile, wheres)
+                return VectorTile(_gzip(raw), tile_etag(key, versions), False)
+            versions = table_versions(conn, [layer.table_name for layer in shown])
+            cached = self.cache.get_or_render(
+                key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres)))
+        return VectorTile(cached.data, cached.etag, cached.hit)
+
+
+def _gzip(raw: bytes) -> bytes:
+    return gzip.compress(raw, GZIP_LEVEL, mtime=0) if raw else b""

@@ -1,0 +1,171 @@
+"""`/collections/{id}/items` and `/items/{fid}`: GeoJSON built by PostGIS row by row
+and streamed, so a 100,000-feature page never sits in memory whole. The first rows
+are read before the response starts, so a timeout or a bad query is still a JSON
+error; links and counts close the document, once the rows tell whether more exist."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Iterator
+
+import sqlalchemy as sa
+
+from gisdb.engine import db_errors
+from gisdb.errors import NotFound
+from layers.registry import get_layer
+
+from . import etag as etags
+from .encoding import ClosingBody, chunked, gzipped
+from .items_sql import count_statement, features_statement, output_geometry, property_columns, where_clauses
+from .links import link, self_and_alternate, with_query
+from .params import ItemsQuery, output_format, parse_items_query, only_known
+from .response import GEOJSON, HTML, ApiResponse
+from .table_state import table_state
+
+STREAM_ABOVE = 2000       # rows: beyond this, a server-side cursor
+BATCH = 1000
+
+
+def _headers(q: ItemsQuery, tag: str) -> dict[str, str]:
+    return {"ETag": tag, "Cache-Control": etags.CACHE_CONTROL,
+            "Content-Crs": "<" + q.crs.uri + ">", "Vary": "Accept, Accept-Encoding"}
+
+
+def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *, base: str,
+               accept_html: bool, if_none_match: str | None, gzip: bool) -> ApiResponse:
+    layer = get_layer(layer_id)
+    q = parse_items_query(layer, pairs)
+    fmt = output_format(dict(pairs).get("f"), accept_html)
+    conds = where_clauses(layer, q)
+    stmt = features_statement(layer, q, conds)
+    url = f"{base}/collections/{layer.id}/items"
+    conn = engine.connect()
+    try:
+        with db_errors():
+            state = table_state(conn, layer)
+            tag = etags.make_etag("items", layer.id, state.version, q.query_string(), fmt,
+                                  "gz" if gzip else "")
+            headers = _headers(q, tag)
+            if etags.matches(if_none_match, tag):
+                conn.close()
+                return ApiResponse(status=304, headers=headers)
+            matched = conn.execute(count_statement(layer, conds)).scalar_one() if state.small else None
+            if q.limit + 1 > STREAM_ABOVE:
+                conn = conn.execution_options(stream_results=True, yield_per=BATCH)
+            result = conn.execute(stmt).scalars()
+            first = result.fetchmany(BATCH)
+    except BaseException:
+        conn.close()
+        raise
+    if fmt == "html":
+        rows = first + result.fetchmany(q.limit + 1)
+        conn.close()
+        return _html_page(layer, q, url, rows, matched, headers)
+    body = _stream(conn, result, first, q, url, matched)
+    if gzip:
+        body = gzipped(body)
+        headers["Content-Encoding"] = "gzip"
+    return ApiResponse(media_type=GEOJSON, headers=headers, body=ClosingBody(body, conn.close))
+
+
+def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
+    links = self_and_alternate(url, q.query_string(), fmt, GEOJSON)
+    kind = GEOJSON if fmt == "json" else HTML
+    suffix = "" if fmt == "json" else "&f=html"
+    if more:
+        links.append(link(with_query(url, q.query_string(offset=q.offset + q.limit)) + suffix,
+                          "next", kind, "next page"))
+    if q.offset > 0:
+        prev = max(0, q.offset - q.limit)
+        links.append(link(with_query(url, q.query_string(offset=prev or None)) + suffix,
+                          "prev", kind, "previous page"))
+    return links
+
+
+def _closing(q, url, returned, more, matched) -> bytes:
+    tail = {"numberReturned": returned}
+    if matched is not None:
+        tail["numberMatched"] = matched
+    tail["timeStamp"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tail["links"] = _page_links(q, url, "json", more)
+    return b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
+
+
+def _stream(conn, result, first: list[str], q: ItemsQuery, url: str, matched) -> Iterator[bytes]:
+    def pieces() -> Iterator[bytes]:
+        returned = 0
+        try:
+            yield b'{"type": "FeatureCollection", "features": ['
+            batch = first
+            while batch:
+                take = batch[: q.limit - returned]
+                if take:
+                    yield (b"," if returned else b"") + ",".join(take).encode()
+                    returned += len(take)
+                if returned >= q.limit:
+                    more = len(batch) > len(take) or bool(result.fetchmany(1))
+                    break
+                batch = result.fetchmany(BATCH)
+            else:
+                more = False
+        finally:
+            conn.close()
+        yield _closing(q, url, returned, more, matched)
+    return chunked(pieces())
+
+
+def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
+    more = len(rows) > q.limit
+    features = [json.loads(r) for r in rows[: q.limit]]
+    doc = {"type": "FeatureCollection", "features": features,
+           "numberReturned": len(features), "links": _page_links(q, url, "html", more)}
+    if matched is not None:
+        doc["numberMatched"] = matched
+    fields = [f for f in layer.fields if q.properties is None or f.name in q.properties]
+    ctx = {"layer": layer, "fields": fields, "offset": q.offset, "limit": q.limit}
+    return ApiResponse(media_type=HTML, headers=headers, document={**doc, "_ctx": ctx},
+                       template="ogc/items.html")
+
+
+def _feature_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise NotFound(f"no feature with id {raw[:40]!r}") from None
+    if not 0 < value < 2 ** 63:
+        raise NotFound(f"no feature with id {raw[:40]!r}")
+    return value
+
+
+def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[str, str]], *,
+         base: str, accept_html: bool, if_none_match: str | None) -> ApiResponse:
+    """One feature; NotFound (404) when the id is not a feature of the layer."""
+    layer = get_layer(layer_id)
+    values = only_known(pairs, ("f", "crs", "properties"))
+    fmt = output_format(values.get("f"), accept_html)
+    q = parse_items_query(layer, [(k, v) for k, v in pairs if k != "f"])
+    fid = _feature_id(feature_id)
+    stmt = features_statement(layer, q, [layer.table.c[layer.id_column] == fid], extra=0)
+    with db_errors(), engine.connect() as conn:
+        state = table_state(conn, layer)
+        tag = etags.make_etag("item", layer.id, fid, state.version, q.query_string(), fmt)
+        headers = _headers(q, tag)
+        if etags.matches(if_none_match, tag):
+            return ApiResponse(status=304, headers=headers)
+        row = conn.execute(stmt).scalar()
+    if row is None:
+        raise NotFound(f"no feature with id {fid} in {layer.id}")
+    feature = json.loads(row)
+    url = f"{base}/collections/{layer.id}/items/{fid}"
+    feature["links"] = self_and_alternate(url, q.query_string(), fmt, GEOJSON) + [
+        link(f"{base}/collections/{layer.id}", "collection", "application/json", layer.title_en)]
+    if fmt == "html":
+        ctx = {"layer": layer, "fields": [f for f in layer.fields
+                                          if q.properties is None or f.name in q.properties]}
+        return ApiResponse(media_type=HTML, headers=headers, document={**feature, "_ctx": ctx},
+                           template="ogc/item.html")
+    return ApiResponse(media_type=GEOJSON, headers=headers,
+                       body=json.dumps(feature, ensure_ascii=False).encode())
+
+
+__all__ = ["items_page", "item", "output_geometry", "property_columns"]

@@ -1,0 +1,127 @@
+"""`/api`: the OpenAPI 3.0 document. Every collection's items path declares bbox,
+limit, offset, datetime (layers with time), crs, bbox-crs, filter, filter-lang,
+filter-crs, sortby, properties and each queryable, so clients push work to the server."""
+from __future__ import annotations
+
+from gisdb.crs import SUPPORTED
+from layers.layer import Layer
+from layers.registry import ALL_LAYERS
+
+from .collections import json_schema_type
+from .landing import TITLE
+from .params import DEFAULT_LIMIT, MAX_LIMIT
+from .response import OPENAPI, ApiResponse
+
+CRS_ENUM = [c.uri for c in SUPPORTED]
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _param(name: str, description: str, schema: dict, *, style: str | None = None,
+           explode: bool | None = None, required: bool = False, where: str = "query") -> dict:
+    out = {"name": name, "in": where, "description": description, "required": required,
+           "schema": schema}
+    if style:
+        out["style"] = style
+    if explode is not None:
+        out["explode"] = explode
+    return out
+
+
+COMMON_PARAMS = {
+    "f": _param("f", "Output format.", {"type": "string", "enum": ["json", "html"]}),
+    "bbox": _param("bbox", "Features intersecting this box: minx,miny,maxx,maxy in bbox-crs "
+                   "axis order.", {"type": "array", "minItems": 4, "maxItems": 6,
+                                   "items": {"type": "number"}}, style="form", explode=False),
+    "bbox-crs": _param("bbox-crs", "CRS of bbox.", {"type": "string", "format": "uri", "enum": CRS_ENUM}),
+    "crs": _param("crs", "CRS of the returned geometries.", {"type": "string", "format": "uri", "enum": CRS_ENUM}),
+    "limit": _param("limit", f"Features per page (default {DEFAULT_LIMIT}; larger values are "
+                    f"clamped to {MAX_LIMIT}).", {"type": "integer", "minimum": 1,
+                                                   "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+    "offset": _param("offset", "Features to skip (paging; follow the `next` link).",
+                     {"type": "integer", "minimum": 0, "default": 0}),
+    "datetime": _param("datetime", "Instant or interval (RFC 3339, open ends `..`).", {"type": "string"}),
+    "filter": _param("filter", "CQL2 filter over the queryables.", {"type": "string"}),
+    "filter-lang": _param("filter-lang", "Language of filter.",
+                          {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
+    "filter-crs": _param("filter-crs", "CRS of geometries in filter.",
+                         {"type": "string", "format": "uri", "enum": CRS_ENUM}),
+    "sortby": _param("sortby", "Sort keys: queryables, `-` for descending.",
+                     {"type": "array", "items": {"type": "string"}}, style="form", explode=False),
+    "properties": _param("properties", "Properties to return.",
+                         {"type": "array", "items": {"type": "string"}}, style="form", explode=False),
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": "#/components/parameters/" + name}
+
+
+def _items_path(layer: Layer) -> dict:
+    names = ["f", "bbox", "bbox-crs", "crs", "limit", "offset"]
+    names += ["datetime"] if layer.time_field else []
+    names += ["filter", "filter-lang", "filter-crs", "sortby", "properties"]
+    params = [_ref(n) for n in names] + [
+        _param(f.name, f"Equal to this value ({f.en}).", json_schema_type(layer.column(f.name)))
+        for f in layer.queryables]
+    return {"get": {
+        "summary": f"Features of {layer.title_en} ({layer.title_vi})",
+        "operationId": f"getItems_{layer.id}", "tags": [layer.group], "parameters": params,
+        "responses": {"200": {"description": "A page of features (GeoJSON FeatureCollection).",
+                              "content": {"application/geo+json": {"schema": {"type": "object"}},
+                                          "text/html": {"schema": {"type": "string"}}}},
+                      "304": {"description": "Not modified (ETag)."},
+                      "400": ERROR, "404": ERROR, "503": ERROR}}}
+
+
+def _item_path(layer: Layer) -> dict:
+    return {"get": {
+        "summary": f"One feature of {layer.title_en}", "operationId": f"getItem_{layer.id}",
+        "tags": [layer.group],
+        "parameters": [_param("featureId", "Feature id.", {"type": "integer"}, required=True,
+                              where="path"), _ref("f"), _ref("crs"), _ref("properties")],
+        "responses": {"200": {"description": "A GeoJSON Feature.",
+                              "content": {"application/geo+json": {"schema": {"type": "object"}}}},
+                      "404": ERROR}}}
+
+
+def _simple(summary: str, op: str) -> dict:
+    return {"get": {"summary": summary, "operationId": op, "parameters": [_ref("f")],
+                    "responses": {"200": {"description": summary}, "400": ERROR}}}
+
+
+def openapi_document(base: str) -> dict:
+    paths = {"/": _simple("Landing page", "getLanding"),
+             "/conformance": _simple("Conformance classes", "getConformance"),
+             "/api": _simple("This API definition", "getApi"),
+             "/collections": _simple("The collections", "getCollections")}
+    for layer in ALL_LAYERS:
+        prefix = f"/collections/{layer.id}"
+        paths[prefix] = _simple(f"Collection {layer.title_en}", f"getCollection_{layer.id}")
+        paths[prefix + "/queryables"] = _simple(f"Queryables of {layer.title_en}",
+                                                f"getQueryables_{layer.id}")
+        paths[prefix + "/items"] = _items_path(layer)
+        paths[prefix + "/items/{featureId}"] = _item_path(layer)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": TITLE, "version": "1.0.0",
+                 "description": "OGC API - Features (Parts 1, 2, 3) for Da Nang's land, "
+                                "construction and traffic layers."},
+        "servers": [{"url": base or "/"}],
+        "paths": paths,
+        "components": {
+            "parameters": COMMON_PARAMS,
+            "responses": {"Error": {"description": "An error: {code, description}.",
+                                    "content": {"application/json": {"schema": {
+                                        "type": "object", "required": ["code", "description"],
+                                        "properties": {"code": {"type": "string"},
+                                                       "description": {"type": "string"}}}}}}},
+        },
+    }
+
+
+def openapi(pairs, *, base: str, accept_html: bool) -> ApiResponse:
+    from .params import only_known, output_format
+    fmt = output_format(only_known(pairs, ("f",)).get("f"), accept_html)
+    doc = openapi_document(base)
+    return ApiResponse(media_type=OPENAPI if fmt == "json" else "text/html", document=doc,
+                       template="ogc/api.html", headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,197 @@
+"""Query parameters of `/collections/{id}/items`, parsed and validated once into a
+small frozen dataclass. Unknown or repeated parameters are 400, never ignored."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from gisdb import cql2
+from gisdb.crs import Crs, crs_from_uri
+from gisdb.cql2.literals import parse_date, parse_timestamp
+from gisdb.errors import InvalidFilter, InvalidParameter
+from layers.layer import Layer
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+MAX_OFFSET = 10_000_000
+FORMATS = {"json": "json", "geojson": "json", "html": "html"}
+COMMON = ("f",)
+ITEMS_PARAMS = ("limit", "offset", "bbox", "bbox-crs", "crs", "properties", "sortby",
+                "filter", "filter-lang", "filter-crs")
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """`datetime`: an instant (start == end) or an interval; None is an open end."""
+
+    start: dt.date | dt.datetime | None
+    end: dt.date | dt.datetime | None
+    instant: bool
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: Crs = field(default_factory=lambda: crs_from_uri(None))
+    crs: Crs = field(default_factory=lambda: crs_from_uri(None))
+    time: TimeRange | None = None
+    properties: tuple[str, ...] | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()        # (field, descending)
+    filter: str | None = None
+    filter_lang: str = "cql2-text"
+    filter_crs: Crs = field(default_factory=lambda: crs_from_uri(None))
+    equals: tuple[tuple[str, str], ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()          # the accepted parameters, sorted
+
+    def query_string(self, **changes) -> str:
+        """The normalised query (for links and ETags), with some values replaced."""
+        values = dict(self.pairs)
+        for key, value in changes.items():
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = str(value)
+        return urlencode(sorted(values.items()))
+
+
+def single_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Parameters as a dict; a parameter given twice is an error."""
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InvalidParameter(f"parameter {key!r} is given more than once")
+        out[key] = value
+    return out
+
+
+def output_format(value: str | None, accept_html: bool) -> str:
+    """'json' or 'html' from `f` (wins) or the Accept header."""
+    if value is None or value == "":
+        return "html" if accept_html else "json"
+    fmt = FORMATS.get(value.lower())
+    if fmt is None:
+        raise InvalidParameter(f"f must be one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def only_known(pairs: list[tuple[str, str]], allowed: tuple[str, ...]) -> dict[str, str]:
+    values = single_values(pairs)
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise InvalidParameter(f"unknown parameter {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    return values
+
+
+def _int(name: str, raw: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(raw.strip())
+    except (ValueError, AttributeError):
+        raise InvalidParameter(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if value < low:
+        raise InvalidParameter(f"{name} must be at least {low}")
+    return min(value, high) if high is not None else value
+
+
+def parse_bbox(raw: str, crs: Crs) -> tuple[float, float, float, float]:
+    """4 (or 6, 3D) numbers in the axis order of `crs`, as (minx, miny, maxx, maxy)
+    with x = longitude/easting."""
+    try:
+        numbers = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise InvalidParameter("bbox must be 4 comma-separated numbers") from None
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter("bbox must be 4 comma-separated numbers")
+    a0, a1, b0, b1 = numbers
+    minx, miny, maxx, maxy = (a1, a0, b1, b0) if crs.lat_first else (a0, a1, b0, b1)
+    if minx > maxx or miny > maxy:
+        raise InvalidParameter("bbox: the lower corner must come first (min before max)")
+    if crs.srid in (4326, 4756) and (min(miny, maxy) < -90 or max(miny, maxy) > 90
+                                     or min(minx, maxx) < -180 or max(minx, maxx) > 180):
+        raise InvalidParameter("bbox: coordinates are outside longitude/latitude range "
+                               "(check bbox-crs and axis order)")
+    return minx, miny, maxx, maxy
+
+
+def _instant(text: str) -> dt.date | dt.datetime:
+    try:
+        return parse_date(text) if len(text) == 10 else parse_timestamp(text)
+    except InvalidFilter as exc:
+        raise InvalidParameter("datetime: " + str(exc)) from None
+
+
+def parse_datetime(raw: str) -> TimeRange:
+    """An RFC 3339 date/timestamp, or an interval `a/b` with `..` or empty open ends."""
+    raw = raw.strip()
+    if "/" not in raw:
+        value = _instant(raw)
+        return TimeRange(value, value, True)
+    start_s, _, end_s = raw.partition("/")
+    if "/" in end_s:
+        raise InvalidParameter("datetime: an interval has one '/'")
+    start = None if start_s in ("..", "") else _instant(start_s)
+    end = None if end_s in ("..", "") else _instant(end_s)
+    if start is None and end is None:
+        raise InvalidParameter("datetime: at least one end of the interval must be given")
+    if start is not None and end is not None and _as_dt(start) > _as_dt(end):
+        raise InvalidParameter("datetime: the interval ends before it starts")
+    return TimeRange(start, end, False)
+
+
+def _as_dt(value) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+
+
+def _names(raw: str, allowed: set[str], what: str) -> list[str]:
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    for name in names:
+        if name.lstrip("+-") not in allowed:
+            raise InvalidParameter(f"{what}: unknown property {name[:64]!r}")
+    return names
+
+
+def parse_items_query(layer: Layer, pairs: list[tuple[str, str]]) -> ItemsQuery:
+    """Validate every parameter of an items request for `layer`."""
+    queryables = [f.name for f in layer.queryables]
+    allowed = COMMON + ITEMS_PARAMS + (("datetime",) if layer.time_field else ()) + tuple(queryables)
+    values = only_known(pairs, allowed)
+    kw: dict = {}
+    if "limit" in values:
+        kw["limit"] = _int("limit", values["limit"], 1, MAX_LIMIT)
+    if "offset" in values:
+        kw["offset"] = _int("offset", values["offset"], 0)
+        if kw["offset"] > MAX_OFFSET:
+            raise InvalidParameter(f"offset must be at most {MAX_OFFSET}")
+    kw["bbox_crs"] = crs_from_uri(values.get("bbox-crs"), name="bbox-crs")
+    if "bbox" in values:
+        kw["bbox"] = parse_bbox(values["bbox"], kw["bbox_crs"])
+    elif "bbox-crs" in values:
+        raise InvalidParameter("bbox-crs is only meaningful with bbox")
+    kw["crs"] = crs_from_uri(values.get("crs"), name="crs")
+    if "datetime" in values:
+        kw["time"] = parse_datetime(values["datetime"])
+    field_names = {f.name for f in layer.fields}
+    if "properties" in values:      # empty: no attributes, only ids and geometries
+        kw["properties"] = tuple(_names(values["properties"], field_names, "properties"))
+    if "sortby" in values:
+        names = _names(values["sortby"].replace(" ", "+"), set(queryables), "sortby")
+        kw["sortby"] = tuple((n.lstrip("+-"), n.startswith("-")) for n in names)
+    if "filter" in values:
+        kw["filter"] = values["filter"]
+        lang = values.get("filter-lang", "cql2-text")
+        if lang not in cql2.LANGUAGES:
+            raise InvalidParameter(f"filter-lang must be one of {', '.join(cql2.LANGUAGES)}")
+        kw["filter_lang"] = lang
+        kw["filter_crs"] = crs_from_uri(values.get("filter-crs"), name="filter-crs")
+    elif "filter-lang" in values or "filter-crs" in values:
+        raise InvalidParameter("filter-lang and filter-crs are only meaningful with filter")
+    kw["equals"] = tuple(sorted((k, v) for k, v in values.items() if k in queryables))
+    kw["pairs"] = tuple(sorted((k, v) for k, v in values.items() if k != "f"))
+    return ItemsQuery(**kw)

@@ -1,0 +1,162 @@
+"""The planners' map pages: `/map` (every layer) and `/map/{layer}` (one layer on).
+
+A page is built by `map_build` from the registry, the city's extent and the raster
+catalog: two tiny queries, never layer data, so the HTML is the same size for a thousand
+or a million features. Rendered pages are kept per (layer, language, extent, rasters,
+asset version) and served with an ETag of that key and Cache-Control, 304 on a match.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, request
+
+from gisdb.errors import InvalidParameter
+from gisdb.meta_tables import RasterEntry
+from layers.land import AdminUnit
+from layers.registry import ALL_LAYERS, get_layer
+
+from .map_build import OWN_SCRIPTS, STATIC_DIR, MapSpec, layer_config, render_page
+from .services import services
+from .vendor import allowed_packages, package_version
+
+bp = Blueprint("map_page", __name__)
+
+LANGUAGES = ("vi", "en")
+ALLOWED_PARAMS = {"lang"}
+APP_VERSION = "0.1.0"
+DA_NANG = (16.0544, 108.2022)
+CACHE_SIZE = 64
+
+_pages: OrderedDict[str, str] = OrderedDict()
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def registry_fingerprint() -> str:
+    """What the page takes from the layer registry (layers, labels, styles, zooms)."""
+    return hashlib.sha1(json.dumps([layer_config(layer) for layer in ALL_LAYERS],
+                                   sort_keys=True).encode()).hexdigest()
+
+
+def asset_version() -> str:
+    """A short hash of the app version, the registry, the page's own scripts and the
+    installed front-end packages: a new deployment changes the page's ETag and busts
+    browser caches of /static/map and /vendor."""
+    digest = hashlib.sha1((APP_VERSION + registry_fingerprint()).encode())
+    for name in (*OWN_SCRIPTS, "map.css"):
+        path = STATIC_DIR / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    for package in sorted(allowed_packages()):
+        digest.update((package + "@" + package_version(package)).encode())
+    return digest.hexdigest()[:10]
+
+
+def choose_language() -> str:
+    """`?lang=vi|en`, else the browser's Accept-Language, else Vietnamese."""
+    lang = request.args.get("lang")
+    if lang is not None:
+        if lang not in LANGUAGES:
+            raise InvalidParameter("lang must be 'vi' or 'en'")
+        return lang
+    return request.accept_languages.best_match(LANGUAGES) or "vi"
+
+
+def check_params() -> None:
+    unknown = sorted(set(request.args) - ALLOWED_PARAMS)
+    if unknown:
+        raise InvalidParameter("unknown parameter(s): " + ", ".join(unknown)
+                               + "; the map takes only 'lang'")
+
+
+def city_view(conn: sa.Connection) -> tuple[float, float]:
+    """The centre of the current wards (Da Nang's centre when there are none yet)."""
+    table = AdminUnit.__table__
+    row = conn.execute(sa.select(sa.func.ST_Y(sa.func.ST_Centroid(sa.func.ST_Extent(table.c.geom))),
+                                 sa.func.ST_X(sa.func.ST_Centroid(sa.func.ST_Extent(table.c.geom))))
+                       .where(table.c.level.in_(("ward", "commune")), table.c.valid_to.is_(None))
+                       ).first()
+    if row is None or row[0] is None:
+        return DA_NANG
+    return round(float(row[0]), 5), round(float(row[1]), 5)
+
+
+def layer_view(conn: sa.Connection, layer_id: str) -> tuple[float, float] | None:
+    """The centre of a layer's estimated extent (planner statistics: cheap at any size);
+    None when the table has no statistics yet."""
+    layer = get_layer(layer_id)
+    box = sa.func.ST_EstimatedExtent(layer.schema, layer.table.name, "geom")
+    try:
+        with conn.begin_nested():
+            row = conn.execute(sa.select(sa.func.ST_XMin(box), sa.func.ST_XMax(box),
+                                         sa.func.ST_YMin(box), sa.func.ST_YMax(box))).first()
+    except sa.exc.DBAPIError:
+        return None
+    if row is None or row[0] is None:
+        return None
+    return round((row[2] + row[3]) / 2, 5), round((row[0] + row[1]) / 2, 5)
+
+
+def raster_catalog(conn: sa.Connection) -> tuple[tuple[str, str], ...]:
+    table = RasterEntry.__table__
+    rows = conn.execute(sa.select(table.c.name, table.c.title).order_by(table.c.name))
+    return tuple((name, title or name) for name, title in rows)
+
+
+def page_spec(focus: str | None, lang: str) -> MapSpec:
+    with services().engine.connect() as conn:
+        centre = city_view(conn)
+        rasters = raster_catalog(conn)
+        if focus is not None:
+            centre = layer_view(conn, focus) or centre
+    if focus is None:
+        return MapSpec(lang=lang, center=centre, rasters=rasters, asset_version=asset_version())
+    layer = get_layer(focus)
+    return MapSpec(lang=lang, center=centre, zoom=max(14, layer.min_zoom), focus=focus,
+                   visible=(focus,), rasters=rasters, asset_version=asset_version())
+
+
+def cached_page(spec: MapSpec) -> tuple[str, str]:
+    """(etag, html) of a page, rendered once per distinct spec."""
+    key = repr(spec)
+    etag = hashlib.sha1(key.encode()).hexdigest()[:20]
+    with _lock:
+        html = _pages.get(etag)
+        if html is not None:
+            _pages.move_to_end(etag)
+            return etag, html
+    html = render_page(spec)
+    with _lock:
+        _pages[etag] = html
+        while len(_pages) > CACHE_SIZE:
+            _pages.popitem(last=False)
+    return etag, html
+
+
+def map_response(focus: str | None) -> Response:
+    check_params()
+    if focus is not None:
+        get_layer(focus)                       # 404 before any work
+    spec = page_spec(focus, choose_language())
+    etag, html = cached_page(spec)
+    resp = Response(html, mimetype="text/html")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "public, max-age=60, must-revalidate"
+    resp.headers["Vary"] = "Accept-Language"
+    resp.headers["Content-Language"] = spec.lang
+    return resp.make_conditional(request)
+
+
+@bp.get("/map")
+def map_all():
+    return map_response(None)
+
+
+@bp.get("/map/<layer_id>")
+def map_layer(layer_id: str):
+    return map_response(layer_id)

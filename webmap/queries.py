@@ -1,0 +1,246 @@
+"""HTTP endpoints of the spatial queries and the search: `/query/identify`,
+`/query/near`, `/query/within`, `/query/stats` and `/search`. Each view checks its
+parameters (unknown ones are 400), makes one call into `layers.queries` /
+`layers.search`, and answers JSON with an ETag that follows the layers' data versions
+(304 on If-None-Match), Cache-Control and CORS headers."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Blueprint, Response, request
+
+from gisdb.engine import db_errors
+from gisdb.errors import InvalidParameter
+from gisdb.versions import table_versions
+from layers import queries
+from layers.layer import Layer
+from layers.queries import inputs
+from layers.queries.identify import DEFAULT_TOLERANCE_M
+from layers.registry import get_layer
+from layers.search import search
+
+from .services import services
+
+bp = Blueprint("queries", __name__)
+MAX_BODY_BYTES = 1_000_000
+COMMON = {"f"}
+ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer"}
+NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "limit",
+               "offset", "at_date", "include_geometry"}
+WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features"}
+STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "at_date"}
+SEARCH_PARAMS = {"q", "layers", "limit"}
+
+
+@bp.after_request
+def _cors(resp: Response) -> Response:
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    resp.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
+    resp.headers["Access-Control-Expose-Headers"] = "ETag"
+    return resp
+
+
+def _params(allowed: set[str], extra: set[str] = frozenset()) -> dict:
+    """Query string (and, for POST, a JSON object body's top-level members except the
+    geometry) as one dict; any name outside `allowed | extra` is a 400."""
+    params = {k: v for k, v in request.args.items()}
+    unknown = set(params) - allowed - extra - COMMON
+    if unknown:
+        raise InvalidParameter("unknown parameter(s): " + ", ".join(sorted(unknown))[:200])
+    if params.get("f", "json") != "json":
+        raise InvalidParameter("f must be json")
+    return params
+
+
+def _body() -> dict | None:
+    """The JSON body of a POST (bounded), or None."""
+    if request.method != "POST":
+        return None
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise InvalidParameter(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidParameter(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("the request body must be a JSON object")
+    return body
+
+
+def _answer(tables: list[str], compute) -> Response:
+    """Run `compute(conn)` unless the client's ETag is current; JSON with caching headers."""
+    with db_errors(), services().engine.connect() as conn:
+        versions = table_versions(conn, tables)
+        key = json.dumps([sorted(versions.items()), request.path, sorted(request.args.items()),
+                          hashlib.sha256(request.get_data(cache=True)).hexdigest()])
+        etag = hashlib.sha256(key.encode()).hexdigest()[:32]
+        if request.if_none_match.contains(etag):
+            resp = Response(status=304)
+        else:
+            payload = compute(conn)
+            resp = Response(json.dumps(payload, ensure_ascii=False, default=str),
+                            mimetype="application/json")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "public, no-cache"
+    return resp
+
+
+def _tables(layers: tuple[Layer, ...], *more: str) -> list[str]:
+    return sorted({layer.table_name for layer in layers} | set(more))
+
+
+def _equals(params: dict, fixed: set[str]) -> dict:
+    """Parameters that name a queryable: equality filters."""
+    return {k: v for k, v in params.items() if k not in fixed | COMMON}
+
+
+def _queryable_names(layer_id: str | None) -> set[str]:
+    if not layer_id or "," in layer_id:
+        return set()
+    layer = get_layer(layer_id)
+    return {f.name for f in layer.queryables}
+
+
+@bp.get("/query/identify")
+def identify_view():
+    p = _params(ID_PARAMS)
+    if "lon" not in p or "lat" not in p:
+        raise InvalidParameter("lon and lat are required")
+    lon, lat = inputs.lon_lat(p["lon"], p["lat"])
+    layers = inputs.layer_list(p.get("layers"))
+    if "tolerance" in p:
+        tolerance = inputs.number(p["tolerance"], "tolerance", low=0, high=inputs.MAX_TOLERANCE_M)
+    elif "zoom" in p:
+        tolerance = inputs.tolerance_for_zoom(p["zoom"], lat)
+    else:
+        tolerance = DEFAULT_TOLERANCE_M
+    limit = inputs.integer(p.get("limit", 50), "limit", low=1, high=200)
+    per_layer = inputs.integer(p.get("per_layer", 5), "per_layer", low=1, high=20)
+    at = inputs.date(p.get("at_date"))
+
+    def compute(conn):
+        result = queries.identify(conn, lon, lat, layers, tolerance_m=tolerance, at_date=at,
+                                  per_layer=per_layer, limit=limit)
+        for feature in result["features"]:
+            feature["links"] = _feature_links(feature["layer"], feature["id"])
+        return result
+    return _answer(_tables(layers), compute)
+
+
+def _feature_links(layer_id: str, feature_id) -> list[dict]:
+    href = f"{request.script_root}/collections/{layer_id}/items/{feature_id}"
+    return [{"rel": "item", "type": "application/geo+json", "href": href},
+            {"rel": "collection", "type": "application/json",
+             "href": f"{request.script_root}/collections/{layer_id}"}]
+
+
+def _geometry_from(p: dict, body: dict | None, *, allowed) -> inputs.QueryGeometry | None:
+    """The query geometry of a request: a GeoJSON body (geometry, Feature, or an object
+    with `geometry`), or `geometry=` (GeoJSON text), `circle=lon,lat,r`, `lon`+`lat`."""
+    if body is not None:
+        if body.get("type") in inputs.POINT_TYPES + inputs.LINE_TYPES + inputs.AREA_TYPES + ("Feature",):
+            return inputs.geojson_geometry(body, allowed=allowed)
+        if "circle" in body:
+            c = body["circle"]
+            if isinstance(c, dict):
+                radius = c.get("radius_m", c.get("radius"))
+                return inputs.circle(c.get("lon"), c.get("lat"), radius)
+            return inputs.circle_text(str(c))
+        if "geometry" in body:
+            return inputs.geojson_geometry(body["geometry"], allowed=allowed)
+    if p.get("geometry"):
+        return inputs.geojson_geometry(p["geometry"], allowed=allowed)
+    if p.get("circle"):
+        return inputs.circle_text(p["circle"])
+    if "lon" in p and "lat" in p:
+        return inputs.point(p["lon"], p["lat"])
+    return None
+
+
+BODY_OPTIONS = ("layer", "layers", "distance", "filter", "filter-lang", "limit", "offset",
+                "at_date", "features", "include_geometry", "by")
+
+
+def _merge_body(p: dict, body: dict | None, allowed: set[str]) -> dict:
+    """Options given in a JSON body (besides the geometry) count as parameters."""
+    if not body or body.get("type"):
+        return p
+    unknown = set(body) - allowed - {"geometry", "circle", "equals"}
+    if unknown:
+        raise InvalidParameter("unknown member(s) in the body: " + ", ".join(sorted(unknown))[:200])
+    merged = dict(p)
+    for key in BODY_OPTIONS:
+        if key in body and key in allowed:
+            value = body[key]
+            merged[key] = ",".join(value) if isinstance(value, list) else value
+    return merged
+
+
+@bp.route("/query/near", methods=["GET", "POST"])
+def near_view():
+    body = _body()
+    layer_id = request.args.get("layer") or (body or {}).get("layer")
+    p = _merge_body(_params(NEAR_PARAMS, _queryable_names(layer_id)), body, NEAR_PARAMS)
+    layer = inputs.one_layer(p.get("layer"))
+    geometry = _geometry_from(p, body, allowed=inputs.POINT_TYPES + inputs.LINE_TYPES)
+    if geometry is None:
+        raise InvalidParameter("give lon and lat, or a Point/LineString geometry")
+    if "distance" not in p:
+        raise InvalidParameter("distance (metres) is required")
+    equals = _equals(p, NEAR_PARAMS)
+    equals.update((body or {}).get("equals") or {})
+    with_geometry = str(p.get("include_geometry", "true")).lower() not in ("false", "0", "no")
+
+    def compute(conn):
+        result = queries.near(conn, layer, geometry, p["distance"], filter_text=p.get("filter"),
+                              filter_lang=p.get("filter-lang", "cql2-text"), equals=equals,
+                              limit=p.get("limit", 100), offset=p.get("offset", 0),
+                              at_date=inputs.date(p.get("at_date")), with_geometry=with_geometry)
+        for feature in result["features"]:
+            feature["links"] = _feature_links(layer.id, feature["id"])
+        return result
+    return _answer(_tables((layer,)), compute)
+
+
+@bp.route("/query/within", methods=["GET", "POST"])
+def within_view():
+    body = _body()
+    p = _merge_body(_params(WITHIN_PARAMS), body, WITHIN_PARAMS)
+    geometry = _geometry_from(p, body, allowed=inputs.AREA_TYPES)
+    if geometry is None:
+        raise InvalidParameter("give a Polygon/MultiPolygon GeoJSON body, geometry=, or "
+                               "circle=lon,lat,radius_m")
+    layers = inputs.layer_list(p.get("layers"))
+    at = inputs.date(p.get("at_date"))
+    return _answer(_tables(layers), lambda conn: queries.within(
+        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0)))
+
+
+@bp.get("/query/stats")
+def stats_view():
+    layer_id = request.args.get("layer")
+    p = _params(STATS_PARAMS, _queryable_names(layer_id))
+    layer = inputs.one_layer(layer_id)
+    equals = _equals(p, STATS_PARAMS)
+    return _answer(_tables((layer, get_layer("admin_units"))), lambda conn: queries.stats(
+        conn, layer, p.get("by", "ward"), filter_text=p.get("filter"),
+        filter_lang=p.get("filter-lang", "cql2-text"), equals=equals, at_date=p.get("at_date")))
+
+
+@bp.get("/search")
+def search_view():
+    p = _params(SEARCH_PARAMS)
+    if "q" not in p:
+        raise InvalidParameter("q is required")
+    layers = inputs.layer_list(p.get("layers"))
+    limit = inputs.integer(p.get("limit", 10), "limit", low=1, high=50)
+    return _answer(_tables(layers, "land.admin_units"),
+                   lambda conn: search(conn, p["q"], layers, limit))
+

@@ -1,0 +1,141 @@
+"""Vector tile endpoints (OGC API - Tiles + composite XYZ + TileJSON). Each view is one
+call into `tiles`; this module only speaks HTTP: conditional requests, gzip negotiation
+and caching headers.
+
+- GET /tileMatrixSets, /tileMatrixSets/WebMercatorQuad
+- GET /collections/{layer}/tiles                                tileset list
+- GET /collections/{layer}/tiles/WebMercatorQuad                tileset metadata
+- GET /collections/{layer}/tiles/WebMercatorQuad/tilejson       TileJSON 3.0.0
+- GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}    MVT (row, then column)
+- GET /tiles/{l1,l2,...}/{z}/{x}/{y}.mvt                        composite MVT (XYZ order)
+- GET /tiles/{l1,l2,...}.json                                   TileJSON of the composite
+Tile query parameters: filter, filter-lang (CQL2), datetime. An empty tile (no feature,
+or a zoom outside every layer's range) is `204 No Content`.
+"""
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gisdb.errors import InvalidParameter, NotFound
+from layers.registry import get_layer
+from tiles import grid, tilejson
+from tiles.cache import TileCache, etag_matches
+from tiles.vector import VectorTiles, make_tile_engine, parse_layers
+
+from .services import services
+
+bp = Blueprint("tiles", __name__)
+TILE_PARAMS = frozenset({"filter", "filter-lang", "datetime", "f"})
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+_LOCK = threading.Lock()
+
+
+def vector_tiles() -> VectorTiles:
+    """The app's VectorTiles (own engine tuned for tile SQL, shared disk cache), built
+    on first use."""
+    ext = current_app.extensions
+    if "gisdb.tiles" not in ext:
+        with _LOCK:
+            if "gisdb.tiles" not in ext:
+                settings = services().settings
+                ext["gisdb.tiles"] = VectorTiles(make_tile_engine(settings),
+                                                 TileCache.from_settings(settings))
+    return ext["gisdb.tiles"]
+
+
+def _base() -> str:
+    return request.url_root.rstrip("/")
+
+
+def _tile_args() -> dict:
+    unknown = sorted(set(request.args) - TILE_PARAMS)
+    if unknown:
+        raise InvalidParameter(f"unknown query parameter {unknown[0][:40]!r}")
+    if request.args.get("f") not in (None, "", "mvt", "pbf"):
+        raise InvalidParameter("tiles are only available as f=mvt")
+    return {"filter_text": request.args.get("filter"),
+            "filter_lang": request.args.get("filter-lang"),
+            "datetime": request.args.get("datetime")}
+
+
+def _passthrough() -> dict:
+    return {k: request.args.get(k) for k in ("filter", "filter-lang", "datetime")}
+
+
+def _tile_response(layers_text: str, z, x, y) -> Response:
+    tile = vector_tiles().tile(layers_text, z, x, y, **_tile_args())
+    headers = {"ETag": tile.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
+               "X-Tile-Cache": "hit" if tile.hit else "miss"}
+    if etag_matches(request.headers.get("If-None-Match"), tile.etag):
+        return Response(status=304, headers=headers)
+    if tile.empty:
+        return Response(status=204, headers=headers)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = tile.gzipped
+    else:
+        body = tile.body()
+    return Response(body, status=200, headers=headers, mimetype=tile.media_type)
+
+
+def _check_tms(tms: str) -> None:
+    if tms != grid.TMS_ID:
+        raise NotFound(f"no tile matrix set named {tms[:40]!r} (only {grid.TMS_ID})")
+
+
+@bp.get("/tiles/<layers>/<z>/<x>/<y>.mvt")
+def composite_tile(layers, z, x, y):
+    return _tile_response(layers, z, x, y)
+
+
+@bp.get("/tiles/<layers>.json")
+def composite_tilejson(layers):
+    chosen = parse_layers(layers)
+    with vector_tiles().engine.connect() as conn:
+        bounds = tilejson.layer_bounds(conn, chosen)
+    url = tilejson.composite_tiles_url(_base(), chosen, _passthrough())
+    return jsonify(tilejson.tilejson(chosen, url, bounds))
+
+
+@bp.get("/collections/<layer>/tiles/<tms>/<z>/<y>/<x>")
+def layer_tile(layer, tms, z, y, x):
+    _check_tms(tms)
+    get_layer(layer)
+    return _tile_response(layer, z, x, y)
+
+
+@bp.get("/collections/<layer>/tiles/<tms>/tilejson")
+def layer_tilejson(layer, tms):
+    _check_tms(tms)
+    chosen = get_layer(layer)
+    with vector_tiles().engine.connect() as conn:
+        bounds = tilejson.layer_bounds(conn, [chosen])
+    url = tilejson.layer_tiles_url(_base(), chosen, _passthrough())
+    return jsonify(tilejson.tilejson([chosen], url, bounds, name=chosen.id))
+
+
+@bp.get("/collections/<layer>/tiles/<tms>")
+def layer_tileset(layer, tms):
+    _check_tms(tms)
+    chosen = get_layer(layer)
+    with vector_tiles().engine.connect() as conn:
+        bounds = tilejson.layer_bounds(conn, [chosen])
+    return jsonify(tilejson.tileset_metadata(chosen, _base(), bounds))
+
+
+@bp.get("/collections/<layer>/tiles")
+def layer_tilesets(layer):
+    return jsonify(tilejson.tilesets_list(get_layer(layer), _base()))
+
+
+@bp.get("/tileMatrixSets")
+def tile_matrix_sets():
+    return jsonify(grid.tile_matrix_sets(_base()))
+
+
+@bp.get("/tileMatrixSets/<tms>")
+def tile_matrix_set(tms):
+    _check_tms(tms)
+    return jsonify(grid.tile_matrix_set(_base()))
