@@ -6,7 +6,10 @@ serve the app on a free local port and open `/map` in headless Debian Chromium, 
 (new browser context, no HTTP cache) at the same views. Measured per visit:
 - time from navigation start to the first overlay tile drawn (an overlay <img> getting
   Leaflet's `leaflet-tile-loaded` class, seen by a MutationObserver);
+- time until every tile of the view has arrived (the visit waits for it, so no rendering
+  spills over into the next visit);
 - page weight: bytes of the HTML, scripts and styles (tiles excluded), and HTML alone.
+Visits alternate between the two cities so that both see the same machine load.
 Prints medians and the ratio large/small (target < 1.5). Run by hand, never in tests:
 
     .venv/bin/python bench/map_bench.py                   # 10k vs 1M features
@@ -15,7 +18,9 @@ Prints medians and the ratio large/small (target < 1.5). Run by hand, never in t
 from __future__ import annotations
 
 import argparse
+import logging
 import random
+import shutil
 import statistics
 import tempfile
 import threading
@@ -171,12 +176,15 @@ def main() -> None:
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     base = Settings.from_env()
     cities = {"small": database_for(base, args.small_scale),
               "large": database_for(base, args.large_scale)}
     sizes = {name: feature_count(s) for name, s in cities.items()}
     if args.prepare_only:
         print(sizes)
+        for settings in cities.values():
+            shutil.rmtree(settings.data_dir, ignore_errors=True)
         return
     points = views(cities["small"], args.views + 1, seed=7)
     results: dict[str, list[dict]] = {name: [] for name in cities}
@@ -193,6 +201,8 @@ def main() -> None:
     finally:
         for server, _ in servers.values():
             server.shutdown()
+        for settings in cities.values():              # the throw-away tile caches
+            shutil.rmtree(settings.data_dir, ignore_errors=True)
 
     print(f"\n{'city':<7}{'features':>12}{'first tile ms':>15}{'all tiles ms':>14}"
           f"{'page KB':>9}{'HTML KB':>9}")

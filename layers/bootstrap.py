@@ -11,14 +11,14 @@ from gisdb.database import ensure_database
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
 
+from .sample.load import BOOTSTRAP_KEY
 from .schema import migrate
-
-SAMPLE_STATE_KEY = "sample_city_loaded"
 
 
 def sample_loaded(conn: sa.Connection) -> bool:
+    """Whether the sample city was loaded here before (the loader records it)."""
     return conn.execute(sa.text("SELECT 1 FROM meta.state WHERE key = :k"),
-                        {"k": SAMPLE_STATE_KEY}).scalar() is not None
+                        {"k": BOOTSTRAP_KEY}).scalar() is not None
 
 
 def prepare(settings: Settings, *, load_sample: bool = True,
@@ -36,12 +36,7 @@ def prepare(settings: Settings, *, load_sample: bool = True,
         if load_sample and not already:
             from .sample import load_sample_city
             say(f"Loading the sample city (scale {settings.sample_scale}) on first run...")
-            counts = load_sample_city(engine, scale=settings.sample_scale, seed=1)
-            with engine.begin() as conn:
-                conn.execute(sa.text(
-                    "INSERT INTO meta.state (key, value) VALUES (:k, :v) "
-                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, changed_at = now()"),
-                    {"k": SAMPLE_STATE_KEY, "v": str(sum(counts.values()))})
+            counts = load_sample_city(engine, scale=settings.sample_scale, seed=1, progress=True)
             return f"schema at {revision}; sample city loaded ({sum(counts.values())} features)"
         return f"schema at {revision}; data kept" + (" (sample city already loaded)" if already else "")
     finally:

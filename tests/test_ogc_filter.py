@@ -117,6 +117,9 @@ def test_spatial_predicates(ogc_client, ogc_engine):
     latlon = f"POINT({LAT0 + 0.0002} {LON0 + 0.0002})"
     assert count(ogc_client, "buildings", ours + f"S_CONTAINS(geometry, {latlon})",
                  extra="&filter-crs=http://www.opengis.net/def/crs/EPSG/0/4326") == 1
+    bowtie = (f"POLYGON(({LON0} {LAT0}, {LON0 + 0.0035} {LAT0 + 0.0035}, {LON0 + 0.0035} {LAT0}, "
+              f"{LON0} {LAT0 + 0.0035}, {LON0} {LAT0}))")
+    assert count(ogc_client, "buildings", ours + f"S_INTERSECTS(geometry, {bowtie})") > 0
     geojson = {"op": "s_intersects", "args": [{"property": "geometry"},
                                               {"type": "Point", "coordinates": [LON0 + 0.0002, LAT0 + 0.0002]}]}
     assert count(ogc_client, "buildings", geojson, lang="cql2-json") >= 1
@@ -152,6 +155,9 @@ def test_distance_in_metres(ogc_client, ogc_engine):
     "\"geom_3857\" IS NULL",                          # a column that is not a queryable
     "x" * 20_001,                                     # too long
     "(" * 60 + "floors = 1" + ")" * 60,               # too deep
+    "name LIKE 'abc\\'",                             # pattern ending in the escape
+    "floors * 9223372036854775807 * 10 > 1",           # overflow inside the database
+    "S_INTERSECTS(geometry, POINT(1e300 1e300))",      # coordinates out of range
     " OR ".join(["floors = 1"] * 250),                # too many terms
 ])
 def test_hostile_and_malformed_filters(ogc_client, ogc_engine, ogc_counts, cql):

@@ -36,6 +36,8 @@ def _shape(node) -> shapely.Geometry:
         raise InvalidFilter("the filter holds a malformed geometry") from None
     if geom.is_empty:
         raise InvalidFilter("the filter holds an empty geometry")
+    if not geom.is_valid:          # a hand-drawn bow-tie: repair rather than fail in GEOS
+        geom = shapely.make_valid(geom)
     return geom
 
 
@@ -45,8 +47,8 @@ def geometry_literal(node, crs: Crs) -> sa.ColumnElement:
     if shapely.get_num_coordinates(geom) > MAX_COORDINATES:
         raise InvalidFilter(f"a filter geometry may have at most {MAX_COORDINATES} coordinates")
     coords = shapely.get_coordinates(geom)
-    if not all(math.isfinite(v) for v in coords.ravel()):
-        raise InvalidFilter("the filter geometry has non-finite coordinates")
+    if not all(math.isfinite(v) and abs(v) < 1e8 for v in coords.ravel()):
+        raise InvalidFilter("the filter geometry has coordinates out of range")
     if crs.lat_first:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     if crs.srid == STORAGE_SRID:

@@ -104,6 +104,8 @@ class Builder:
         if isinstance(pattern, ast.Node):
             pattern_expr = self.scalar(pattern, depth)
         elif isinstance(pattern, str):
+            if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+                raise InvalidFilter("a LIKE pattern may not end with a lone escape character")
             pattern_expr = sa.literal(pattern, sa.Text)
         else:
             raise InvalidFilter("the pattern of LIKE is a string")

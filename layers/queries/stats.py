@@ -1,9 +1,9 @@
 """Statistics of a layer grouped by administrative unit (ward or district) valid on a
 date: count, total area (m²) of polygons, total length (m) of lines, per unit.
 
-Each feature belongs to the one unit that contains its point on surface (the first by
-code if units overlap), so a parcel on a ward boundary is counted once and the groups
-add up to the total. Features outside
+Each feature belongs to the unit that contains its point on surface, so a parcel on a
+ward boundary is counted once (units of one level do not overlap at a date) and the
+groups add up to the total. Features outside
 every unit form an "unassigned" group. Districts exist only before the 2025 reform
 (valid to 2025-07-01); asking for them at a later date is a clear error."""
 from __future__ import annotations
@@ -81,35 +81,27 @@ def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str 
     # the filter is written against the layer's own table; rewrite it onto the alias
     conditions = [ClauseAdapter(f).traverse(c) for c in conditions]
     feature_conditions = [*conditions, *ex.valid_at(f, at)]
-    # one pass: each feature finds its unit (the first whose polygon holds its point on
-    # surface; index-backed on the units), its measure is computed once, then grouped
-    unit = (sa.select(units.c.code, units.c.name)
-            .where(units.c.level.in_(LEVELS[by]), *ex.valid_at(units, at),
-                   sa.func.ST_Intersects(units.c.geom, sa.func.ST_PointOnSurface(f.c.geom)))
-            .order_by(units.c.code).limit(1).lateral("unit"))
-    grouped = (sa.select(unit.c.code, unit.c.name, *_measures(layer, f))
-               .select_from(f.outerjoin(unit, sa.true()))
-               .where(*feature_conditions)
-               .group_by(unit.c.code, unit.c.name).order_by(unit.c.code))
+    # Units drive the join (a handful of rows; each unit's polygon is prepared once and
+    # the features found through their GiST index); features outside every unit are
+    # found by one test against the units' union. Each measure is computed once.
+    level_ok = [units.c.level.in_(LEVELS[by]), *ex.valid_at(units, at)]
+    grouped = (sa.select(units.c.code, units.c.name, *_measures(layer, f))
+               .select_from(units.join(f, sa.and_(
+                   f.c.geom.op("&&")(units.c.geom),
+                   sa.func.ST_Intersects(units.c.geom, sa.func.ST_PointOnSurface(f.c.geom)))))
+               .where(*level_ok, *feature_conditions)
+               .group_by(units.c.code, units.c.name).order_by(units.c.code))
+    union = sa.select(sa.func.ST_Union(units.c.geom)).where(*level_ok).scalar_subquery()
+    outside = (sa.select(*_measures(layer, f))
+               .where(*feature_conditions,
+                      sa.not_(sa.func.ST_Intersects(union, sa.func.ST_PointOnSurface(f.c.geom)))))
     with db_errors():
         _units_valid(conn, units, LEVELS[by], at, by)
         rows = conn.execute(grouped).all()
-    groups = [{"code": r.code, "name": r.name, **_round(r, layer)} for r in rows
-              if r.code is not None]
-    empty = {"count": 0, "area_m2": 0.0, "length_m": 0.0}
-    unassigned = next((_round(r, layer) for r in rows if r.code is None),
-                      {k: v for k, v in empty.items() if k in _round_keys(layer)})
+        unassigned = _round(conn.execute(outside).one(), layer)
+    groups = [{"code": r.code, "name": r.name, **_round(r, layer)} for r in rows]
     totals = {k: round(sum(g[k] for g in groups) + unassigned[k], 2) for k in unassigned}
     totals["count"] = int(totals["count"])
     return {"layer": layer.id, "by": by, "at_date": at.isoformat(), "units": groups,
             "unassigned": unassigned, "total": totals}
-
-
-def _round_keys(layer: Layer) -> set[str]:
-    keys = {"count"}
-    if ex.is_area(layer):
-        keys.add("area_m2")
-    if ex.is_line(layer):
-        keys.add("length_m")
-    return keys
 

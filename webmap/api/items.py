@@ -9,9 +9,10 @@ import json
 from typing import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from gisdb.engine import db_errors
-from gisdb.errors import NotFound
+from gisdb.errors import InvalidFilter, NotFound
 from layers.registry import get_layer
 
 from . import etag as etags
@@ -54,6 +55,9 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
                 conn = conn.execution_options(stream_results=True, yield_per=BATCH)
             result = conn.execute(stmt).scalars()
             first = result.fetchmany(BATCH)
+    except sa_exc.DataError:
+        conn.close()            # e.g. an arithmetic overflow inside a filter
+        raise InvalidFilter("the filter's values could not be evaluated (out of range?)") from None
     except BaseException:
         conn.close()
         raise

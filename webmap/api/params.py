@@ -105,7 +105,7 @@ def parse_bbox(raw: str, crs: Crs) -> tuple[float, float, float, float]:
         raise InvalidParameter("bbox must be 4 comma-separated numbers") from None
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+    if len(numbers) != 4 or not all(math.isfinite(n) and abs(n) < 1e8 for n in numbers):
         raise InvalidParameter("bbox must be 4 comma-separated numbers")
     a0, a1, b0, b1 = numbers
     minx, miny, maxx, maxy = (a1, a0, b1, b0) if crs.lat_first else (a0, a1, b0, b1)
