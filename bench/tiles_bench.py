@@ -83,7 +83,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
+def wait_http(url: str, timeout: float = 240) -> None:
     end = time.time() + timeout
     while time.time() < end:
         try:
@@ -190,7 +190,7 @@ def low_zoom_report(engine, bbox) -> None:
         conn.exec_driver_sql("SET statement_timeout = 0")
         for label, layers in (("registry zoom ranges", list(ALL_LAYERS)),
                               ("every layer forced from z0", everything)):
-            worst = (0, None)
+            worst = (-1, Tile(0, 0, 0))
             t0 = time.time()
             for z in range(0, 11):
                 for tile in tiles_in_bbox(bbox, z):

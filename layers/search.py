@@ -63,6 +63,7 @@ def search_fields(layer: Layer) -> tuple[SearchField, ...]:
 
 
 def kind_of(layer: Layer, level: str | None = None) -> str:
+    """What a result is, for the map's list: ward, district, street, parcel, project..."""
     if layer.id == "admin_units":
         return level or "admin_unit"
     return {"roads": "street", "parcels": "parcel", "projects": "project"}.get(layer.id, layer.id)
@@ -190,6 +191,7 @@ def parse_parcel_number(folded: str) -> tuple[int, int, str] | None:
 
 
 def _parcel_select(conn: Connection, folded: str, limit: int):
+    """Parcels whose number the query holds, in the named ward if any; None otherwise."""
     parsed = parse_parcel_number(folded)
     if not parsed:
         return None

@@ -1,22 +1,44 @@
-"""Entry point of the `gisdb` command."""
+"""Entry point of the `gisdb` command. Subcommands are imported only when they run, so
+`gisdb --help` and quick commands do not pay for GDAL, pandas or Mapnik."""
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from gisdb.settings import Settings
 
-from .db import db_group, migrate_command
-from .layers_command import layers_command
-from .query_command import query_group
-from .serve import serve_command
-from .sample_command import sample_command
-from .tiles_command import tiles_group
-from .raster_command import raster_group
-from .export_command import export_command
-from .import_command import import_command, imports_command
+# name -> "module:attribute" of the click command (modules under scripts/)
+COMMANDS = {
+    "db": "db:db_group",
+    "migrate": "db:migrate_command",
+    "layers": "layers_command:layers_command",
+    "sample": "sample_command:sample_command",
+    "serve": "serve:serve_command",
+    "import": "import_command:import_command",
+    "imports": "import_command:imports_command",
+    "export": "export_command:export_command",
+    "raster": "raster_command:raster_group",
+    "query": "query_command:query_group",
+    "tiles": "tiles_command:tiles_group",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(f"scripts.{module}"), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx):
     """Da Nang urban GIS: database, imports, tiles and map server.
@@ -25,16 +47,3 @@ def main(ctx):
     GISDB_PORT, ...; see the README)."""
     ctx.ensure_object(dict)
     ctx.obj["settings"] = Settings.from_env()
-
-
-main.add_command(db_group)
-main.add_command(migrate_command)
-main.add_command(layers_command)
-main.add_command(query_group)
-main.add_command(serve_command)
-main.add_command(sample_command)
-main.add_command(raster_group)
-main.add_command(export_command)
-main.add_command(tiles_group)
-main.add_command(import_command)
-main.add_command(imports_command)

@@ -1,6 +1,7 @@
 """`gisdb import LAYER PATH`: load a file into a layer; `gisdb imports`: the import log."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def imports_command(ctx, layer, limit, show_id, as_json):
                f"{'read':>8} {'loaded':>8} {'rejected':>8}  user@host  file (sha256)")
     for r in rows:
         status = "dry-run" if r["dry_run"] and r["status"] != "failed" else r["status"]
-        click.echo(f"{r['id']:>5} {r['started_at']:%Y-%m-%d %H:%M:%S} {r['layer_id']:<16} {r['mode']:<8} "
+        started = r["started_at"].astimezone(dt.timezone.utc)
+        click.echo(f"{r['id']:>5} {started:%Y-%m-%d %H:%M:%S} {r['layer_id']:<16} {r['mode']:<8} "
                    f"{status:<8} {r['rows_read']:>8} {r['rows_loaded']:>8} {r['rows_rejected']:>8}  "
                    f"{r['user_name']}@{r['host']}  {r['file_name']} ({r['file_sha256'][:12]})")

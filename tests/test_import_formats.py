@@ -125,3 +125,20 @@ def test_unknown_mapping_names_are_clear_errors(imp_engine, imp_settings, tmp_pa
         run(imp_engine, imp_settings, "parcels", path, maps=("nope=address",))
     with pytest.raises(InvalidParameter, match="no column 'nowhere'"):
         run(imp_engine, imp_settings, "parcels", path, maps=("land_use=nowhere",))
+
+
+def test_z_values_are_dropped_and_counted(imp_engine, imp_settings, tmp_path):
+    clear(imp_engine, "intersections")
+    path = tmp_path / "z.geojson"
+    path.write_text('{"type":"FeatureCollection","features":['
+                    '{"type":"Feature","properties":{"node_code":"Z1"},'
+                    '"geometry":{"type":"Point","coordinates":[108.22,16.06,12.5]}},'
+                    '{"type":"Feature","properties":{"node_code":"Z2"},'
+                    '"geometry":{"type":"MultiPoint","coordinates":[[108.21,16.05]]}}]}', encoding="utf-8")
+    report = run(imp_engine, imp_settings, "intersections", path)
+    assert report.loaded == 2
+    assert report.repairs == {"zm_dropped": 1, "single_from_multi": 1}
+    table = get_layer("intersections").table
+    with imp_engine.connect() as conn:
+        dims = conn.execute(sa.select(sa.func.max(sa.func.ST_NDims(table.c.geom)))).scalar()
+    assert dims == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import struct
 import threading
 import warnings
@@ -22,7 +23,9 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent / "out"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
+# every request that does not go to this machine (matched in the browser driver, so
+# local requests never wait for Python)
+NOT_LOCAL = re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:|about:)")
 
 @pytest.fixture(scope="module")
 def live_url(app):
@@ -53,17 +56,13 @@ class MapSession:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.external: list[str] = []
-        self.page.route("**/*", self._route)
+        self.page.route(NOT_LOCAL, self._block)
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(LOCAL):
-            route.continue_()
-        else:
-            self.external.append(url)
-            route.abort()
+    def _block(self, route):
+        self.external.append(route.request.url)
+        route.abort()
 
     def open(self, path: str = "/map", wait_tiles_of: str | None = "admin_units"):
         self.page.goto(self.base_url + path, wait_until="domcontentloaded")
@@ -110,6 +109,19 @@ def sample_parcel(engine, app):
 QUIET_VIEW = "#9/16.05/108.2//city"      # no overlay at all: nothing to render
 
 
+@pytest.fixture(scope="module")
+def city_centre(engine, app) -> tuple[float, float]:
+    """(lon, lat) of a parcel near the middle of the sample city (for the screenshot)."""
+    t = get_layer("parcels").table
+    extent = sa.select(sa.func.ST_SetSRID(sa.func.ST_Centroid(sa.func.ST_Extent(t.c.geom)), 4326)
+                       ).scalar_subquery()
+    pos = sa.func.ST_PointOnSurface(t.c.geom)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(sa.func.ST_X(pos), sa.func.ST_Y(pos))
+                           .order_by(t.c.geom.op("<->")(extent)).limit(1)).one()
+    return float(row[0]), float(row[1])
+
+
 def view_hash(lon: float, lat: float, zoom: int, layers: str) -> str:
     return f"#{zoom}/{lat:.6f}/{lon:.6f}/{layers}/city"
 
@@ -124,6 +136,12 @@ def test_map_loads_offline_without_console_errors(session, sample_parcel):
     assert session.external == []
     visible = session.js("gisdbMap.visibleLayers()")
     assert visible == ["admin_units", "parcels", "buildings", "roads"]
+    tools = {"fullscreen": ".leaflet-control-zoom-fullscreen", "locate": ".leaflet-control-locate",
+             "measure": ".leaflet-control-measure", "mini map": ".leaflet-control-minimap",
+             "scale": ".leaflet-control-scale", "draw": ".leaflet-draw",
+             "search": "#gisdb-search", "legend": "#gisdb-legend", "language": ".gisdb-lang"}
+    missing = [name for name, css in tools.items() if session.page.locator(css).count() == 0]
+    assert missing == []
 
 
 def test_every_overlay_is_in_the_layer_control_and_toggles(session):
@@ -203,14 +221,51 @@ def test_drawn_polygon_counts_match_the_database(session, sample_parcel, engine)
         gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""",
                polygon["coordinates"][0])
     session.page.locator('#gisdb-draw-panel tr[data-layer="parcels"]').wait_for(timeout=20_000)
-    rows = session.page.locator("#gisdb-draw-panel tr[data-layer]").all()
-    shown = {row.get_attribute("data-layer"): int(row.locator(".gisdb-count").get_attribute("data-count"))
-             for row in rows}
+    shown = _panel_counts(session)
     expected = _db_counts(engine, polygon, layers.split(","))
     assert shown == expected
     assert expected["parcels"] > 0
     area = session.page.locator('#gisdb-draw-panel tr[data-layer="parcels"] [data-measure="area_m2"]')
     assert area.count() == 1
+    assert session.errors == [] and session.external == []
+
+
+def _db_within_distance(engine, geojson: dict, metres: float, layer_ids) -> dict[str, int]:
+    """Features within `metres` of a geometry, on the spheroid (direct query)."""
+    shape = sa.func.geography(
+        sa.func.ST_SetSRID(sa.func.ST_GeomFromGeoJSON(json.dumps(geojson)), 4326))
+    with engine.connect() as conn:
+        return {layer_id: conn.execute(
+            sa.select(sa.func.count()).where(sa.func.ST_DWithin(
+                sa.func.geography(get_layer(layer_id).table.c.geom), shape, metres))).scalar_one()
+            for layer_id in layer_ids}
+
+
+def _panel_counts(session) -> dict[str, int]:
+    rows = session.page.locator("#gisdb-draw-panel tr[data-layer]").all()
+    return {row.get_attribute("data-layer"):
+            int(row.locator(".gisdb-count").get_attribute("data-count")) for row in rows}
+
+
+def test_drawn_circle_and_line_counts_match_the_database(session, sample_parcel, engine):
+    p = sample_parcel
+    layers = "parcels,buildings"
+    session.open("/map?lang=en" + view_hash(p["lon"], p["lat"], 12, layers), wait_tiles_of=None)
+    session.js("""([lon, lat]) => gisdbMap.map.fire('draw:created',
+        {layer: L.circle([lat, lon], {radius: 150}), layerType: 'circle'})""", [p["lon"], p["lat"]])
+    session.page.locator('#gisdb-draw-panel tr[data-layer="parcels"]').wait_for(timeout=20_000)
+    centre = {"type": "Point", "coordinates": [p["lon"], p["lat"]]}
+    expected = _db_within_distance(engine, centre, 150, layers.split(","))
+    assert _panel_counts(session) == expected and expected["parcels"] > 0
+    line = {"type": "LineString", "coordinates": [[p["lon"] - 0.002, p["lat"]],
+                                                  [p["lon"] + 0.002, p["lat"]]]}
+    session.js("""coords => gisdbMap.map.fire('draw:created',
+        {layer: L.polyline(coords.map(c => [c[1], c[0]])), layerType: 'polyline'})""",
+               line["coordinates"])
+    session.page.wait_for_function(
+        "gisdbMap.lastWithin && gisdbMap.lastWithin.query.type === 'LineString'", timeout=20_000)
+    expected = _db_within_distance(engine, line, 10, layers.split(","))
+    assert _panel_counts(session) == expected and expected["parcels"] > 0
     assert session.errors == [] and session.external == []
 
 
@@ -292,16 +347,16 @@ def write_palette_png(png: bytes, path: Path, colours: int = 256) -> None:
                      + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
-def test_screenshot_shows_drawn_features(session, sample_parcel):
-    p = sample_parcel
-    session.open("/map?lang=vi" + view_hash(p["lon"], p["lat"], 16,
+def test_screenshot_shows_drawn_features(session, city_centre):
+    lon, lat = city_centre
+    session.open("/map?lang=vi" + view_hash(lon, lat, 16,
                                             "admin_units,parcels,buildings,roads,projects"),
                  wait_tiles_of="buildings")
     session.wait_tiles("roads")
     session.js("""ring => {
         const poly = L.polygon(ring.map(c => [c[1], c[0]]));
         gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""",
-               _square(p["lon"], p["lat"], 0.0015)["coordinates"][0])
+               _square(lon, lat, 0.0015)["coordinates"][0])
     session.page.locator("#gisdb-draw-panel table").wait_for(timeout=20_000)
     session.page.wait_for_timeout(500)
     OUT.mkdir(exist_ok=True)

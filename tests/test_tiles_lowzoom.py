@@ -89,7 +89,9 @@ def test_low_zoom_tiles_stay_under_500_kb(engine, load):
         kept = {f["properties"]["building_code"] for f in z10["buildings"]["features"]}
         assert kept and all(int(code.split("-")[1]) % 500 == 0 for code in kept)
         assert z10["roads"]["features"]
-        assert sum(f["properties"]["point_count"] for f in z10["incidents"]["features"]) == 15000
+        clusters = z10["incidents"]["features"]
+        assert len(clusters) <= 40 * 40                 # one per 8-pixel cell at most
+        assert sum(f["properties"]["point_count"] for f in clusters) >= 15000   # + sample city
         # without generalisation the same tile is far over the bound: the test can fail
         stmt = tile_statement([(layer, DETAIL) for layer in layers])
         t = tile_at(10)

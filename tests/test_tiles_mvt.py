@@ -272,3 +272,26 @@ def test_ogc_tilesets_and_tile_matrix_sets(tc):
     assert tms["tileMatrices"][0]["matrixWidth"] == 1 and tms["tileMatrices"][3]["matrixWidth"] == 8
     assert tc.get("/tileMatrixSets").json["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
     assert tc.get("/tileMatrixSets/Nope").status_code == 404
+
+
+def test_every_registry_layer_of_the_sample_city_at_several_zooms(client, sample_city, engine):
+    from layers.registry import ALL_LAYERS
+    for layer in ALL_LAYERS:
+        if not sample_city.get(layer.id):
+            continue
+        table = layer.table
+        with engine.connect() as conn:
+            ident, lon, lat = conn.execute(
+                sa.select(table.c.id, sa.func.ST_X(sa.func.ST_PointOnSurface(table.c.geom)),
+                          sa.func.ST_Y(sa.func.ST_PointOnSurface(table.c.geom)))
+                .order_by(table.c.id).limit(1)).one()
+        for z in sorted({max(layer.min_zoom, 8), 16}):
+            z, x, y = xyz(z, lon, lat)
+            resp = client.get(f"/collections/{layer.id}/tiles/WebMercatorQuad/{z}/{y}/{x}")
+            features = decode(resp)[layer.id]["features"]
+            assert features, (layer.id, z)
+            for feature in features:
+                extra = set(feature["properties"]) - set(layer.tile_fields) - {"point_count", "cluster"}
+                assert not extra, (layer.id, extra)
+            if z == 16:
+                assert ident in {f.get("id") for f in features}, layer.id

@@ -12,13 +12,14 @@ import datetime as dt
 import gzip
 from dataclasses import dataclass
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from gisdb import cql2
 from gisdb.cql2.literals import parse_instant
 from gisdb.engine import db_errors, make_engine
-from gisdb.errors import DatabaseUnavailable, InvalidParameter
+from gisdb.errors import DatabaseUnavailable, InvalidParameter, QueryTimeout
 from gisdb.versions import table_versions
 from layers.registry import get_layer
 
@@ -162,7 +163,9 @@ class VectorTiles:
             return self._render(shown, tile, key, wheres)
         except DatabaseUnavailable:
             # the pool is not pre-pinged (a round trip per tile): a connection that died
-            # with a database restart fails once, the pool is reset, and we try again
+            # with a database restart fails once; drop every pooled connection (they died
+            # together) and try again on a fresh one
+            self.engine.dispose(close=False)
             return self._render(shown, tile, key, wheres)
 
     def _render(self, shown, tile, key, wheres) -> VectorTile:
@@ -170,10 +173,30 @@ class VectorTiles:
             if not self.cache.enabled:     # one round trip: the tile and its versions
                 raw, versions = render_mvt_versions(conn, shown, tile, wheres)
                 return VectorTile(_gzip(raw), tile_etag(key, versions), False)
-            versions = table_versions(conn, [layer.table_name for layer in shown])
+            versions = fast_versions(conn, [layer.table_name for layer in shown])
             cached = self.cache.get_or_render(
                 key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres)))
         return VectorTile(cached.data, cached.etag, cached.hit)
+
+
+VERSIONS_SQL = "SELECT table_name, version FROM meta.layer_versions WHERE table_name = ANY(%s)"
+
+
+def fast_versions(conn, tables: list[str]) -> dict[str, int]:
+    """`gisdb.versions.table_versions` on the driver connection, as a prepared statement:
+    this lookup runs before every cached tile, so it skips SQLAlchemy's per-execution
+    work (about a third of a cached tile's CPU time)."""
+    driver = conn.connection.driver_connection
+    if driver is None or not hasattr(driver, "execute"):
+        return table_versions(conn, tables)
+    try:
+        rows = driver.execute(VERSIONS_SQL, (tables,), prepare=True).fetchall()
+    except psycopg.Error as exc:          # not through SQLAlchemy: map it ourselves
+        conn.invalidate()
+        if getattr(exc, "sqlstate", None) == "57014":
+            raise QueryTimeout("the query took longer than the statement timeout") from exc
+        raise DatabaseUnavailable("the database is not reachable") from exc
+    return {name: int(version) for name, version in rows}
 
 
 def _gzip(raw: bytes) -> bytes:

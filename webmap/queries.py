@@ -35,6 +35,7 @@ SEARCH_PARAMS = {"q", "layers", "limit"}
 
 @bp.after_request
 def _cors(resp: Response) -> Response:
+    """Any origin may call these read-only endpoints (city dashboards, apps)."""
     resp.headers["Access-Control-Allow-Origin"] = "*"
     resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     resp.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
@@ -101,15 +102,18 @@ def _equals(params: dict, fixed: set[str]) -> dict:
     return {k: v for k, v in params.items() if k not in fixed | COMMON}
 
 
-def _queryable_names(layer_id: str | None) -> set[str]:
-    if not layer_id or "," in layer_id:
+def _queryable_names(layer_id) -> set[str]:
+    """Names of the layer's queryables (allowed as equality parameters); none when the
+    layer is missing or several (the view reports that error itself)."""
+    if not layer_id or "," in str(layer_id):
         return set()
-    layer = get_layer(layer_id)
-    return {f.name for f in layer.queryables}
+    return {f.name for f in inputs.one_layer(str(layer_id)).queryables}
 
 
 @bp.get("/query/identify")
 def identify_view():
+    """GET /query/identify?lon=&lat=[&layers=a,b][&tolerance=m | &zoom=z][&at_date=]
+    [&limit=][&per_layer=]: what is at a point, each feature with its item link."""
     p = _params(ID_PARAMS)
     if "lon" not in p or "lat" not in p:
         raise InvalidParameter("lon and lat are required")
@@ -185,6 +189,8 @@ def _merge_body(p: dict, body: dict | None, allowed: set[str]) -> dict:
 
 @bp.route("/query/near", methods=["GET", "POST"])
 def near_view():
+    """GET|POST /query/near: layer, lon+lat or geometry (Point/LineString), distance
+    (m), filter, equality parameters on queryables; a FeatureCollection by distance."""
     body = _body()
     layer_id = request.args.get("layer") or (body or {}).get("layer")
     p = _merge_body(_params(NEAR_PARAMS, _queryable_names(layer_id)), body, NEAR_PARAMS)
@@ -195,7 +201,10 @@ def near_view():
     if "distance" not in p:
         raise InvalidParameter("distance (metres) is required")
     equals = _equals(p, NEAR_PARAMS)
-    equals.update((body or {}).get("equals") or {})
+    extra = (body or {}).get("equals") or {}
+    if not isinstance(extra, dict):
+        raise InvalidParameter("equals must be an object of field: value")
+    equals.update(extra)
     with_geometry = str(p.get("include_geometry", "true")).lower() not in ("false", "0", "no")
 
     def compute(conn):
@@ -211,6 +220,8 @@ def near_view():
 
 @bp.route("/query/within", methods=["GET", "POST"])
 def within_view():
+    """POST /query/within (GeoJSON body) or GET ?geometry= | circle=lon,lat,r
+    [&layers=][&features=n][&at_date=]: counts and measures per layer."""
     body = _body()
     p = _merge_body(_params(WITHIN_PARAMS), body, WITHIN_PARAMS)
     geometry = _geometry_from(p, body, allowed=inputs.AREA_TYPES)
@@ -225,6 +236,7 @@ def within_view():
 
 @bp.get("/query/stats")
 def stats_view():
+    """GET /query/stats?layer=&by=ward|district[&filter=][&at_date=][&<queryable>=value]."""
     layer_id = request.args.get("layer")
     p = _params(STATS_PARAMS, _queryable_names(layer_id))
     layer = inputs.one_layer(layer_id)
@@ -236,6 +248,7 @@ def stats_view():
 
 @bp.get("/search")
 def search_view():
+    """GET /search?q=[&layers=][&limit=]"""
     p = _params(SEARCH_PARAMS)
     if "q" not in p:
         raise InvalidParameter("q is required")

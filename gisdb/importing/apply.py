@@ -6,8 +6,10 @@ Modes: `append` inserts (rows whose key is already there were rejected in valida
 data version does not move; `replace` is upsert plus deleting features whose key is not
 in the file, all in one transaction, so readers see the old layer until the commit and
 then the new one, never a half-loaded or empty layer. Removing most of a layer needs
-`force`. A big load into a small layer drops the GiST indexes and rebuilds them after
-the insert (a sorted build is several times faster than 200,000 index insertions);
+`force`. A big load into a small layer drops the secondary indexes (GiST, search GIN) and the
+natural-key constraint
+and builds them again after the insert (a sorted build is several times faster than
+200,000 index insertions; the keys were already checked unique in validation);
 that holds an exclusive lock until the commit, so readers wait rather than see less."""
 from __future__ import annotations
 
@@ -96,11 +98,21 @@ def check_replace(changes: Changes, force: bool, layer_id: str) -> str | None:
     return None
 
 
-def _gist_indexes(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
+def _secondary_indexes(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
+    """Indexes not backing a constraint (GiST on the geometries, GIN for search, ...)."""
     rows = conn.execute(sa.text(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
-        "WHERE i.indrelid = CAST(:t AS regclass) AND am.amname = 'gist'"), {"t": target.qualified_name})
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"),
+        {"t": target.qualified_name})
+    return [(name, definition) for name, definition in rows]
+
+
+def _unique_constraints(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
+    rows = conn.execute(sa.text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = CAST(:t AS regclass) AND contype = 'u'"), {"t": target.qualified_name})
     return [(name, definition) for name, definition in rows]
 
 
@@ -108,6 +120,18 @@ def _drop_index(conn: sa.Connection, schema: str, name: str) -> None:
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+
+
+def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, definition: str | None) -> None:
+    """Drop (definition None) or add back a constraint, with the catalog's own definition."""
+    raw = conn.connection.driver_connection
+    table = sql.Identifier(target.table.schema, target.table.name)
+    with raw.cursor() as cur:
+        if definition is None:
+            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name)))
+        else:
+            cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(table, sql.Identifier(name))
+                        + sql.SQL(definition))
 
 
 def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table, target: ImportTarget,
@@ -131,18 +155,22 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table, targe
                          .where(ident == match.c._id, match.c._changed, match.c._row == checked.c._row)
                          .values(values))
         if changes.inserted:
-            rebuild = []
+            rebuild, uniques = [], []
             if changes.inserted >= BULK_MIN_ROWS and changes.inserted >= changes.existing - changes.deleted:
-                rebuild = _gist_indexes(conn, target)
+                rebuild, uniques = _secondary_indexes(conn, target), _unique_constraints(conn, target)
                 for name, _ in rebuild:
                     _drop_index(conn, table.schema, name)
-                changes.bulk_index_rebuild = bool(rebuild)
+                for name, _ in uniques:
+                    _alter_constraint(conn, target, name, None)
+                changes.bulk_index_rebuild = bool(rebuild or uniques)
             rows = (sa.select(*[checked.c[c] for c in cols], checked.c.geom)
                     .select_from(checked.join(match, match.c._row == checked.c._row))
-                    .where(match.c._id.is_(None)).order_by(checked.c._row))
+                    .where(match.c._id.is_(None)))      # checked rows are already in file order
             conn.execute(table.insert().from_select([*cols, geom], rows))
             for _, definition in rebuild:
                 conn.exec_driver_sql(definition)
+            for name, definition in uniques:
+                _alter_constraint(conn, target, name, definition)
     except sa_exc.IntegrityError as exc:
         detail = getattr(getattr(exc, "orig", None), "diag", None)
         message = getattr(detail, "message_primary", None) or str(exc.orig).splitlines()[0]

@@ -76,7 +76,7 @@ def run_import(engine: sa.Engine, settings: Settings, target: ImportTarget, path
     options.check()
     progress = progress or Progress(None, enabled=False)
     checked_path = safe_open_path(path, settings)
-    report = ImportReport(layer=target.layer_id, file=str(Path(path).name), mode=options.mode,
+    report = ImportReport(layer=target.layer_id, file=str(checked_path), mode=options.mode,
                           sha256=log.file_sha256(checked_path), dry_run=options.dry_run)
     started = time.monotonic()
     with db_errors():

@@ -44,6 +44,7 @@ def geometry_literal(qg: QueryGeometry):
 
 
 def point_literal(lon: float, lat: float):
+    """A bound EPSG:4326 point."""
     return sa.func.ST_SetSRID(sa.func.ST_MakePoint(sa.literal(float(lon)), sa.literal(float(lat))),
                               STORAGE_SRID)
 
@@ -58,6 +59,7 @@ def within_distance(column, target, distance_m: float, max_abs_lat: float):
 
 
 def distance_m(column, target):
+    """Distance in metres on the spheroid."""
     return sa.func.ST_Distance(sa.func.geography(column), sa.func.geography(target))
 
 
@@ -70,10 +72,12 @@ def selects(column, qg: QueryGeometry, clip):
 
 
 def area_m2(column):
+    """Area in m² on the spheroid."""
     return sa.func.ST_Area(sa.func.geography(column))
 
 
 def length_m(column):
+    """Length in metres on the spheroid."""
     return sa.func.ST_Length(sa.func.geography(column))
 
 
@@ -103,11 +107,13 @@ def properties_json(layer: Layer, table):
 
 
 def bbox_columns(column) -> list:
+    """xmin, ymin, xmax, ymax of a geometry (or box) expression."""
     return [sa.func.ST_XMin(column).label("xmin"), sa.func.ST_YMin(column).label("ymin"),
             sa.func.ST_XMax(column).label("xmax"), sa.func.ST_YMax(column).label("ymax")]
 
 
 def bbox_of(row) -> list[float] | None:
+    """[xmin, ymin, xmax, ymax] of a row from `bbox_columns`."""
     if row.xmin is None:
         return None
     return [round(float(v), 7) for v in (row.xmin, row.ymin, row.xmax, row.ymax)]

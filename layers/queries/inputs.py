@@ -75,6 +75,7 @@ def integer(value, name: str, *, low: int, high: int) -> int:
 
 
 def lon_lat(lon, lat) -> tuple[float, float]:
+    """A checked (longitude, latitude) in EPSG:4326."""
     return (number(lon, "lon", low=-180, high=180), number(lat, "lat", low=-90, high=90))
 
 
@@ -181,6 +182,7 @@ def circle_text(value: str) -> QueryGeometry:
 
 
 def point(lon, lat) -> QueryGeometry:
+    """A checked point as a query geometry."""
     x, y = lon_lat(lon, lat)
     return QueryGeometry(wkb=shapely.to_wkb(shapely.Point(x, y)), geom_type="Point",
                          bounds=(x, y, x, y))

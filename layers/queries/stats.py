@@ -26,15 +26,24 @@ from .inputs import date
 LEVELS = {"ward": ("ward", "commune"), "district": ("district",)}
 
 
-def _measures(layer: Layer, table) -> list:
-    geom = table.c.geom
-    cols = [sa.func.count().label("count")]
+def _measure(layer: Layer, geom):
+    """The per-feature measure summed by the statistics: area (m²) of polygons, length
+    (m) of lines, nothing for points."""
     if ex.is_area(layer):
-        cols.append(sa.cast(sa.func.coalesce(sa.func.sum(ex.area_m2(geom)), 0), sa.Float)
-                    .label("area_m2"))
+        return ex.area_m2(geom).label("m")
     if ex.is_line(layer):
-        cols.append(sa.cast(sa.func.coalesce(sa.func.sum(ex.length_m(geom)), 0), sa.Float)
-                    .label("length_m"))
+        return ex.length_m(geom).label("m")
+    return sa.literal(0.0).label("m")
+
+
+def _sums(layer: Layer, rows) -> list:
+    """count, and the sum of the measure named for the layer's geometry."""
+    cols = [sa.func.count().label("count")]
+    total = sa.cast(sa.func.coalesce(sa.func.sum(rows.c.m), 0), sa.Float)
+    if ex.is_area(layer):
+        cols.append(total.label("area_m2"))
+    if ex.is_line(layer):
+        cols.append(total.label("length_m"))
     return cols
 
 
@@ -85,16 +94,21 @@ def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str 
     # the features found through their GiST index); features outside every unit are
     # found by one test against the units' union. Each measure is computed once.
     level_ok = [units.c.level.in_(LEVELS[by]), *ex.valid_at(units, at)]
-    grouped = (sa.select(units.c.code, units.c.name, *_measures(layer, f))
-               .select_from(units.join(f, sa.and_(
-                   f.c.geom.op("&&")(units.c.geom),
-                   sa.func.ST_Intersects(units.c.geom, sa.func.ST_PointOnSurface(f.c.geom)))))
-               .where(*level_ok, *feature_conditions)
-               .group_by(units.c.code, units.c.name).order_by(units.c.code))
+    # narrow rows (unit, measure) before grouping, so that geometries are never sorted
+    # (OFFSET 0 keeps the planner from merging the subquery and sorting wide rows)
+    joined = (sa.select(units.c.code, units.c.name, _measure(layer, f.c.geom))
+              .select_from(units.join(f, sa.and_(
+                  f.c.geom.op("&&")(units.c.geom),
+                  sa.func.ST_Intersects(units.c.geom, sa.func.ST_PointOnSurface(f.c.geom)))))
+              .where(*level_ok, *feature_conditions).offset(0)).subquery()
+    grouped = (sa.select(joined.c.code, joined.c.name, *_sums(layer, joined))
+               .group_by(joined.c.code, joined.c.name).order_by(joined.c.code))
     union = sa.select(sa.func.ST_Union(units.c.geom)).where(*level_ok).scalar_subquery()
-    outside = (sa.select(*_measures(layer, f))
+    outside = (sa.select(_measure(layer, f.c.geom))
                .where(*feature_conditions,
-                      sa.not_(sa.func.ST_Intersects(union, sa.func.ST_PointOnSurface(f.c.geom)))))
+                      sa.not_(sa.func.ST_Intersects(union, sa.func.ST_PointOnSurface(f.c.geom))))
+               ).subquery()
+    outside = sa.select(*_sums(layer, outside))
     with db_errors():
         _units_valid(conn, units, LEVELS[by], at, by)
         rows = conn.execute(grouped).all()

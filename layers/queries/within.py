@@ -59,6 +59,7 @@ def _aggregate(layer: Layer, qg: QueryGeometry, clip, at: dt.date):
 
 
 def _ids(layer: Layer, qg: QueryGeometry, clip, at: dt.date, n: int):
+    """Up to n ids (smallest first) of the layer's features in the area."""
     t = layer.table
     key = t.c[layer.id_column]
     inner = (sa.select(sa.literal(layer.id).label("layer"), sa.cast(key, sa.BigInteger).label("id"))
@@ -68,6 +69,7 @@ def _ids(layer: Layer, qg: QueryGeometry, clip, at: dt.date, n: int):
 
 
 def check_area(qg: QueryGeometry) -> None:
+    """A drawn area must be a polygon (or circle) of at most MAX_QUERY_AREA_M2."""
     if not qg.is_circle and qg.geom_type not in AREA_TYPES:
         raise InvalidParameter("within needs a Polygon or MultiPolygon (or a circle), got "
                                + (qg.geom_type or "nothing"))
