@@ -21,6 +21,7 @@ from gisdb.meta_tables import LayerVersion
 
 from .generalise import (BUFFER, CAPPED, CLUSTERED, DETAIL, EXTENT, GENERALISED, MARGIN,
                          in_zoom_range, is_point_layer, plan_for)
+from .driver import fetch_one_binary
 from .grid import ORIGIN, Tile
 
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -174,7 +175,10 @@ def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
         params.update({k: v for k, v in plan.params().items() if v})
     stmt = tile_statement([(layer, plan.mode) for layer, plan in zip(shown, plans)], wheres,
                           with_versions=with_versions)
-    row = conn.execute(stmt, params).one()
+    if wheres:                               # built for this request: through SQLAlchemy
+        row = conn.execute(stmt, params).one()
+    else:                                    # built once per process: binary, prepared
+        row = fetch_one_binary(conn, stmt, params)
     if with_versions:
         versions, parts = {k: int(v) for k, v in (row[0] or {}).items()}, row[1:]
     else:

@@ -53,7 +53,8 @@ def finish_record(conn: sa.Connection, report: ImportReport) -> None:
     conn.execute(LOG.update().where(LOG.c.id == report.import_id).values(**_values(report)))
 
 
-def fail_record(engine: sa.Engine, report: ImportReport) -> None:
+def close_record(engine: sa.Engine, report: ImportReport) -> None:
+    """Record the outcome of a run that changed nothing (failed, or a dry run)."""
     with engine.begin() as conn:
         finish_record(conn, report)
 

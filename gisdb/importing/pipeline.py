@@ -90,9 +90,14 @@ def run_import(engine: sa.Engine, settings: Settings, target: ImportTarget, path
         report.status, report.message = "failed", str(exc)
         report.seconds = time.monotonic() - started
         with db_errors():
-            log.fail_record(engine, report)
+            log.close_record(engine, report)
         if options.report_path:
             report.write_json(options.report_path)
+        raise
+    except Exception as exc:        # a bug or an unexpected driver error: still logged
+        report.status, report.message = "failed", f"internal error ({type(exc).__name__})"
+        with db_errors():
+            log.close_record(engine, report)
         raise
     finally:
         progress.close()
@@ -152,7 +157,7 @@ def _run(engine, settings, target, source, options, report, progress, started) -
             report.seconds = time.monotonic() - started
             if options.dry_run:
                 trans.rollback()
-                log.fail_record(engine, report)
+                log.close_record(engine, report)
                 return
             log.finish_record(conn, report)
 

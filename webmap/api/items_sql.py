@@ -79,10 +79,15 @@ def property_columns(layer: Layer, q: ItemsQuery) -> list[sa.Column]:
 
 
 def order_by(layer: Layer, q: ItemsQuery) -> list:
+    """Sort keys, then the id (stable pages). With a bbox the id is sorted as `id + 0`:
+    otherwise the planner walks the primary key hoping to meet the box early, which
+    on a big table costs seconds for a small page (a GiST scan and a top-N sort of
+    the box's rows is the fast plan)."""
     t = layer.table
     keys = [layer.column(name).desc() if desc else layer.column(name).asc()
             for name, desc in q.sortby]
-    return keys + [t.c[layer.id_column]]
+    id_col = t.c[layer.id_column]
+    return keys + [id_col + 0 if q.bbox is not None else id_col]
 
 
 def features_statement(layer: Layer, q: ItemsQuery, conds: list, *, extra: int = 1) -> sa.Select:
