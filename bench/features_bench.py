@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from gisdb.engine import database_url, make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.registry import get_layer  # noqa: E402
-from webmap.api.items_sql import features_statement, where_clauses  # noqa: E402
+from webmap.api.items_sql import page_statements  # noqa: E402
 from webmap.api.params import parse_items_query  # noqa: E402
 
 PYGEOAPI_CONFIG = """
@@ -150,10 +150,10 @@ def ceiling(settings: Settings, bbox, limit: int, seconds: int, connections: int
     layer = get_layer("buildings")
     q = parse_items_query(layer, [("bbox", ",".join(map(str, bbox))), ("limit", str(limit))])
     engine = make_engine(settings, pool_size=connections)
-    compiled = features_statement(layer, q, where_clauses(layer, q)).compile(
-        dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    stmt, _, values = page_statements(layer, q)
+    compiled = stmt.compile(dialect=engine.dialect)
     engine.dispose()
-    sql, params = str(compiled), compiled.params
+    sql, params = str(compiled), compiled.construct_params(values)
     url = database_url(settings).replace("postgresql+psycopg://", "postgresql://")
     done = [0] * connections
     stop = time.time() + seconds
@@ -209,7 +209,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=8, help="length of one measurement")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of both servers")
+    ap.add_argument("--workers", type=int, default=4,
+                    help="gunicorn workers of both servers (4, as `gisdb serve` runs)")
     args = ap.parse_args()
 
     settings = replace(Settings.from_env(), database_name=args.database_name)

@@ -137,13 +137,16 @@ def reset(engine) -> None:
 
 def peak_memory(settings, path: Path) -> tuple[float, float, int]:
     """Import `path` in a child process; returns (seconds, max RSS in MB, rows)."""
-    code = ("import json, resource, sys, time; from gisdb.engine import make_engine; from gisdb.importing "
+    # VmHWM (peak RSS of this process image) rather than ru_maxrss, which on Linux carries
+    # over the parent's peak through fork+exec.
+    code = ("import json, sys, time; from gisdb.engine import make_engine; from gisdb.importing "
             "import ImportOptions; from layers.importing import import_layer; from gisdb.settings import "
-            "Settings; s = Settings.from_env(); e = make_engine(s, pool_size=2); "
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; t = time.perf_counter(); "
-            "r = import_layer(e, s, 'parcels', sys.argv[1], ImportOptions()); "
-            "print(json.dumps({'s': time.perf_counter() - t, 'rows': r.loaded, 'base': base, "
-            "'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+            "Settings\n"
+            "def hwm():\n"
+            "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+            "s = Settings.from_env(); e = make_engine(s, pool_size=2); base = hwm(); t = time.perf_counter()\n"
+            "r = import_layer(e, s, 'parcels', sys.argv[1], ImportOptions())\n"
+            "print(json.dumps({'s': time.perf_counter() - t, 'rows': r.loaded, 'base': base, 'peak': hwm()}))")
     env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url, GISDB_DATA_DIR=str(settings.data_dir))
     out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=PROJECT, env=env, check=True,
                          capture_output=True, text=True)

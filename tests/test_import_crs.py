@@ -52,6 +52,7 @@ def _max_error_m(engine, epsg: int, codes, x, y) -> float:
     return worst
 
 
+@pytest.mark.filterwarnings("ignore:You will likely lose important projection information")
 @pytest.mark.parametrize("epsg", [5899, 5898])
 def test_vn2000_tm3_matches_pyproj_epsg_transform(imp_engine, imp_settings, tmp_path, epsg):
     clear(imp_engine, "intersections")

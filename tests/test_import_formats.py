@@ -125,6 +125,9 @@ def test_unknown_mapping_names_are_clear_errors(imp_engine, imp_settings, tmp_pa
         run(imp_engine, imp_settings, "parcels", path, maps=("nope=address",))
     with pytest.raises(InvalidParameter, match="no column 'nowhere'"):
         run(imp_engine, imp_settings, "parcels", path, maps=("land_use=nowhere",))
+    with pytest.raises(InvalidParameter, match="required column.*valid_from"):
+        run(imp_engine, imp_settings, "admin_units", path, maps=("ward_code=code", "land_use=name"),
+            sets=("level=ward",))
 
 
 def test_z_values_are_dropped_and_counted(imp_engine, imp_settings, tmp_path):

@@ -209,6 +209,8 @@ def test_edit_in_database_shows_in_next_tile_with_new_etag(tc, engine):
     ("/collections/nope/tiles/WebMercatorQuad/3/0/0", 404),
     ("/collections/buildings/tiles/WorldCRS84Quad/3/0/0", 404),
     ("/tiles/buildings,buildings/3/0/0.mvt", 400),
+    ("/collections/roads/tiles/WebMercatorQuad/12/0/0?datetime=2024-01-01", 400),
+    ("/tiles/roads/12/0/0.mvt?f=png", 400),
 ])
 def test_bad_tile_requests_are_json_errors(tc, url, status):
     resp = tc.get(url)

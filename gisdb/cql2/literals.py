@@ -30,18 +30,24 @@ def parse_instant(text: str) -> dt.date | dt.datetime:
     return parse_timestamp(text)
 
 
-def time_bind(value: dt.date | dt.datetime, column_type) -> "sa.ColumnElement":
-    """`value` bound so that comparing it with a column of `column_type` never depends
-    on the session time zone: against a DATE column a timestamp is bound as UTC
-    wall-clock time (no zone), against a timestamp column a date means UTC midnight."""
+def time_value(value: dt.date | dt.datetime, column_type) -> tuple:
+    """(value, SQL type) to compare with a column of `column_type` independently of the
+    session time zone: against a DATE column a timestamp becomes UTC wall-clock time
+    (no zone); against a timestamp column a date means UTC midnight."""
     import sqlalchemy as sa
     with_zone = isinstance(column_type, sa.DateTime) and column_type.timezone
     if isinstance(value, dt.datetime):
         if isinstance(column_type, sa.Date) and not isinstance(column_type, sa.DateTime):
-            naive = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            return sa.literal(naive, sa.DateTime(timezone=False))
-        return sa.literal(value, sa.DateTime(timezone=True))
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None), sa.DateTime(timezone=False)
+        return value, sa.DateTime(timezone=True)
     if with_zone:
-        midnight = dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-        return sa.literal(midnight, sa.DateTime(timezone=True))
-    return sa.literal(value, sa.Date)
+        return (dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc),
+                sa.DateTime(timezone=True))
+    return value, sa.Date()
+
+
+def time_bind(value: dt.date | dt.datetime, column_type) -> "sa.ColumnElement":
+    """`time_value` as a bound literal."""
+    import sqlalchemy as sa
+    bound, type_ = time_value(value, column_type)
+    return sa.literal(bound, type_)

@@ -12,7 +12,7 @@ from pygeofilter import ast, values
 from gisdb.crs import Crs
 from gisdb.errors import InvalidFilter
 
-from .literals import parse_instant, time_bind
+from .literals import parse_instant, time_value
 from .spatial import SPATIAL_FUNCTIONS, distance_within, geometry_literal
 from .temporal import temporal_condition
 
@@ -201,14 +201,20 @@ def _is_literal(node) -> bool:
 
 
 def coerce_literal(value, type_: sa.types.TypeEngine) -> sa.ColumnElement:
-    """A bound value of a type the column can be compared with; InvalidFilter when the
-    value cannot be one (so the database never sees a malformed literal)."""
+    """`coerce_value` as a bound literal."""
+    bound, bound_type = coerce_value(value, type_)
+    return sa.literal(bound, bound_type)
+
+
+def coerce_value(value, type_: sa.types.TypeEngine) -> tuple:
+    """(value, SQL type) that a column of `type_` can be compared with; InvalidFilter
+    when the value cannot be one (so the database never sees a malformed literal)."""
     bad = InvalidFilter(f"value {str(value)[:40]!r} does not fit a {type(type_).__name__} property")
     if isinstance(type_, sa.Boolean):
         if isinstance(value, bool):
-            return sa.literal(value, sa.Boolean)
+            return value, sa.Boolean()
         if isinstance(value, str) and value.lower() in ("true", "false"):
-            return sa.literal(value.lower() == "true", sa.Boolean)
+            return value.lower() == "true", sa.Boolean()
         raise bad
     if isinstance(type_, sa.Integer | sa.Numeric):
         if isinstance(value, bool):
@@ -216,24 +222,26 @@ def coerce_literal(value, type_: sa.types.TypeEngine) -> sa.ColumnElement:
         if isinstance(value, int) and isinstance(type_, sa.Integer):
             if abs(value) > 2 ** 63 - 1:
                 raise bad
-            return sa.literal(value, sa.BigInteger)
+            return value, sa.BigInteger()
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
             raise bad from None
         if not number.is_finite():
             raise bad
-        return sa.literal(number, sa.Numeric)
+        if isinstance(type_, sa.Integer) and number == number.to_integral_value() and abs(number) < 2 ** 63:
+            return int(number), sa.BigInteger()
+        return number, sa.Numeric()
     if isinstance(type_, sa.Date | sa.DateTime):
         if isinstance(value, str):
             value = parse_instant(value)
         if not isinstance(value, dt.date):
             raise bad
-        return time_bind(value, type_)
+        return time_value(value, type_)
     if isinstance(type_, sa.String):
         if isinstance(value, bool):
-            return sa.literal("true" if value else "false", sa.Text)
-        return sa.literal(str(value), sa.Text)
+            return ("true" if value else "false"), sa.Text()
+        return str(value), sa.Text()
     if isinstance(value, bool | int | float | str):
-        return sa.literal(value)
+        return value, sa.literal(value).type
     raise bad

@@ -113,4 +113,10 @@ def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str])
             plans.append(ColumnPlan(col, fields=tuple(by_name[s] for s in sources), values=values))
         elif col.lower() in by_lower:
             plans.append(ColumnPlan(col, fields=(by_lower[col.lower()],), values=values))
+    filled = {p.column for p in plans}
+    unfilled = [c.name for c in target.columns if c.required and c.name not in filled]
+    if unfilled:
+        raise InvalidParameter(f"nothing fills the required column(s) {', '.join(unfilled)} of "
+                               f"{target.layer_id}: map a field (--map FIELD={unfilled[0]}) or set a value "
+                               f"(--set {unfilled[0]}=...); the file has: {', '.join(field_names) or 'no fields'}")
     return plans

@@ -17,7 +17,7 @@ from layers.registry import get_layer
 
 from . import etag as etags
 from .encoding import ClosingBody, chunked, gzipped
-from .items_sql import count_statement, features_statement, where_clauses
+from .items_sql import page_statements
 from .links import link, self_and_alternate, with_query
 from .params import ItemsQuery, only_known, output_format, parse_items_query
 from .response import GEOJSON, HTML, ApiResponse
@@ -37,12 +37,14 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
     layer = get_layer(layer_id)
     q = parse_items_query(layer, pairs)
     fmt = output_format(dict(pairs).get("f"), accept_html)
-    conds = where_clauses(layer, q)
-    stmt = features_statement(layer, q, conds)
+    stmt, count_stmt, values = page_statements(layer, q)
     url = f"{base}/collections/{layer.id}/items"
+    streamed = q.limit + 1 > STREAM_ABOVE
     conn = engine.connect()
     try:
         with db_errors():
+            if not streamed:    # single statements: no BEGIN/ROLLBACK round trips
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             state = table_state(conn, layer)
             tag = etags.make_etag("items", layer.id, state.version, q.query_string(), fmt,
                                   "gz" if gzip else "")
@@ -50,11 +52,10 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
             if etags.matches(if_none_match, tag):
                 conn.close()
                 return ApiResponse(status=304, headers=headers)
-            matched = conn.execute(count_statement(layer, conds)).scalar_one() if state.small else None
-            streamed = q.limit + 1 > STREAM_ABOVE
+            matched = conn.execute(count_stmt, values).scalar_one() if state.small else None
             if streamed:
                 conn = conn.execution_options(stream_results=True, yield_per=BATCH)
-            result = conn.execute(stmt).scalars()
+            result = conn.execute(stmt, values).scalars()
             first = result.fetchmany(BATCH)
     except sa_exc.DataError:
         conn.close()            # e.g. an arithmetic overflow inside a filter
@@ -150,18 +151,19 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
          base: str, accept_html: bool, if_none_match: str | None) -> ApiResponse:
     """One feature; NotFound (404) when the id is not a feature of the layer."""
     layer = get_layer(layer_id)
-    values = only_known(pairs, ("f", "crs", "properties"))
-    fmt = output_format(values.get("f"), accept_html)
+    given = only_known(pairs, ("f", "crs", "properties"))
+    fmt = output_format(given.get("f"), accept_html)
     q = parse_items_query(layer, [(k, v) for k, v in pairs if k != "f"])
     fid = _feature_id(feature_id)
-    stmt = features_statement(layer, q, [layer.table.c[layer.id_column] == fid], extra=0)
+    stmt, _, values = page_statements(layer, q, extra=0,
+                                      where=[layer.table.c[layer.id_column] == fid])
     with db_errors(), engine.connect() as conn:
         state = table_state(conn, layer)
         tag = etags.make_etag("item", layer.id, fid, state.version, q.query_string(), fmt)
         headers = _headers(q, tag)
         if etags.matches(if_none_match, tag):
             return ApiResponse(status=304, headers=headers)
-        row = conn.execute(stmt).scalar()
+        row = conn.execute(stmt, values).scalar()
     if row is None:
         raise NotFound(f"no feature with id {fid} in {layer.id}")
     feature = json.loads(row)

@@ -1,21 +1,29 @@
 """SQL of an items request, built with SQLAlchemy Core: the WHERE clause (bbox,
 datetime, equality parameters, CQL2 filter), the page (order, limit, offset) and
-per-row GeoJSON from PostGIS (`ST_AsGeoJSON` of the row), in the requested CRS."""
+per-row GeoJSON from PostGIS (`ST_AsGeoJSON` of the row), in the requested CRS.
+
+Values are named bound parameters kept apart from the statement, so a request
+without a CQL2 filter reuses a statement built once per query shape (layer, CRS,
+properties, sort, which parameters are present and their types): no expression tree
+is rebuilt per request, and the SQL text stays the same for the driver to prepare."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import sqlalchemy as sa
 
 from gisdb import cql2
-from gisdb.crs import Crs
-from gisdb.cql2.literals import time_bind
-from gisdb.cql2.to_sql import coerce_literal
+from gisdb.crs import Crs, crs_from_uri
+from gisdb.cql2.literals import time_value
+from gisdb.cql2.to_sql import coerce_value
 from layers.layer import Layer
+from layers.registry import get_layer
 
-from .params import ItemsQuery, TimeRange
+from .params import ItemsQuery
 
 STORAGE_SRID = 4326
+BBOX_KEYS = ("bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy")
 
 
 def queryable_columns(layer: Layer) -> dict[str, sa.ColumnElement]:
@@ -23,10 +31,65 @@ def queryable_columns(layer: Layer) -> dict[str, sa.ColumnElement]:
     return {f.name: layer.column(f.name) for f in layer.queryables}
 
 
-def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> sa.ColumnElement:
-    """The bbox as a storage-CRS polygon (bound values; transformed when needed)."""
-    minx, miny, maxx, maxy = bbox
-    env = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, crs.srid)
+def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dict]:
+    """(shape, values): the shape picks the statement, the values fill its parameters.
+    Conversions that can fail (types of equality values) fail here, as a 400."""
+    values: dict = {"page_limit": q.limit + extra, "page_offset": q.offset}
+    shape: list = [layer.id, q.crs.uri, q.properties, q.sortby]
+    if q.bbox is not None:
+        values.update(zip(BBOX_KEYS, q.bbox))
+        shape.append(("bbox", q.bbox_crs.uri))
+    if q.time is not None and layer.time_field:
+        column = layer.column(layer.time_field)
+        whole_day = isinstance(column.type, sa.DateTime)
+        if q.time.start is not None:
+            values["time_start"], type_ = time_value(q.time.start, column.type)
+            shape.append(("time_start", _type_key(type_)))
+        if q.time.end is not None:
+            end, op = q.time.end, "<="
+            if whole_day and not isinstance(end, dt.datetime):
+                end, op = end + dt.timedelta(days=1), "<"
+            values["time_end"], type_ = time_value(end, column.type)
+            shape.append(("time_end", _type_key(type_), op))
+    for name, raw in q.equals:
+        values["eq_" + name], type_ = coerce_value(raw, layer.column(name).type)
+        shape.append(("eq", name, _type_key(type_)))
+    return tuple(shape), values
+
+
+def _type_key(type_: sa.types.TypeEngine) -> tuple:
+    return type(type_), getattr(type_, "timezone", None)
+
+
+def _type(key: tuple) -> sa.types.TypeEngine:
+    """The bind type of a shape entry (a naive DateTime is UTC wall-clock time)."""
+    type_cls, timezone = key
+    return type_cls(timezone=bool(timezone)) if type_cls is sa.DateTime else type_cls()
+
+
+def _shape_conditions(layer: Layer, shape: tuple) -> list[sa.ColumnElement]:
+    t = layer.table
+    conds = []
+    for part in shape[4:]:
+        kind = part[0]
+        if kind == "bbox":
+            crs = crs_from_uri(part[1])
+            corners = [sa.bindparam(k, type_=sa.Float) for k in BBOX_KEYS]
+            conds.append(sa.func.ST_Intersects(t.c.geom, envelope(corners, crs)))
+        elif kind == "time_start":
+            conds.append(layer.column(layer.time_field) >= sa.bindparam("time_start", type_=_type(part[1])))
+        elif kind == "time_end":
+            column = layer.column(layer.time_field)
+            bound = sa.bindparam("time_end", type_=_type(part[1]))
+            conds.append(column < bound if part[2] == "<" else column <= bound)
+        elif kind == "eq":
+            conds.append(layer.column(part[1]) == sa.bindparam("eq_" + part[1], type_=_type(part[2])))
+    return conds
+
+
+def envelope(corners, crs: Crs) -> sa.ColumnElement:
+    """The bbox as a storage-CRS polygon (transformed when needed)."""
+    env = sa.func.ST_MakeEnvelope(*corners, crs.srid)
     if crs.srid != STORAGE_SRID:
         env = sa.func.ST_Transform(sa.func.ST_Segmentize(env, _segment(crs)), STORAGE_SRID)
     return env
@@ -36,77 +99,68 @@ def _segment(crs: Crs) -> float:
     return 0.01 if crs.srid in (4326, 4756) else 1000.0
 
 
-def time_condition(time: TimeRange, column: sa.ColumnElement) -> sa.ColumnElement:
-    """`datetime` on the layer's time column; a bare date as the upper end of an
-    interval (or an instant) on a timestamp column covers that whole UTC day."""
-    whole_day = isinstance(column.type, sa.DateTime)
-    conds = []
-    if time.start is not None:
-        conds.append(column >= time_bind(time.start, column.type))
-    if time.end is not None:
-        end = time.end
-        if whole_day and not isinstance(end, dt.datetime):
-            conds.append(column < time_bind(end + dt.timedelta(days=1), column.type))
-        else:
-            conds.append(column <= time_bind(end, column.type))
-    return sa.and_(*conds)
-
-
-def where_clauses(layer: Layer, q: ItemsQuery) -> list[sa.ColumnElement]:
-    t = layer.table
-    conds: list[sa.ColumnElement] = []
-    if q.bbox is not None:
-        conds.append(sa.func.ST_Intersects(t.c.geom, envelope(q.bbox, q.bbox_crs)))
-    if q.time is not None and layer.time_field:
-        conds.append(time_condition(q.time, layer.column(layer.time_field)))
-    for name, value in q.equals:
-        column = layer.column(name)
-        conds.append(column == coerce_literal(value, column.type))
-    if q.filter is not None:
-        conds.append(cql2.to_expression(q.filter, q.filter_lang, queryable_columns(layer),
-                                        t.c.geom, filter_crs=q.filter_crs))
-    return conds
-
-
 def output_geometry(column: sa.ColumnElement, crs: Crs) -> sa.ColumnElement:
     geom = column if crs.srid == STORAGE_SRID else sa.func.ST_Transform(column, crs.srid)
     return sa.func.ST_FlipCoordinates(geom) if crs.lat_first else geom
 
 
-def property_columns(layer: Layer, q: ItemsQuery) -> list[sa.Column]:
-    names = q.properties if q.properties is not None else [f.name for f in layer.fields]
+def _property_columns(layer: Layer, properties) -> list[sa.Column]:
+    names = properties if properties is not None else [f.name for f in layer.fields]
     return [layer.column(n) for n in names]
 
 
-def order_by(layer: Layer, q: ItemsQuery) -> list:
+def _order_by(layer: Layer, sortby, has_bbox: bool) -> list:
     """Sort keys, then the id (stable pages). With a bbox the id is sorted as `id + 0`:
     otherwise the planner walks the primary key hoping to meet the box early, which
     on a big table costs seconds for a small page (a GiST scan and a top-N sort of
     the box's rows is the fast plan)."""
-    t = layer.table
     keys = [layer.column(name).desc() if desc else layer.column(name).asc()
-            for name, desc in q.sortby]
-    id_col = t.c[layer.id_column]
-    return keys + [id_col + 0 if q.bbox is not None else id_col]
+            for name, desc in sortby]
+    id_col = layer.table.c[layer.id_column]
+    return keys + [id_col + 0 if has_bbox else id_col]
 
 
-def features_statement(layer: Layer, q: ItemsQuery, conds: list, *, extra: int = 1) -> sa.Select:
+def _features(layer: Layer, shape: tuple, conds: list) -> sa.Select:
     """One text column per row: a GeoJSON Feature with a top-level `id`. The page is
-    cut in an inner query so transforms and JSON run on the page rows only; `extra`
-    more rows are read to learn whether a next page exists."""
+    cut in an inner query so transforms and JSON run on the page rows only."""
+    _, crs_uri, properties, sortby = shape[:4]
+    crs = crs_from_uri(crs_uri)
     t = layer.table
-    id_col = t.c[layer.id_column]
-    page = (sa.select(id_col.label("id"), *property_columns(layer, q), t.c.geom)
-            .where(*conds).order_by(*order_by(layer, q))
-            .limit(q.limit + extra).offset(q.offset).subquery("p"))
-    prop_cols = [page.c[c.name] for c in property_columns(layer, q)]
-    shaped = sa.select(page.c.id, *prop_cols,
-                       output_geometry(page.c.geom, q.crs).label("geom")).subquery("f")
+    has_bbox = any(part[0] == "bbox" for part in shape[4:])
+    props = _property_columns(layer, properties)
+    page = (sa.select(t.c[layer.id_column].label("id"), *props, t.c.geom)
+            .where(*conds).order_by(*_order_by(layer, sortby, has_bbox))
+            .limit(sa.bindparam("page_limit", type_=sa.Integer))
+            .offset(sa.bindparam("page_offset", type_=sa.Integer)).subquery("p"))
+    shaped = sa.select(page.c.id, *[page.c[c.name] for c in props],
+                       output_geometry(page.c.geom, crs).label("geom")).subquery("f")
     feature = (sa.literal('{"type": "Feature", "id": ', sa.Text)
                .concat(sa.cast(shaped.c.id, sa.Text))
                .concat(sa.func.substr(sa.func.ST_AsGeoJSON(shaped.table_valued(), "geom",
-                                                            q.crs.decimals), 19)))
+                                                            crs.decimals), 19)))
     return sa.select(feature.label("feature"))
+
+
+@lru_cache(maxsize=512)
+def _cached(shape: tuple) -> tuple[sa.Select, sa.Select]:
+    layer = get_layer(shape[0])
+    conds = _shape_conditions(layer, shape)
+    return _features(layer, shape, conds), count_statement(layer, conds)
+
+
+def page_statements(layer: Layer, q: ItemsQuery, *, extra: int = 1,
+                    where: list | None = None) -> tuple[sa.Select, sa.Select, dict]:
+    """(features, count, values) of a page. `extra` more rows are read to learn whether
+    a next page exists; `where` adds conditions (e.g. the feature id)."""
+    shape, values = bind_values(layer, q, extra)
+    if q.filter is None and not where:
+        features, count = _cached(shape)
+        return features, count, values
+    conds = _shape_conditions(layer, shape) + list(where or [])
+    if q.filter is not None:
+        conds.append(cql2.to_expression(q.filter, q.filter_lang, queryable_columns(layer),
+                                        layer.table.c.geom, filter_crs=q.filter_crs))
+    return _features(layer, shape, conds), count_statement(layer, conds), values
 
 
 def count_statement(layer: Layer, conds: list) -> sa.Select:
