@@ -206,6 +206,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
+    ap.add_argument("--zooms", default="12,14,16", help="comma list of the zooms to measure")
+    ap.add_argument("--serve-args", default="", help="extra options of `gisdb serve` (space separated)")
     ap.add_argument("--skip", default="", help="comma list of: ours,sql,tipg,cached,lowzoom")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -230,7 +232,7 @@ def main() -> None:
         port = free_port()
         if "ours" not in skip:
             procs.append(start([str(PROJECT / ".venv/bin/gisdb"), "serve", "--no-prepare",
-                                "--port", str(port)], env, Path("/tmp/tiles_bench_ours.log")))
+                                "--port", str(port), *args.serve_args.split()], env, Path("/tmp/tiles_bench_ours.log")))
             wait_http(f"http://127.0.0.1:{port}/healthz")
         tipg_port = free_port()
         if "tipg" not in skip:
@@ -240,7 +242,8 @@ def main() -> None:
             procs.append(start([args.tipg_venv + "/bin/uvicorn", "tipg.main:app", "--port", str(tipg_port),
                                 "--workers", "4", "--log-level", "warning"], tipg_env, Path("/tmp/tiles_bench_tipg.log")))
             wait_http(f"http://127.0.0.1:{tipg_port}/collections")
-        for z, layer_id in CASES:
+        zooms = {int(z) for z in args.zooms.split(",")}
+        for z, layer_id in [case for case in CASES if case[0] in zooms]:
             layer = get_layer(layer_id)
             rng = tile_range(bbox, z)
             fields = ",".join(layer.tile_fields)
@@ -291,8 +294,8 @@ def cached_bench(settings, bbox, args, results) -> None:
     port, nginx_port = free_port(), free_port()
     env = dict(os.environ, GISDB_TILE_CACHE_MB="256", GISDB_DATA_DIR=str(work / "data"))
     env.setdefault("GISDB_DATABASE_URL", database_url(settings))
-    ours = start([str(PROJECT / ".venv/bin/gisdb"), "serve", "--no-prepare", "--port", str(port)],
-                 env, Path("/tmp/tiles_bench_cached.log"))
+    ours = start([str(PROJECT / ".venv/bin/gisdb"), "serve", "--no-prepare", "--port", str(port),
+                  *args.serve_args.split()], env, Path("/tmp/tiles_bench_cached.log"))
     nginx = None
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")

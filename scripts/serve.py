@@ -16,12 +16,16 @@ from .context import settings_from, user_errors
 @click.option("--port", type=int, help="Port (default GISDB_PORT or 5000).")
 @click.option("--host", help="Address to bind (default GISDB_HOST or 127.0.0.1).")
 @click.option("--workers", type=int, default=4, show_default=True, help="Worker processes.")
+@click.option("--threads", type=int, default=4, show_default=True,
+              help="Threads per worker process (gthread); 1 uses plain sync workers.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="Log every request to standard output.")
 @click.option("--prepare/--no-prepare", "do_prepare", default=True, show_default=True,
               help="Start the database, migrate and load the sample city on first run.")
 @click.option("--dev", is_flag=True, help="Flask's development server with reload.")
 @click.pass_context
 @user_errors
-def serve_command(ctx, port, host, workers, do_prepare, dev):
+def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev):
     """Serve the OGC API, tiles and the map until Ctrl-C."""
     settings = settings_from(ctx)
     port = port or settings.port
@@ -36,7 +40,9 @@ def serve_command(ctx, port, host, workers, do_prepare, dev):
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
     if not gunicorn:
         raise click.ClickException("gunicorn is not installed in this environment")
-    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
-                        "--worker-class", "gthread", "--threads", "4",
-                        "--timeout", "120", "--graceful-timeout", "5",
-                        "--access-logfile", "-", "webmap.app:create_app()"])
+    worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else \
+        ["--worker-class", "sync"]
+    logging = ["--access-logfile", "-"] if access_log else []
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), *worker,
+                        "--timeout", "120", "--graceful-timeout", "5", *logging,
+                        "webmap.app:create_app()"])

@@ -8,7 +8,6 @@ Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"".
 """
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 from dataclasses import dataclass
 
@@ -21,9 +20,9 @@ except ImportError:              # optional speed-up: plain gzip works the same
     igzip = None
 
 from gisdb import cql2
-from gisdb.cql2.literals import parse_instant
 from gisdb.engine import db_errors, make_engine
 from gisdb.errors import DatabaseUnavailable, InvalidParameter
+from gisdb.temporal import parse_datetime, time_bounds
 from gisdb.versions import table_versions
 from layers.registry import get_layer
 
@@ -94,37 +93,20 @@ def filter_clause(layer, filter_text: str | None, filter_lang: str | None):
     return cql2.to_expression(filter_text, filter_lang or "cql2-text", columns, layer.table.c.geom)
 
 
-def _bound(text: str, column: sa.Column, upper: bool):
-    """One end of a `datetime` interval as a condition on `column` (None if open)."""
-    if text in ("", ".."):
-        return None
-    value = parse_instant(text)
-    is_timestamp = isinstance(column.type, sa.DateTime)
-    if isinstance(value, dt.datetime) and not is_timestamp:
-        value = value.date()
-    if upper:
-        if is_timestamp and not isinstance(value, dt.datetime):
-            return column < dt.datetime.combine(value + dt.timedelta(days=1), dt.time(),
-                                                tzinfo=dt.timezone.utc)
-        return column <= value
-    if is_timestamp and not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
-    return column >= value
-
-
 def datetime_clause(layer, text: str | None):
-    """OGC `datetime` (instant, `start/end`, open ends `..`) on the layer's time field;
-    None for a layer without one."""
+    """OGC `datetime` (instant, `start/end`, open ends `..`) on the layer's time field, with
+    the feature API's parser and bounds (`gisdb.temporal`); None for a layer without one."""
     if text is None or not str(text).strip() or not layer.time_field:
         return None
     column = layer.table.c[layer.time_field]
-    parts = str(text).strip().split("/")
-    if len(parts) > 2 or parts == ["..", ".."] or parts == [".."]:
-        raise InvalidParameter("datetime must be an instant or an interval start/end")
-    if len(parts) == 1:
-        parts = [parts[0], parts[0]]
-    conditions = [c for c in (_bound(parts[0], column, False), _bound(parts[1], column, True))
-                  if c is not None]
+    lower, upper = time_bounds(parse_datetime(str(text)), column.type)
+    conditions = []
+    if lower is not None:
+        conditions.append(column >= sa.literal(*lower))
+    if upper is not None:
+        value, type_, op = upper
+        bound = sa.literal(value, type_)
+        conditions.append(column < bound if op == "<" else column <= bound)
     return sa.and_(*conditions)
 
 

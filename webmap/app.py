@@ -27,8 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import health, ogc_views
     app.register_blueprint(health.bp)
     app.register_blueprint(ogc_views.bp)
-    from . import tile_views
+    from . import tile_fastpath, tile_views
     app.register_blueprint(tile_views.bp)
+    tile_fastpath.install(app)
     from . import raster_tile_views
     app.register_blueprint(raster_tile_views.bp)
     from . import map_page, vendor

@@ -15,8 +15,9 @@ or a zoom outside every layer's range) is `204 No Content`.
 from __future__ import annotations
 
 import threading
+from typing import Mapping
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from gisdb.errors import InvalidParameter, NotFound
 from layers.registry import get_layer
@@ -24,22 +25,20 @@ from tiles import grid, tilejson
 from tiles.cache import TileCache, etag_matches
 from tiles.vector import VectorTiles, make_tile_engine, parse_layers
 
-from .services import services
-
 bp = Blueprint("tiles", __name__)
 TILE_PARAMS = frozenset({"filter", "filter-lang", "datetime", "f"})
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 _LOCK = threading.Lock()
 
 
-def vector_tiles() -> VectorTiles:
+def vector_tiles(app: Flask | None = None) -> VectorTiles:
     """The app's VectorTiles (own engine tuned for tile SQL, shared disk cache), built
-    on first use."""
-    ext = current_app.extensions
+    on first use. `app` defaults to the current app (the fast path passes its own)."""
+    ext = (app or current_app).extensions
     if "gisdb.tiles" not in ext:
         with _LOCK:
             if "gisdb.tiles" not in ext:
-                settings = services().settings
+                settings = ext["gisdb"].settings
                 ext["gisdb.tiles"] = VectorTiles(make_tile_engine(settings),
                                                  TileCache.from_settings(settings))
     return ext["gisdb.tiles"]
@@ -49,38 +48,62 @@ def _base() -> str:
     return request.url_root.rstrip("/")
 
 
-def _tile_args() -> dict:
-    unknown = sorted(set(request.args) - TILE_PARAMS)
+def tile_args(args: Mapping[str, str]) -> dict:
+    """The tile options of a query string (unknown parameters are a 400)."""
+    if not args:
+        return NO_ARGS
+    unknown = sorted(set(args) - TILE_PARAMS)
     if unknown:
         raise InvalidParameter(f"unknown query parameter {unknown[0][:40]!r}")
-    if request.args.get("f") not in (None, "", "mvt", "pbf"):
+    if args.get("f") not in (None, "", "mvt", "pbf"):
         raise InvalidParameter("tiles are only available as f=mvt")
-    return {"filter_text": request.args.get("filter"),
-            "filter_lang": request.args.get("filter-lang"),
-            "datetime": request.args.get("datetime")}
+    return {"filter_text": args.get("filter"),
+            "filter_lang": args.get("filter-lang"),
+            "datetime": args.get("datetime")}
+
+
+NO_ARGS = {"filter_text": None, "filter_lang": None, "datetime": None}
 
 
 def _passthrough() -> dict:
     return {k: request.args.get(k) for k in ("filter", "filter-lang", "datetime")}
 
 
-def _tile_response(layers_text: str, z, x, y) -> Response:
-    tile = vector_tiles().tile(layers_text, z, x, y, **_tile_args())
+def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, args: Mapping[str, str],
+                if_none_match: str | None, accept_encoding: str | None
+                ) -> tuple[int, dict, bytes, str | None]:
+    """(status, headers, body, media type) of a vector tile request: the one place that
+    decides conditional answers (304), empty tiles (204), gzip and caching headers, for
+    the Flask views and the WSGI fast path (webmap.tile_fastpath) alike. Errors raise."""
+    tile = tiles.tile(layers_text, z, x, y, **tile_args(args))
     headers = {"ETag": tile.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding",
                "X-Tile-Cache": "hit" if tile.hit else "miss"}
-    if etag_matches(request.headers.get("If-None-Match"), tile.etag):
-        return Response(status=304, headers=headers)
+    if etag_matches(if_none_match, tile.etag):
+        return 304, headers, b"", None
     if tile.empty:
-        return Response(status=204, headers=headers)
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        return 204, headers, b"", None
+    if accept_encoding and "gzip" in accept_encoding:
         headers["Content-Encoding"] = "gzip"
-        body = tile.gzipped
-    else:
-        body = tile.body()
-    return Response(body, status=200, headers=headers, mimetype=tile.media_type)
+        return 200, headers, tile.gzipped, tile.media_type
+    return 200, headers, tile.body(), tile.media_type
 
 
-def _check_tms(tms: str) -> None:
+def make_response(response_class, status: int, headers: dict, body: bytes,
+                  media_type: str | None) -> Response:
+    """The HTTP response of a `tile_result`."""
+    if media_type is None:
+        return response_class(status=status, headers=headers)
+    return response_class(body, status=status, headers=headers, mimetype=media_type)
+
+
+def _tile_response(layers_text: str, z, x, y) -> Response:
+    result = tile_result(vector_tiles(), layers_text, z, x, y, request.args,
+                         request.headers.get("If-None-Match"),
+                         request.headers.get("Accept-Encoding", ""))
+    return make_response(current_app.response_class, *result)
+
+
+def check_tms(tms: str) -> None:
     if tms != grid.TMS_ID:
         raise NotFound(f"no tile matrix set named {tms[:40]!r} (only {grid.TMS_ID})")
 
@@ -101,14 +124,14 @@ def composite_tilejson(layers):
 
 @bp.get("/collections/<layer>/tiles/<tms>/<z>/<y>/<x>")
 def layer_tile(layer, tms, z, y, x):
-    _check_tms(tms)
+    check_tms(tms)
     get_layer(layer)
     return _tile_response(layer, z, x, y)
 
 
 @bp.get("/collections/<layer>/tiles/<tms>/tilejson")
 def layer_tilejson(layer, tms):
-    _check_tms(tms)
+    check_tms(tms)
     chosen = get_layer(layer)
     with vector_tiles().engine.connect() as conn:
         bounds = tilejson.layer_bounds(conn, [chosen])
@@ -118,7 +141,7 @@ def layer_tilejson(layer, tms):
 
 @bp.get("/collections/<layer>/tiles/<tms>")
 def layer_tileset(layer, tms):
-    _check_tms(tms)
+    check_tms(tms)
     chosen = get_layer(layer)
     with vector_tiles().engine.connect() as conn:
         bounds = tilejson.layer_bounds(conn, [chosen])
@@ -137,5 +160,5 @@ def tile_matrix_sets():
 
 @bp.get("/tileMatrixSets/<tms>")
 def tile_matrix_set(tms):
-    _check_tms(tms)
+    check_tms(tms)
     return jsonify(grid.tile_matrix_set(_base()))

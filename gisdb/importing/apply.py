@@ -62,19 +62,28 @@ def _shared_columns(checked: sa.Table, target: ImportTarget) -> list[str]:
     return [c.name for c in target.columns if c.name in present]
 
 
-def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget, mode: str) -> tuple[sa.Table, Changes]:
+def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget,
+                 mode: str) -> tuple[sa.Table | None, Changes]:
     """Match accepted rows to existing features on the natural key, and count what the
-    apply step would insert, update, leave alone and delete."""
+    apply step would insert, update, leave alone and delete. The match table is None
+    when the layer is empty (all accepted rows are inserts)."""
     table = target.table
     ident = _id_column(target)
     cols = _shared_columns(checked, target)
     geom = target.geometry_column
+    accepted = sa.func.cardinality(checked.c._reasons) == 0
+    existing = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    if not existing:
+        # An empty layer (the first load): every accepted row is an insert, nothing to
+        # match, update or delete; no match table is written (apply reads `checked`).
+        inserted = conn.execute(
+            sa.select(sa.func.count()).select_from(checked).where(accepted)).scalar_one()
+        return None, Changes(inserted=inserted)
     match = _match_table()
     match.create(conn)
     on = sa.and_(*[table.c[k] == checked.c[k] for k in target.natural_key])
     distinct = sa.tuple_(*[table.c[c] for c in cols], table.c[geom]).is_distinct_from(
         sa.tuple_(*[checked.c[c] for c in cols], checked.c.geom))
-    accepted = sa.func.cardinality(checked.c._reasons) == 0
     conn.execute(match.insert().from_select(
         ["_row", "_id", "_changed"],
         sa.select(checked.c._row, ident, distinct).select_from(checked.outerjoin(table, on)).where(accepted)))
@@ -83,7 +92,7 @@ def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget, m
         sa.func.count().filter(sa.and_(match.c._id.isnot(None), match.c._changed)),
         sa.func.count().filter(sa.and_(match.c._id.isnot(None), sa.not_(match.c._changed))))).one()
     changes = Changes(inserted=counts[0], updated=counts[1], unchanged=counts[2])
-    changes.existing = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    changes.existing = existing
     if mode == "replace":
         kept = sa.exists().where(match.c._id == ident)
         changes.deleted = conn.execute(sa.select(sa.func.count()).select_from(table).where(~kept)).scalar_one()
@@ -134,7 +143,7 @@ def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, defi
                         + sql.SQL(definition))
 
 
-def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table, target: ImportTarget,
+def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None, target: ImportTarget,
                   mode: str, changes: Changes) -> Changes:
     """Write the planned changes. Statements with nothing to do are not run, so a no-op
     import does not bump the layer's data version."""
@@ -163,9 +172,12 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table, targe
                 for name, _ in uniques:
                     _alter_constraint(conn, target, name, None)
                 changes.bulk_index_rebuild = bool(rebuild or uniques)
-            rows = (sa.select(*[checked.c[c] for c in cols], checked.c.geom)
-                    .select_from(checked.join(match, match.c._row == checked.c._row))
-                    .where(match.c._id.is_(None)))      # checked rows are already in file order
+            rows = sa.select(*[checked.c[c] for c in cols], checked.c.geom)
+            if match is None:       # empty layer: every accepted row (in file order)
+                rows = rows.where(sa.func.cardinality(checked.c._reasons) == 0)
+            else:
+                rows = (rows.select_from(checked.join(match, match.c._row == checked.c._row))
+                        .where(match.c._id.is_(None)))      # checked rows are already in file order
             conn.execute(table.insert().from_select([*cols, geom], rows))
             for _, definition in rebuild:
                 conn.exec_driver_sql(definition)

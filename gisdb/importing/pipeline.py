@@ -10,6 +10,7 @@ TEMP tables vanish, so the layer is exactly as before."""
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from . import apply as applying
 from . import log
 from .crs import diagnose, resolve_crs, transformer_to_storage
 from .mapping import FieldMapping, resolve
+from .prefetch import read_ahead
 from .progress import Progress
 from .rejects import write_rejects
 from .report import ImportReport
@@ -133,13 +135,14 @@ def _run(engine, settings, target, source, options, report, progress, started) -
             create_stage(conn, stage)
             progress.phase(f"reading {source.original.name} ({source.driver}, {choice.label})")
             progress.start_rows()
-            for chunk in read_chunks(source, transformer, options.chunk_size):
-                if chunk.start == 0:
-                    problem = diagnose(chunk.sample, choice)
-                    if problem:
-                        raise ImportFailed(problem)
-                copy_chunk(conn, columns, chunk.start, chunk.wkb, chunk.flags, chunk.values)
-                progress.advance(len(chunk))
+            with closing(read_ahead(read_chunks(source, transformer, options.chunk_size))) as chunks:
+                for chunk in chunks:
+                    if chunk.start == 0:
+                        problem = diagnose(chunk.sample, choice)
+                        if problem:
+                            raise ImportFailed(problem)
+                    copy_chunk(conn, columns, chunk.start, chunk.wkb, chunk.flags, chunk.values)
+                    progress.advance(len(chunk))
             for sql_validity in (False, True):
                 savepoint = conn.begin_nested()
                 try:

@@ -247,16 +247,21 @@ def _duplicates(conn: sa.Connection, checked: sa.Table, target: ImportTarget) ->
 
 def count_outcome(conn: sa.Connection, checked: sa.Table) -> dict:
     """Rows read/rejected/repaired, and counts per reason and per repair (with detail)."""
+    accepted = sa.func.cardinality(checked.c._reasons) == 0
+    codes = list(REPAIRS)       # repairs carry no detail: counted in the same scan
     totals = conn.execute(sa.select(
         sa.func.count(),
         sa.func.count().filter(sa.func.cardinality(checked.c._reasons) > 0),
-        sa.func.count().filter(sa.and_(sa.func.cardinality(checked.c._reasons) == 0,
-                                       sa.func.cardinality(checked.c._repairs) > 0)),
+        sa.func.count().filter(sa.and_(accepted, sa.func.cardinality(checked.c._repairs) > 0)),
         sa.func.count().filter(checked.c._invalid),
         sa.func.min(checked.c._row).filter(checked.c._invalid),
+        *[sa.func.count().filter(sa.and_(accepted, sa.literal(code, sa.Text) == sa.any_(checked.c._repairs)))
+          for code in codes],
     )).one()
-    reasons = _unnest_counts(conn, checked, checked.c._reasons, sa.true())
-    repairs = _unnest_counts(conn, checked, checked.c._repairs, sa.func.cardinality(checked.c._reasons) == 0)
+    # Reasons sit only on rejected rows: a clean file needs no unnest scan.
+    reasons = _unnest_counts(conn, checked, checked.c._reasons, sa.true()) if totals[1] else {}
+    repairs = {code: n for code, n in zip(codes, totals[5:]) if n}
+    repairs = dict(sorted(repairs.items()))
     return {"read": totals[0], "rejected": totals[1], "repaired": totals[2],
             "invalid": totals[3], "first_invalid_row": totals[4],
             "reasons": reasons, "repairs": repairs}

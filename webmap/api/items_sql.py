@@ -8,15 +8,14 @@ properties, sort, which parameters are present and their types): no expression t
 is rebuilt per request, and the SQL text stays the same for the driver to prepare."""
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
 
 import sqlalchemy as sa
 
 from gisdb import cql2
 from gisdb.crs import Crs, crs_from_uri
-from gisdb.cql2.literals import time_value
 from gisdb.cql2.to_sql import coerce_value
+from gisdb.temporal import time_bounds
 from layers.layer import Layer
 from layers.registry import get_layer
 
@@ -40,16 +39,12 @@ def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dic
         values.update(zip(BBOX_KEYS, q.bbox))
         shape.append(("bbox", q.bbox_crs.uri))
     if q.time is not None and layer.time_field:
-        column = layer.column(layer.time_field)
-        whole_day = isinstance(column.type, sa.DateTime)
-        if q.time.start is not None:
-            values["time_start"], type_ = time_value(q.time.start, column.type)
+        lower, upper = time_bounds(q.time, layer.column(layer.time_field).type)
+        if lower is not None:
+            values["time_start"], type_ = lower
             shape.append(("time_start", _type_key(type_)))
-        if q.time.end is not None:
-            end, op = q.time.end, "<="
-            if whole_day and not isinstance(end, dt.datetime):
-                end, op = end + dt.timedelta(days=1), "<"
-            values["time_end"], type_ = time_value(end, column.type)
+        if upper is not None:
+            values["time_end"], type_, op = upper
             shape.append(("time_end", _type_key(type_), op))
     for name, raw in q.equals:
         values["eq_" + name], type_ = coerce_value(raw, layer.column(name).type)

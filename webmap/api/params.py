@@ -2,15 +2,14 @@
 small frozen dataclass. Unknown or repeated parameters are 400, never ignored."""
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from gisdb import cql2
 from gisdb.crs import Crs, crs_from_uri
-from gisdb.cql2.literals import parse_date, parse_timestamp
-from gisdb.errors import InvalidFilter, InvalidParameter
+from gisdb.errors import InvalidParameter
+from gisdb.temporal import TimeRange, parse_datetime
 from layers.layer import Layer
 
 DEFAULT_LIMIT = 100
@@ -20,15 +19,6 @@ FORMATS = {"json": "json", "geojson": "json", "html": "html"}
 COMMON = ("f",)
 ITEMS_PARAMS = ("limit", "offset", "bbox", "bbox-crs", "crs", "properties", "sortby",
                 "filter", "filter-lang", "filter-crs")
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    """`datetime`: an instant (start == end) or an interval; None is an open end."""
-
-    start: dt.date | dt.datetime | None
-    end: dt.date | dt.datetime | None
-    instant: bool
 
 
 @dataclass(frozen=True)
@@ -116,37 +106,6 @@ def parse_bbox(raw: str, crs: Crs) -> tuple[float, float, float, float]:
         raise InvalidParameter("bbox: coordinates are outside longitude/latitude range "
                                "(check bbox-crs and axis order)")
     return minx, miny, maxx, maxy
-
-
-def _instant(text: str) -> dt.date | dt.datetime:
-    try:
-        return parse_date(text) if len(text) == 10 else parse_timestamp(text)
-    except InvalidFilter as exc:
-        raise InvalidParameter("datetime: " + str(exc)) from None
-
-
-def parse_datetime(raw: str) -> TimeRange:
-    """An RFC 3339 date/timestamp, or an interval `a/b` with `..` or empty open ends."""
-    raw = raw.strip()
-    if "/" not in raw:
-        value = _instant(raw)
-        return TimeRange(value, value, True)
-    start_s, _, end_s = raw.partition("/")
-    if "/" in end_s:
-        raise InvalidParameter("datetime: an interval has one '/'")
-    start = None if start_s in ("..", "") else _instant(start_s)
-    end = None if end_s in ("..", "") else _instant(end_s)
-    if start is None and end is None:
-        raise InvalidParameter("datetime: at least one end of the interval must be given")
-    if start is not None and end is not None and _as_dt(start) > _as_dt(end):
-        raise InvalidParameter("datetime: the interval ends before it starts")
-    return TimeRange(start, end, False)
-
-
-def _as_dt(value) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
 
 
 def _names(raw: str, allowed: set[str], what: str) -> list[str]:

@@ -1,0 +1,83 @@
+"""A lean WSGI path for vector tile requests, in front of Flask.
+
+A tile is the most frequent request of the map (one per tile per pan), and on a 2-core
+server Flask's per-request machinery (request context, URL map, request object, error
+plumbing) costs about as much Python time as the tile itself. This middleware recognises
+the two vector tile URLs
+
+    GET /tiles/{layers}/{z}/{x}/{y}.mvt
+    GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}
+
+without a query string, and answers them with the very function the Flask views use
+(`webmap.tile_views.tile_result`: same validation, cache, ETag/304/204, gzip and headers)
+and the app's own response class. Errors are handed to the app's error handlers inside a
+request context, so they are the same JSON as from the views. Anything else (other
+methods, query strings such as `filter`, other URLs, a collection that is not a vector
+layer or another tile matrix set) goes to Flask unchanged.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from gisdb.errors import NotFound
+from layers.registry import get_layer
+from tiles.grid import TMS_ID
+
+from .tile_views import make_response, tile_result, vector_tiles
+
+_COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
+_COLLECTION = re.compile(r"/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
+_NO_ARGS: dict = {}
+
+
+def _match(path: str):
+    """(layers, z, x, y) of a vector tile path this middleware serves, else None."""
+    found = _COMPOSITE.fullmatch(path)
+    if found is not None:
+        return found.groups()
+    found = _COLLECTION.fullmatch(path)
+    if found is None:
+        return None
+    layer, tms, z, y, x = found.groups()
+    if tms != TMS_ID:
+        return None                     # Flask answers the 404 of an unknown tile matrix set
+    try:
+        get_layer(layer)
+    except NotFound:
+        return None                     # and the 404 of an unknown collection
+    return layer, z, x, y
+
+
+class TileFastPath:
+    """WSGI middleware: vector tiles directly, everything else through `wsgi_app`."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if (environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
+                or not path.isascii() or not (path.startswith("/tiles/")
+                                              or path.startswith("/collections/"))):
+            return self.wsgi_app(environ, start_response)
+        parts = _match(path)
+        if parts is None:
+            return self.wsgi_app(environ, start_response)
+        app = self.app
+        try:
+            result = tile_result(vector_tiles(app), *parts, _NO_ARGS,
+                                 environ.get("HTTP_IF_NONE_MATCH"),
+                                 environ.get("HTTP_ACCEPT_ENCODING", ""))
+        except Exception as exc:        # the app's own handlers: the same JSON errors
+            with app.request_context(environ):
+                response = app.finalize_request(app.handle_user_exception(exc))
+            return response(environ, start_response)
+        return make_response(app.response_class, *result)(environ, start_response)
+
+
+def install(app: Flask) -> None:
+    """Put the fast path in front of the app's WSGI callable."""
+    app.wsgi_app = TileFastPath(app, app.wsgi_app)
