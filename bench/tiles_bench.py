@@ -6,7 +6,9 @@
 Random tiles over the city's extent at z12 (roads: buildings start at z14 in the
 registry), z14 and z16 (buildings), uncached, measured with `wrk` (a Lua script picking a
 random tile per request) at the same concurrency for:
-  - ours: `gisdb serve --no-prepare` (gunicorn, as shipped) with the tile cache disabled;
+  - ours: `gisdb serve --no-prepare --no-access-log` (gunicorn, as shipped; no access log,
+    as for nginx) with the tile cache disabled; ours and the SQL ceiling run alternately
+    and the ratio reported is the median of the pairs' ratios;
   - the SQL ceiling: the very statement our server runs, through `pgbench -M prepared`;
   - TiPg (pip-installed in its own venv, --tipg-venv), same database, same layer, same
     columns, on the indexed geom_3857 column, its 10,000-features-per-tile cut lifted.
@@ -207,7 +209,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
     ap.add_argument("--zooms", default="12,14,16", help="comma list of the zooms to measure")
-    ap.add_argument("--serve-args", default="", help="extra options of `gisdb serve` (space separated)")
+    ap.add_argument("--serve-args", default="--no-access-log",
+                    help="options of `gisdb serve` (use --serve-args=...; default: no access log, "
+                         "like the nginx baseline)")
     ap.add_argument("--skip", default="", help="comma list of: ours,sql,tipg,cached,lowzoom")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -226,6 +230,7 @@ def main() -> None:
     host = host[0] if isinstance(host, tuple) else host
     dsn_args = ["-h", host, "-p", str(url.port or 5432), "-U", url.username or "gisdb", url.database]
     results: dict[tuple, float] = {}
+    paired: dict[int, float] = {}
     procs = []
     try:
         env = dict(os.environ, GISDB_TILE_CACHE_MB="0")
@@ -248,16 +253,29 @@ def main() -> None:
             rng = tile_range(bbox, z)
             fields = ",".join(layer.tile_fields)
             print(f"z{z} {layer_id}: random tiles x {rng[0]}-{rng[1]}, y {rng[2]}-{rng[3]}")
-            if "ours" not in skip:
-                results[("ours", z)] = warmed(lambda: wrk(
-                    f"http://127.0.0.1:{port}", "/tiles/" + layer_id + "/{z}/{x}/{y}.mvt", z, rng,
-                    args.seconds, args.connections), args.repeat)
+            run_ours = lambda: wrk(f"http://127.0.0.1:{port}", "/tiles/" + layer_id + "/{z}/{x}/{y}.mvt",
+                                   z, rng, args.seconds, args.connections)  # noqa: E731
+            script = pgbench_script(layer, z, rng)
+            run_sql = lambda: pgbench(dsn_args, script, args.seconds, args.connections)  # noqa: E731
+            if "ours" not in skip and "sql" not in skip:
+                # alternate the two, pairwise: a machine shared with other work drifts, and
+                # a ratio of neighbouring runs is steadier than a ratio of two medians
+                run_ours(), run_sql()
+                pairs = [(run_ours(), run_sql()) for _ in range(args.repeat)]
+                results[("ours", z)] = statistics.median(a for a, _ in pairs)
+                results[("sql", z)] = statistics.median(b for _, b in pairs)
+                paired[z] = statistics.median(a / b for a, b in pairs)
+            elif "ours" not in skip:
+                results[("ours", z)] = warmed(run_ours, args.repeat)
+            elif "sql" not in skip:
+                results[("sql", z)] = warmed(run_sql, args.repeat)
+            if ("ours", z) in results:
                 print(f"  ours (gunicorn, uncached)  {results[('ours', z)]:8.1f} tiles/s")
-            if "sql" not in skip:
-                script = pgbench_script(layer, z, rng)
-                results[("sql", z)] = warmed(lambda: pgbench(dsn_args, script, args.seconds,
-                                                                args.connections), args.repeat)
+            if ("sql", z) in results:
                 print(f"  SQL ceiling (pgbench -M prepared) {results[('sql', z)]:8.1f} tiles/s")
+            if z in paired:
+                print(f"  median of paired ratios ours/sql: {paired[z]:.2f}x (target 0.8x) "
+                      f"{'OK' if paired[z] >= 0.8 else 'BELOW TARGET'}  [load {os.getloadavg()[0]:.1f}]")
             if "tipg" not in skip:
                 template = ("/collections/" + layer.table_name + "/tiles/WebMercatorQuad/{z}/{x}/{y}"
                             "?geom-column=geom_3857&properties=" + fields)

@@ -17,7 +17,7 @@ from .context import settings_from, user_errors
 @click.option("--host", help="Address to bind (default GISDB_HOST or 127.0.0.1).")
 @click.option("--workers", type=int, default=4, show_default=True, help="Worker processes.")
 @click.option("--threads", type=int, default=4, show_default=True,
-              help="Threads per worker process (gthread); 1 uses plain sync workers.")
+              help="Threads per worker process (gunicorn gthread workers).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="Log every request to standard output.")
 @click.option("--prepare/--no-prepare", "do_prepare", default=True, show_default=True,
@@ -40,9 +40,8 @@ def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
     if not gunicorn:
         raise click.ClickException("gunicorn is not installed in this environment")
-    worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else \
-        ["--worker-class", "sync"]
     logging = ["--access-logfile", "-"] if access_log else []
-    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), *worker,
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+                        "--worker-class", "gthread", "--threads", str(threads),
                         "--timeout", "120", "--graceful-timeout", "5", *logging,
                         "webmap.app:create_app()"])

@@ -95,7 +95,10 @@ def _segment(crs: Crs) -> float:
 
 
 def output_geometry(column: sa.ColumnElement, crs: Crs) -> sa.ColumnElement:
-    geom = column if crs.srid == STORAGE_SRID else sa.func.ST_Transform(column, crs.srid)
+    """The geometry in the requested CRS. Transformed geometries get SRID 0 so that
+    PostGIS writes no legacy `crs` member into them: the CRS is the Content-Crs header."""
+    geom = (column if crs.srid == STORAGE_SRID
+            else sa.func.ST_SetSRID(sa.func.ST_Transform(column, crs.srid), 0))
     return sa.func.ST_FlipCoordinates(geom) if crs.lat_first else geom
 
 
