@@ -2,19 +2,16 @@
 runs never collide), migrated, with the sample city loaded once."""
 from __future__ import annotations
 
-import os
-import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from gisdb.cluster import Cluster
-from gisdb.database import create_database, drop_database
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
-from layers.schema import migrate
+
+from fresh_databases import migrated_database
 
 PROJECT = Path(__file__).resolve().parents[1]
 REALDATA = PROJECT.parent / "shared" / "realdata"
@@ -29,22 +26,10 @@ def base_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def db_name() -> str:
-    return f"gisdb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture(scope="session")
-def settings(base_settings, db_name, tmp_path_factory) -> Settings:
+def settings(base_settings, tmp_path_factory) -> Settings:
     """Settings of the test database (fresh, migrated, empty until `sample_city`)."""
-    url = create_database(base_settings, db_name)
-    data_dir = tmp_path_factory.mktemp("data")
-    test_settings = replace(base_settings, database_url=url, data_dir=data_dir,
-                            statement_timeout_ms=15000)
-    engine = make_engine(test_settings, pool_size=1)
-    migrate(engine)
-    engine.dispose()
-    yield test_settings
-    drop_database(base_settings, db_name)
+    with migrated_database(base_settings, "gisdb_test", tmp_path_factory.mktemp("data")) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,6 @@
 the sample city other tests count), files written on the fly, and a runner."""
 from __future__ import annotations
 
-import os
-import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,26 +11,20 @@ import shapely
 import sqlalchemy as sa
 from pyproj import Transformer
 
-from gisdb.database import create_database, drop_database
 from gisdb.engine import make_engine
 from gisdb.importing import FieldMapping, ImportOptions
 from gisdb.versions import table_versions
 from layers.importing import import_layer
 from layers.registry import get_layer
-from layers.schema import migrate
+
+from fresh_databases import migrated_database
 
 
 @pytest.fixture(scope="module")
 def imp_settings(base_settings, tmp_path_factory):
     """A fresh migrated database for one test module's imports."""
-    name = f"gisdb_imp_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = create_database(base_settings, name)
-    settings = replace(base_settings, database_url=url, data_dir=tmp_path_factory.mktemp("impdata"))
-    engine = make_engine(settings, pool_size=1)
-    migrate(engine)
-    engine.dispose()
-    yield settings
-    drop_database(base_settings, name)
+    with migrated_database(base_settings, "gisdb_imp", tmp_path_factory.mktemp("impdata")) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

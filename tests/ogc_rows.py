@@ -57,26 +57,17 @@ def counts(engine: sa.Engine) -> dict[str, int]:
 # ---- fixtures shared by tests/test_ogc_*.py (imported there) ------------------------
 # The OGC tests own a database of their own, so their rows never change the counts
 # that other tests expect from the sample city.
-import uuid  # noqa: E402
-from dataclasses import replace  # noqa: E402
 
 import pytest  # noqa: E402
+
+from fresh_databases import migrated_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def ogc_settings(base_settings, tmp_path_factory):
-    from gisdb.database import create_database, drop_database
-    from gisdb.engine import make_engine
-    from layers.schema import migrate
-    name = f"gisdb_test_ogc_{uuid.uuid4().hex[:8]}"
-    url = create_database(base_settings, name)
-    settings = replace(base_settings, database_url=url, statement_timeout_ms=15000,
-                       data_dir=tmp_path_factory.mktemp("ogc-data"))
-    engine = make_engine(settings, pool_size=1)
-    migrate(engine)
-    engine.dispose()
-    yield settings
-    drop_database(base_settings, name)
+    """A database of its own: the rows of `insert_rows`, none of the sample city."""
+    with migrated_database(base_settings, "gisdb_test_ogc", tmp_path_factory.mktemp("ogc-data")) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")
