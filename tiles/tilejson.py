@@ -98,6 +98,17 @@ def layer_tiles_url(base: str, layer, params: dict | None = None) -> str:
     return f"{base}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}" + _query(params)
 
 
+def _tileset_links(tileset: str, base: str) -> list[dict]:
+    """Links every tileset document carries: itself, its tiling scheme, its tiles."""
+    return [
+        {"rel": "self", "type": "application/json", "href": tileset},
+        {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+         "type": "application/json", "href": f"{base}/tileMatrixSets/{TMS_ID}"},
+        {"rel": "item", "type": MEDIA_TYPE, "templated": True,
+         "href": tileset + "/{tileMatrix}/{tileRow}/{tileCol}"},
+    ]
+
+
 def tileset_metadata(layer, base: str, bounds: list[float]) -> dict:
     """OGC API - Tiles tileset metadata of a layer's vector tiles in WebMercatorQuad."""
     tileset = f"{base}/collections/{layer.id}/tiles/{TMS_ID}"
@@ -119,14 +130,8 @@ def tileset_metadata(layer, base: str, bounds: list[float]) -> dict:
                     "propertiesSchema": {"type": "object", "properties": {
                         name: {"type": kind.lower() if kind != "Number" else "number"}
                         for name, kind in vector_layer(layer)["fields"].items()}}}],
-        "links": [
-            {"rel": "self", "type": "application/json", "href": tileset},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-             "type": "application/json", "href": f"{base}/tileMatrixSets/{TMS_ID}"},
-            {"rel": "item", "type": MEDIA_TYPE, "templated": True,
-             "href": tileset + "/{tileMatrix}/{tileRow}/{tileCol}"},
-            {"rel": "describedby", "type": "application/json", "href": tileset + "/tilejson"},
-        ],
+        "links": [*_tileset_links(tileset, base),
+                  {"rel": "describedby", "type": "application/json", "href": tileset + "/tilejson"}],
     }
 
 
@@ -138,12 +143,6 @@ def tilesets_list(layer, base: str) -> dict:
         "dataType": "vector",
         "crs": CRS_URI,
         "tileMatrixSetURI": TMS_URI,
-        "links": [
-            {"rel": "self", "type": "application/json", "href": tileset},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-             "type": "application/json", "href": f"{base}/tileMatrixSets/{TMS_ID}"},
-            {"rel": "item", "type": MEDIA_TYPE, "templated": True,
-             "href": tileset + "/{tileMatrix}/{tileRow}/{tileCol}"},
-        ],
+        "links": _tileset_links(tileset, base),
     }], "links": [{"rel": "self", "type": "application/json",
                    "href": f"{base}/collections/{layer.id}/tiles"}]}

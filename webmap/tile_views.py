@@ -108,6 +108,12 @@ def check_tms(tms: str) -> None:
         raise NotFound(f"no tile matrix set named {tms[:40]!r} (only {grid.TMS_ID})")
 
 
+def _bounds(chosen: list) -> list[float]:
+    """The geographic bounds of the chosen layers' data (for TileJSON and tilesets)."""
+    with vector_tiles().engine.connect() as conn:
+        return tilejson.layer_bounds(conn, chosen)
+
+
 @bp.get("/tiles/<layers>/<z>/<x>/<y>.mvt")
 def composite_tile(layers, z, x, y):
     return _tile_response(layers, z, x, y)
@@ -116,8 +122,7 @@ def composite_tile(layers, z, x, y):
 @bp.get("/tiles/<layers>.json")
 def composite_tilejson(layers):
     chosen = parse_layers(layers)
-    with vector_tiles().engine.connect() as conn:
-        bounds = tilejson.layer_bounds(conn, chosen)
+    bounds = _bounds(chosen)
     url = tilejson.composite_tiles_url(_base(), chosen, _passthrough())
     return jsonify(tilejson.tilejson(chosen, url, bounds))
 
@@ -133,8 +138,7 @@ def layer_tile(layer, tms, z, y, x):
 def layer_tilejson(layer, tms):
     check_tms(tms)
     chosen = get_layer(layer)
-    with vector_tiles().engine.connect() as conn:
-        bounds = tilejson.layer_bounds(conn, [chosen])
+    bounds = _bounds([chosen])
     url = tilejson.layer_tiles_url(_base(), chosen, _passthrough())
     return jsonify(tilejson.tilejson([chosen], url, bounds, name=chosen.id))
 
@@ -143,8 +147,7 @@ def layer_tilejson(layer, tms):
 def layer_tileset(layer, tms):
     check_tms(tms)
     chosen = get_layer(layer)
-    with vector_tiles().engine.connect() as conn:
-        bounds = tilejson.layer_bounds(conn, [chosen])
+    bounds = _bounds([chosen])
     return jsonify(tilejson.tileset_metadata(chosen, _base(), bounds))
 
 
