@@ -1,7 +1,7 @@
 """Benchmark (run by hand): `items?bbox=...&limit=1000` and `limit=10000` on buildings.
 
 Compares, in the same run and at the same concurrency (2 connections):
-  - ours: `webmap` under gunicorn (as `gisdb serve --no-prepare` runs it);
+  - ours: `webmap` under Granian, as `gisdb serve --no-prepare` runs it;
   - pygeoapi: pip-installed in a separate venv, PostgreSQL provider, same database,
     table and query;
   - the SQL ceiling: the very statement our server runs plus the same FeatureCollection
@@ -178,11 +178,9 @@ def ceiling(settings: Settings, bbox, limit: int, seconds: int, connections: int
 
 
 def start_ours(settings_env: dict, port: int, workers: int) -> subprocess.Popen:
-    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
-    return subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                             "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
-                             "webmap.app:create_app()"], cwd=ROOT, env=settings_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from scripts.serve import server_command         # the very command `gisdb serve` runs
+    return subprocess.Popen(server_command("127.0.0.1", port, workers, 2, access_log=False),
+                            cwd=ROOT, env=settings_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_pygeoapi(venv: Path, settings: Settings, port: int, workers: int, tmp: Path) -> subprocess.Popen:
@@ -210,7 +208,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--workers", type=int, default=4,
-                    help="gunicorn workers of both servers (4, as `gisdb serve` runs)")
+                    help="worker processes of both servers (4, as `gisdb serve` runs)")
     args = ap.parse_args()
 
     settings = replace(Settings.from_env(), database_name=args.database_name)

@@ -6,7 +6,7 @@
 Random tiles over the city's extent at z12 (roads: buildings start at z14 in the
 registry), z14 and z16 (buildings), uncached, measured with `wrk` (a Lua script picking a
 random tile per request) at the same concurrency for:
-  - ours: `gisdb serve --no-prepare --no-access-log` (gunicorn, as shipped; no access log,
+  - ours: `gisdb serve --no-prepare --no-access-log` (Granian, as shipped; no access log,
     as for nginx) with the tile cache disabled; ours and the SQL ceiling run alternately
     and the ratio reported is the median of the pairs' ratios;
   - the SQL ceiling: the very statement our server runs, through `pgbench -M prepared`;
@@ -270,7 +270,7 @@ def main() -> None:
             elif "sql" not in skip:
                 results[("sql", z)] = warmed(run_sql, args.repeat)
             if ("ours", z) in results:
-                print(f"  ours (gunicorn, uncached)  {results[('ours', z)]:8.1f} tiles/s")
+                print(f"  ours (gisdb serve, uncached){results[('ours', z)]:8.1f} tiles/s")
             if ("sql", z) in results:
                 print(f"  SQL ceiling (pgbench -M prepared) {results[('sql', z)]:8.1f} tiles/s")
             if z in paired:
