@@ -86,11 +86,11 @@ def imports_command(ctx, layer, limit, show_id, as_json):
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
-    click.echo(f"{'id':>5} {'started (UTC)':<19} {'layer':<16} {'mode':<8} {'status':<8} "
+    click.echo(f"{'id':>5} {'started (UTC)':<19} {'layer':<16} {'mode':<8} {'status':<11} "
                f"{'read':>8} {'loaded':>8} {'rejected':>8}  user@host  file (sha256)")
     for r in rows:
-        status = "dry-run" if r["dry_run"] and r["status"] != "failed" else r["status"]
+        status = "dry-run" if r["dry_run"] and r["status"] in ("done", "dry-run") else r["status"]
         started = r["started_at"].astimezone(dt.timezone.utc)
         click.echo(f"{r['id']:>5} {started:%Y-%m-%d %H:%M:%S} {r['layer_id']:<16} {r['mode']:<8} "
-                   f"{status:<8} {r['rows_read']:>8} {r['rows_loaded']:>8} {r['rows_rejected']:>8}  "
+                   f"{status:<11} {r['rows_read']:>8} {r['rows_loaded']:>8} {r['rows_rejected']:>8}  "
                    f"{r['user_name']}@{r['host']}  {r['file_name']} ({r['file_sha256'][:12]})")

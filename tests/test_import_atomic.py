@@ -60,7 +60,32 @@ def test_killed_import_leaves_the_layer_unchanged(imp_engine, imp_settings, tmp_
             time.sleep(0.2)
     assert (count(imp_engine, "parcels"), version(imp_engine, "parcels")) == before
     runs = list_imports(imp_engine, limit=1, layer="parcels")
-    assert runs[0]["status"] == "running" and runs[0]["file_name"].endswith("big.gpkg")   # the trace it left
+    # The trace it left: the killed run is told apart from one still running.
+    assert runs[0]["status"] == "interrupted" and runs[0]["file_name"].endswith("big.gpkg")
+    killed = runs[0]["id"]
+    run(imp_engine, imp_settings, "parcels", write_parcels(tmp_path / "base.gpkg", 50, driver="GPKG"))
+    after = {r["id"]: r for r in list_imports(imp_engine, limit=5, layer="parcels")}
+    assert after[killed]["status"] == "interrupted" and after[killed]["finished_at"] is not None
+    assert "killed or crashed" in after[killed]["message"]
+    with imp_engine.connect() as conn:          # recorded for good, not only shown so
+        assert conn.execute(sa.text("SELECT status FROM meta.imports WHERE id = :i"),
+                            {"i": killed}).scalar() == "interrupted"
+
+
+def test_a_live_import_shows_as_running(imp_engine, imp_settings, tmp_path):
+    """While a run's process lives, the log says running (its lease holds the lock)."""
+    from gisdb.importing import log
+    from gisdb.importing.report import ImportReport
+    report = ImportReport(layer="parcels", file="live.gpkg", mode="upsert", sha256="0" * 64, dry_run=True)
+    with imp_engine.connect() as lease:
+        import_id = log.start_record(lease, report)
+        shown = {r["id"]: r["status"] for r in list_imports(imp_engine, limit=50)}
+        assert shown[import_id] == "running"
+        log.release(lease, import_id)
+    shown = {r["id"]: r["status"] for r in list_imports(imp_engine, limit=50)}
+    assert shown[import_id] == "interrupted"
+    with imp_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM meta.imports WHERE id = :i"), {"i": import_id})
 
 
 def test_replace_needs_force_to_remove_most_of_a_layer(imp_engine, imp_settings, tmp_path):

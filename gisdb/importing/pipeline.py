@@ -81,31 +81,39 @@ def run_import(engine: sa.Engine, settings: Settings, target: ImportTarget, path
     report = ImportReport(layer=target.layer_id, file=str(checked_path), mode=options.mode,
                           sha256=log.file_sha256(checked_path), dry_run=options.dry_run)
     started = time.monotonic()
-    with db_errors():
-        report.import_id = log.start_record(engine, report, options.user)
+    with db_errors(), engine.connect() as lease:
+        report.import_id = log.start_record(lease, report, options.user)
+        try:
+            _run_logged(engine, lease, settings, target, checked_path, options, report, progress, started)
+        finally:
+            log.release(lease, report.import_id)
+    if options.report_path:
+        report.write_json(options.report_path)
+    return report
+
+
+def _run_logged(engine, lease, settings, target, checked_path, options, report, progress, started) -> None:
+    """The run itself; a failure is recorded in the log (and the report file) and raised."""
     try:
         with open_source(checked_path, settings, table=options.table, encoding=options.encoding) as source:
             _describe(report, source, options, target)
             progress.total = source.feature_count
-            _run(engine, settings, target, source, options, report, progress, started)
+            _run(engine, lease, settings, target, source, options, report, progress, started)
     except GisdbError as exc:
         report.status, report.message = "failed", str(exc)
         report.seconds = time.monotonic() - started
         with db_errors():
-            log.close_record(engine, report)
+            log.close_record(lease, report)
         if options.report_path:
             report.write_json(options.report_path)
         raise
     except Exception as exc:        # a bug or an unexpected driver error: still logged
         report.status, report.message = "failed", f"internal error ({type(exc).__name__})"
         with db_errors():
-            log.close_record(engine, report)
+            log.close_record(lease, report)
         raise
     finally:
         progress.close()
-    if options.report_path:
-        report.write_json(options.report_path)
-    return report
 
 
 def _describe(report: ImportReport, source, options: ImportOptions, target: ImportTarget) -> None:
@@ -118,7 +126,7 @@ def _describe(report: ImportReport, source, options: ImportOptions, target: Impo
     source.plans = plans
 
 
-def _run(engine, settings, target, source, options, report, progress, started) -> None:
+def _run(engine, lease, settings, target, source, options, report, progress, started) -> None:
     choice = resolve_crs(options.srs, source.crs_text, file_label=source.original.name)
     report.crs = choice.as_dict()
     report.warnings.extend(choice.warnings)
@@ -160,7 +168,7 @@ def _run(engine, settings, target, source, options, report, progress, started) -
             report.seconds = time.monotonic() - started
             if options.dry_run:
                 trans.rollback()
-                log.close_record(engine, report)
+                log.close_record(lease, report)
                 return
             log.finish_record(conn, report)
 
