@@ -91,8 +91,10 @@ def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, args: Mapping[str
 def make_response(response_class, status: int, headers: dict, body: bytes,
                   media_type: str | None) -> Response:
     """The HTTP response of a `tile_result`."""
-    if media_type is None:
-        return response_class(status=status, headers=headers)
+    if media_type is None:          # 204 / 304: no body, so no Content-Type either
+        response = response_class(status=status, headers=headers)
+        del response.headers["Content-Type"]
+        return response
     return response_class(body, status=status, headers=headers, mimetype=media_type)
 
 
