@@ -7,7 +7,9 @@ longer take Python time from the workers. Each worker process runs `--threads` b
 threads; a crashed worker is started again."""
 from __future__ import annotations
 
-import os
+import ctypes
+import signal
+import subprocess
 import sys
 
 import click
@@ -48,7 +50,32 @@ def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev
         from webmap.app import create_app
         create_app().run(host=host, port=port, debug=True)
         return
-    os.execv(sys.executable, server_command(host, port, workers, threads, access_log))
+    raise SystemExit(run_server(server_command(host, port, workers, threads, access_log)))
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM it if `gisdb serve` itself dies (even by SIGKILL)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_server(command: list[str]) -> int:
+    """Run Granian in its own session and hand Ctrl-C / SIGTERM to its main process only.
+
+    A terminal's Ctrl-C signals the whole foreground process group; Granian's workers,
+    signalled at once with their main process, stop only after the 5 s kill timeout.
+    Signalled through their main process they stop gracefully at once."""
+    server = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
+
+    def forward(_signum, _frame) -> None:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    return server.wait()
 
 
 def server_command(host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:
