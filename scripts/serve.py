@@ -65,8 +65,9 @@ def run_server(command: list[str]) -> int:
     """Run Granian in its own session and hand Ctrl-C / SIGTERM to its main process only.
 
     A terminal's Ctrl-C signals the whole foreground process group; Granian's workers,
-    signalled at once with their main process, stop only after the 5 s kill timeout.
-    Signalled through their main process they stop gracefully at once."""
+    signalled at once with their main process, often miss their graceful stop and are
+    killed after the 5 s kill timeout. Signalled through their main process they nearly
+    always stop at once (the rare worker that does not is still killed after 5 s)."""
     server = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
 
     def forward(_signum, _frame) -> None:
