@@ -6,21 +6,34 @@ SQLAlchemy adds its per-execution work; on a 2-core server that is a sizeable sh
 tile's cost. So statements that are built once per process (the unfiltered tile SQL, the
 version lookup) are compiled once by SQLAlchemy (the SQL still comes from Core
 expressions, values are still bound parameters) and executed on the pooled psycopg
-connection with `binary=True, prepare=True`. Driver errors are mapped to the system's
-error tree here, since they do not pass through SQLAlchemy.
+connection, binary and prepared. Driver errors are mapped to the system's error tree
+here, since they do not pass through SQLAlchemy.
+
+Even psycopg's cursor costs a tile about 0.3 ms of Python (its generator protocol wakes
+up for every chunk of a 50 KB result), as much as the whole HTTP layer. So these
+statements go one level lower, still through psycopg: its adapters dump the parameters
+and load the row (the very conversions a cursor does), and libpq's PQprepare /
+PQexecPrepared run the statement in one C call that releases the GIL. Each connection
+prepares a statement once per parameter types (psycopg picks int2/int4/int8 by value).
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
 import psycopg
 import sqlalchemy as sa
+from psycopg import errors as pg_errors
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy.engine import Connection
 
 from gisdb.errors import DatabaseUnavailable, QueryTimeout
 
-_COMPILED: dict[int, tuple[sa.Select, str, dict]] = {}
+_COMPILED: dict[int, tuple[sa.Select, str, dict, bytes, tuple[str, ...]]] = {}
+_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s|%%")
+_PREPARED = "gisdb.prepared"          # per-connection {(sql, types): statement name}
 
 
 def psycopg_connection(conn: Connection):
@@ -42,15 +55,50 @@ def driver_errors(conn: Connection) -> Iterator[None]:
         raise DatabaseUnavailable("the database is not reachable") from exc
 
 
-def _compiled(conn: Connection, stmt: sa.Select) -> tuple[str, dict]:
+def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """psycopg's `%(name)s` placeholders as libpq's `$1, $2, ...` (`%%` back to `%`), and
+    the parameter names in their order."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match.group(1) is None:
+            return "%"
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql).encode(), tuple(names)
+
+
+def _compiled(conn: Connection, stmt: sa.Select) -> tuple[str, dict, bytes, tuple[str, ...]]:
     entry = _COMPILED.get(id(stmt))
     if entry is None or entry[0] is not stmt:
         compiled = stmt.compile(dialect=conn.dialect)
-        entry = (stmt, compiled.string, dict(compiled.params))
+        entry = (stmt, compiled.string, dict(compiled.params), *_numbered(compiled.string))
         if len(_COMPILED) >= 2048:          # bounded like the statement memo it mirrors
             _COMPILED.clear()
         _COMPILED[id(stmt)] = entry
-    return entry[1], entry[2]
+    return entry[1:]
+
+
+def _raise_for(driver: psycopg.Connection, result: pq.PGresult) -> None:
+    """A failed libpq result as the psycopg exception a cursor would have raised."""
+    if driver.pgconn.status == pq.ConnStatus.BAD:
+        raise psycopg.OperationalError("the connection to the database was lost")
+    raise pg_errors.error_from_result(result, encoding=driver.info.encoding)
+
+
+def _statement_name(conn: Connection, driver: psycopg.Connection, sql: bytes, types: tuple) -> bytes:
+    """The name of `sql` prepared with `types` on this connection (prepared on first use)."""
+    prepared = conn.connection.info.setdefault(_PREPARED, {})
+    name = prepared.get((sql, types))
+    if name is None:
+        name = f"gisdb_tile_{len(prepared)}".encode()
+        result = driver.pgconn.prepare(name, sql, types)
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            _raise_for(driver, result)
+        prepared[(sql, types)] = name
+    return name
 
 
 def fetch_one_binary(conn: Connection, stmt: sa.Select, params: dict) -> tuple:
@@ -58,7 +106,14 @@ def fetch_one_binary(conn: Connection, stmt: sa.Select, params: dict) -> tuple:
     driver = psycopg_connection(conn)
     if driver is None:
         return tuple(conn.execute(stmt, params).one())
-    sql, defaults = _compiled(conn, stmt)
-    with driver_errors(conn), driver.cursor(binary=True) as cur:
-        cur.execute(sql, {**defaults, **params}, prepare=True)
-        return cur.fetchone()
+    _, defaults, sql, names = _compiled(conn, stmt)
+    values = {**defaults, **params}
+    with driver_errors(conn):
+        adapt = Transformer(driver)
+        dumped = adapt.dump_sequence([values[name] for name in names], [PyFormat.BINARY] * len(names))
+        name = _statement_name(conn, driver, sql, tuple(adapt.types or ()))
+        result = driver.pgconn.exec_prepared(name, dumped, adapt.formats, result_format=pq.Format.BINARY)
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            _raise_for(driver, result)
+        adapt.set_pgresult(result)
+        return adapt.load_row(0, tuple)
