@@ -7,7 +7,10 @@ scratch database, in the same run and by turns:
   - `ogr2ogr -f PostgreSQL` (Debian's gdal-bin) into a new table of the same database,
     and appending into a copy of the layer's table (same checks, generated column and
     indexes: the like-for-like baseline);
-  - `geopandas.read_file` + `GeoDataFrame.to_postgis` into a new table.
+  - `geopandas.read_file` + `GeoDataFrame.to_postgis` into a new table;
+  - the layer's own write alone (the rows just imported, inserted into a table shaped
+    like the layer, then its indexes built): the floor under any import into this layer,
+    whatever reads and validates the file.
 Prints the median time and rows/s of each over the repeats, and our ratios (targets:
 >= 1.0x ogr2ogr, >= 3x to_postgis). Then imports a larger file (`--memory-rows`,
 default 1,000,000) in a child process and prints its peak memory (max RSS; target

@@ -94,3 +94,24 @@ def test_head_and_post_go_to_flask(clients):
     with pytest.raises(AssertionError, match="handed"):
         Client(TileFastPath(app, _refuse), Response).head(url)
     assert app.test_client().post(url).status_code == 405
+
+
+def test_cross_origin_clients_may_read_tiles(clients):
+    """A MapLibre page of another origin (a city dashboard) reads tiles, TileJSON and
+    error bodies, and may revalidate with If-None-Match after a preflight."""
+    _, flask_only, fast_only = clients
+    url = "/tiles/buildings,roads/%d/%d/%d.mvt" % xyz(16)
+    for client in (flask_only, fast_only):
+        resp = client.get(url)
+        assert resp.status_code == 200
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        assert "ETag" in resp.headers["Access-Control-Expose-Headers"]
+    assert flask_only.get("/tiles/buildings,roads.json").headers["Access-Control-Allow-Origin"] == "*"
+    error = fast_only.get("/tiles/buildings/99/0/0.mvt")
+    assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] == "*"
+    preflight = flask_only.options(url, headers={"Origin": "https://ioc.danang.example",
+                                                 "Access-Control-Request-Method": "GET",
+                                                 "Access-Control-Request-Headers": "If-None-Match"})
+    assert preflight.status_code == 200
+    assert "If-None-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]

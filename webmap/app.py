@@ -6,6 +6,7 @@ from flask import Flask
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
 
+from . import cors
 from .errors import install_error_handlers
 from .services import Services
 
@@ -23,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     engine = make_engine(settings, application_name="gisdb-web")
     app.extensions["gisdb"] = Services(settings=settings, engine=engine)
     install_error_handlers(app)
+    cors.install(app)
 
     from . import health, ogc_views
     app.register_blueprint(health.bp)

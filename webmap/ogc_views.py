@@ -17,13 +17,6 @@ from .services import services
 
 bp = Blueprint("ogc", __name__)
 
-CORS = {"Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "ETag, Content-Crs, Link, Content-Encoding"}
-PREFLIGHT = {"Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-             "Access-Control-Allow-Headers": "Accept, Accept-Encoding, If-None-Match, Content-Type",
-             "Access-Control-Max-Age": "86400"}
-
-
 def _pairs() -> list[tuple[str, str]]:
     return list(request.args.items(multi=True))
 
@@ -56,14 +49,6 @@ def respond(r: ApiResponse) -> Response:
         return Response(body, r.status, r.headers, content_type=r.media_type)
     return Response(r.body, r.status, r.headers, content_type=r.media_type,
                     direct_passthrough=True)
-
-
-@bp.after_request
-def _cors(resp: Response) -> Response:
-    resp.headers.update(CORS)
-    if request.method == "OPTIONS":
-        resp.headers.update(PREFLIGHT)
-    return resp
 
 
 @bp.get("/")

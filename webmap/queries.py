@@ -33,16 +33,6 @@ STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "at_date"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
 
 
-@bp.after_request
-def _cors(resp: Response) -> Response:
-    """Any origin may call these read-only endpoints (city dashboards, apps)."""
-    resp.headers["Access-Control-Allow-Origin"] = "*"
-    resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    resp.headers["Access-Control-Allow-Headers"] = "Content-Type, If-None-Match"
-    resp.headers["Access-Control-Expose-Headers"] = "ETag"
-    return resp
-
-
 def _params(allowed: set[str], extra: set[str] = frozenset()) -> dict:
     """Query string (and, for POST, a JSON object body's top-level members except the
     geometry) as one dict; any name outside `allowed | extra` is a 400."""

@@ -25,6 +25,7 @@ from gisdb.errors import NotFound
 from layers.registry import get_layer
 from tiles.grid import TMS_ID
 
+from .cors import CORS
 from .tile_views import make_response, tile_result, vector_tiles
 
 _COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
@@ -75,7 +76,9 @@ class TileFastPath:
             with app.request_context(environ):
                 response = app.finalize_request(app.handle_user_exception(exc))
             return response(environ, start_response)
-        return make_response(app.response_class, *result)(environ, start_response)
+        response = make_response(app.response_class, *result)
+        response.headers.update(CORS)       # outside Flask's request cycle: the app's policy by hand
+        return response(environ, start_response)
 
 
 def install(app: Flask) -> None:

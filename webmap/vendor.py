@@ -112,5 +112,4 @@ def vendor_file(package: str, path: str):
     else:
         resp.headers["Cache-Control"] = "public, max-age=86400"
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
