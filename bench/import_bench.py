@@ -37,6 +37,7 @@ import numpy as np
 import pyogrio
 import shapely
 import sqlalchemy as sa
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -123,6 +124,11 @@ def time_ogr2ogr_layer(engine, dsn: str, path: Path) -> float:
     return time.perf_counter() - start
 
 
+def _run_ddl(conn, statement) -> None:
+    with conn.connection.driver_connection.cursor() as cur:
+        cur.execute(statement)
+
+
 def time_layer_floor(engine) -> float:
     """The layer's own write alone, a lower bound of any import into it: the rows just
     imported (already in the database: no reading, staging or validation) inserted into
@@ -139,16 +145,16 @@ def time_layer_floor(engine) -> float:
             "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.contype = 'u' "
             "WHERE i.indrelid = 'bench_floor'::regclass AND NOT i.indisprimary")).all()
         for name, _, constraint, _ in indexes:
-            conn.execute(sa.text(f'ALTER TABLE bench_floor DROP CONSTRAINT "{constraint}"' if constraint
-                                 else f'DROP INDEX "{name}"'))
+            _run_ddl(conn, sql.SQL("ALTER TABLE bench_floor DROP CONSTRAINT {}").format(sql.Identifier(constraint))
+                     if constraint else sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
         conn.execute(sa.text("CHECKPOINT"))
     start = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO bench_floor (ward_code, sheet_no, parcel_no, area_m2, land_use, "
                              "address, geom) SELECT * FROM bench_floor_src"))
-        for name, definition, constraint, condef in indexes:
-            conn.execute(sa.text(f'ALTER TABLE bench_floor ADD CONSTRAINT "{constraint}" {condef}' if constraint
-                                 else definition))
+        for name, definition, constraint, condef in indexes:    # the catalog's own definitions
+            _run_ddl(conn, sql.SQL("ALTER TABLE bench_floor ADD CONSTRAINT {} ").format(sql.Identifier(constraint))
+                     + sql.SQL(condef) if constraint else sql.SQL(definition))
     elapsed = time.perf_counter() - start
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE bench_floor, bench_floor_src"))
