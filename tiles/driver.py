@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from gisdb.errors import DatabaseUnavailable, QueryTimeout
 
 _COMPILED: dict[int, tuple[sa.Select, str, dict, bytes, tuple[str, ...]]] = {}
-_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s|%%")
+_PARAMETER_MARK = re.compile(r"%\(([^)]+)\)s|%%")
 _PREPARED = "gisdb.prepared"          # per-connection {(sql, types): statement name}
 
 
@@ -56,7 +56,7 @@ def driver_errors(conn: Connection) -> Iterator[None]:
 
 
 def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
-    """psycopg's `%(name)s` placeholders as libpq's `$1, $2, ...` (`%%` back to `%`), and
+    """psycopg's `%(name)s` parameter marks as libpq's `$1, $2, ...` (`%%` back to `%`), and
     the parameter names in their order."""
     names: list[str] = []
 
@@ -67,7 +67,7 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
             names.append(match.group(1))
         return f"${names.index(match.group(1)) + 1}"
 
-    return _PLACEHOLDER.sub(number, sql).encode(), tuple(names)
+    return _PARAMETER_MARK.sub(number, sql).encode(), tuple(names)
 
 
 def _compiled(conn: Connection, stmt: sa.Select) -> tuple[str, dict, bytes, tuple[str, ...]]:
