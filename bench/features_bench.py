@@ -20,7 +20,6 @@ import argparse
 import http.client
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +36,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from servers import free_port, wait_http  # noqa: E402
 from gisdb.engine import database_url, make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.registry import get_layer  # noqa: E402
@@ -81,22 +80,15 @@ resources:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"server at {url} did not come up")
+def _rate(run, done: list[int]) -> float:
+    """Runs `run(i)` on one thread per client; requests/s from the per-client counts."""
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(done))]
+    start = time.time()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return sum(done) / (time.time() - start)
 
 
 def http_rate(url: str, seconds: float, connections: int) -> float:
@@ -119,13 +111,7 @@ def http_rate(url: str, seconds: float, connections: int) -> float:
             if time.time() >= stop:
                 break
         conn.close()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
-    start = time.time()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return sum(done) / (time.time() - start)
+    return _rate(run, done)
 
 
 def choose_bbox(engine, want: int) -> tuple[tuple[float, ...], int]:
@@ -168,13 +154,7 @@ def ceiling(settings: Settings, bbox, limit: int, seconds: int, connections: int
                 done[i] += 1
                 if time.time() >= stop:
                     break
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
-    start = time.time()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return sum(done) / (time.time() - start)
+    return _rate(run, done)
 
 
 def start_ours(settings_env: dict, port: int, workers: int) -> subprocess.Popen:

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from sqlalchemy.dialects import postgresql
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from servers import free_port, wait_http  # noqa: E402
 from gisdb.engine import database_url, make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.registry import ALL_LAYERS, get_layer  # noqa: E402
@@ -77,23 +77,6 @@ http {
   }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 240) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def city_extent(conn, layer) -> tuple[float, float, float, float]:
