@@ -104,31 +104,19 @@ def wrk(url_root: str, template: str, z: int, rng, seconds: int, conns: int) -> 
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def pgbench_script(layer, z: int, rng) -> str:
-    """Our exact tile statement for this layer and zoom, with z/x/y as pgbench variables."""
+    """Our exact tile statement for this layer and zoom, the same text with the same
+    parameters (z, x, y and the generalisation numbers) as pgbench variables."""
     tile = Tile(z, rng[0], rng[2])
     plan = plan_for(layer, tile, 0 if is_point_layer(layer) else 1)
     stmt = tile_statement([(layer, plan.mode)], with_versions=True)     # as the server runs it
     compiled = stmt.compile(dialect=postgresql.psycopg.dialect())
-    values = dict(compiled.params, tolerance=plan.tolerance, min_size=plan.min_size,
-                  cell=plan.cell or 1.0, cap=plan.cap)
-
-    def substitute(match):
-        name = match.group(1)
-        if name in ("z", "x", "y"):
-            return ":" + name
-        value = values[name]
-        if isinstance(value, list):
-            return "ARRAY[" + ",".join(quote(v) for v in value) + "]::text[]"
-        return quote(value) if isinstance(value, str) else repr(value)
-
-    sql = re.sub(r"%\((\w+)\)s", substitute, compiled.string).replace("%%", "%")
-    return (f"\\set z {z}\n\\set x random({rng[0]}, {rng[1]})\n\\set y random({rng[2]}, {rng[3]})\n"
-            + " ".join(sql.split()) + ";\n")
+    values = dict(plan.params(), cell=plan.cell or 1.0)
+    sets = [f"\\set x random({rng[0]}, {rng[1]})", f"\\set y random({rng[2]}, {rng[3]})",
+            f"\\set z {z}"]
+    sets += [f"\\set {name} {values[name]!r}" for name in compiled.params if name in values]
+    sql = re.sub(r"%\((\w+)\)s", r":\1", compiled.string).replace("%%", "%")
+    return "\n".join(sets) + "\n" + " ".join(sql.split()) + ";\n"
 
 
 def pgbench(dsn_args: list[str], script: str, seconds: int, conns: int) -> float:

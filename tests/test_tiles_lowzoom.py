@@ -150,3 +150,18 @@ def test_tile_sql_uses_the_spatial_index_custom_and_generic_plans(settings, load
         assert "Seq Scan on " + table not in plan, (name, plan)
         assert "Index Scan" in plan or "Bitmap Index Scan" in plan, (name, plan)
         assert "geom_3857" in plan, (name, plan)
+
+
+@pytest.mark.parametrize("layer_id, z", [("buildings", 16), ("roads", 12), ("parcels", 8),
+                                        ("incidents", 13)])
+def test_tile_statement_binds_only_the_tiles_own_values(layer_id, z):
+    """Extent, buffer, layer name and world bounds are constants in the SQL text (folded
+    by the planner); only z/x/y and the generalisation numbers vary per tile."""
+    layer = replace(get_layer(layer_id), min_zoom=0)
+    tile = tile_at(z)
+    compiled = tile_statement([(layer, plan_for(layer, tile).mode)], with_versions=True).compile(
+        dialect=postgresql.psycopg.dialect())
+    assert set(compiled.params) <= {"z", "x", "y", "tolerance", "min_size", "cell", "cap"}
+    assert {"z", "x", "y"} <= set(compiled.params)
+    assert f"ST_AsMVT(q, '{layer.id}', 4096, 'geom', 'id')" in compiled.string
+    assert f"ARRAY['{layer.table_name}']" in compiled.string

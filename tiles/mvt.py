@@ -5,9 +5,12 @@ One statement renders every requested layer of a tile: each layer is a scalar su
 returning its own ST_AsMVT bytes, and the tile is their concatenation (an MVT is a list
 of layers, so concatenated layer messages are a valid tile). The spatial predicate is
 always `geom_3857 && ST_TileEnvelope(z, x, y, margin)` on the indexed, stored Web-Mercator
-column, and z/x/y and the generalisation numbers are bind parameters, so the statement
-text depends only on the layers and their generalisation mode: psycopg prepares it after
-a few executions and every later tile reuses the plan (an index scan).
+column. z/x/y and the generalisation numbers are bind parameters, so the statement text
+depends only on the layers and their generalisation mode and every tile of them reuses
+one prepared plan (an index scan). Everything else (extent, buffer, layer names, the
+world's bounds) is written into the text as a constant (`constant`): a constant is
+folded once by the planner, while the same value as a parameter of a generic plan is
+evaluated again for every row (measured: ~10% of a z16 tile's database time).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy import func
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from gisdb.meta_tables import LayerVersion
@@ -35,8 +39,17 @@ _CELL = sa.bindparam("cell", type_=sa.Float)
 _CAP = sa.bindparam("cap", type_=sa.Integer)
 
 
+def constant(value, type_=sa.Integer) -> sa.ColumnElement:
+    """A value written into the statement text as a PostgreSQL literal (see the module's
+    note), never a parameter of the prepared statement."""
+    literal = sa.literal(value, type_).compile(dialect=postgresql.dialect(),
+                                               compile_kwargs={"literal_binds": True})
+    return sa.literal_column(literal.string, type_)
+
+
 def _world():
-    return func.ST_MakeEnvelope(-ORIGIN, -ORIGIN, ORIGIN, ORIGIN, 3857)
+    return func.ST_MakeEnvelope(*(constant(v, sa.Float) for v in (-ORIGIN, -ORIGIN, ORIGIN, ORIGIN)),
+                                constant(3857))
 
 
 def tile_envelope():
@@ -46,7 +59,7 @@ def tile_envelope():
 
 def search_envelope():
     """The tile plus its MVT buffer: what the index is searched with."""
-    return func.ST_TileEnvelope(_Z, _X, _Y, _world(), sa.literal(MARGIN, sa.Float))
+    return func.ST_TileEnvelope(_Z, _X, _Y, _world(), constant(MARGIN, sa.Float))
 
 
 def attribute_value(column: sa.Column) -> sa.ColumnElement:
@@ -70,7 +83,7 @@ def _bbox_size(geom):
 
 
 def _mvt_geom(geom):
-    return func.ST_AsMVTGeom(geom, tile_envelope(), EXTENT, BUFFER, True).label("geom")
+    return func.ST_AsMVTGeom(geom, tile_envelope(), constant(EXTENT), constant(BUFFER), sa.true()).label("geom")
 
 
 def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.Select:
@@ -82,11 +95,12 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> 
     fields = [table.c[name] for name in layer.tile_fields]
     if mode == CLUSTERED:
         count = func.count()
-        first = [sa.case((count == 1, func.array_agg(attribute_value(c))[1])).label(c.name)
+        one = constant(1)
+        first = [sa.case((count == one, func.array_agg(attribute_value(c))[one])).label(c.name)
                  for c in fields]
-        stmt = (sa.select(sa.case((count == 1, func.min(ident))).label("id"),
+        stmt = (sa.select(sa.case((count == one, func.min(ident))).label("id"),
                           count.label("point_count"),
-                          sa.case((count > 1, sa.true())).label("cluster"),
+                          sa.case((count > one, sa.true())).label("cluster"),
                           *first,
                           _mvt_geom(func.ST_Centroid(func.ST_Collect(geom))))
                 .where(geom.op("&&")(search_envelope()))
@@ -111,8 +125,9 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> 
 def layer_mvt(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.ScalarSelect:
     """ST_AsMVT of one layer in one tile, as a scalar subquery (bytea)."""
     rows = features_select(layer, mode, where).subquery("q")
-    return (sa.select(func.ST_AsMVT(rows.table_valued(), sa.literal(layer.id, sa.Text),
-                                    EXTENT, "geom", "id"))
+    return (sa.select(func.ST_AsMVT(rows.table_valued(), constant(layer.id, sa.Text),
+                                    constant(EXTENT), constant("geom", sa.Text),
+                                    constant("id", sa.Text)))
             .select_from(rows).scalar_subquery())
 
 
@@ -124,7 +139,7 @@ def versions_column(layers) -> sa.ScalarSelect:
     """{'schema.table': version} of the layers, read in the tile's own statement (one
     round trip gives the tile and what its ETag needs)."""
     return (sa.select(func.json_object_agg(_VERSIONS.c.table_name, _VERSIONS.c.version))
-            .where(_VERSIONS.c.table_name == sa.any_(sa.literal(
+            .where(_VERSIONS.c.table_name == sa.any_(constant(
                 sorted({layer.table_name for layer in layers}), sa.ARRAY(sa.Text))))
             .scalar_subquery())
 
