@@ -15,6 +15,11 @@ statements go one level lower, still through psycopg: its adapters dump the para
 and load the row (the very conversions a cursor does), and libpq's PQprepare /
 PQexecPrepared run the statement in one C call that releases the GIL. Each connection
 prepares a statement once per parameter types (psycopg picks int2/int4/int8 by value).
+
+The functions take a SQLAlchemy Connection or, on the hot path, the pool's own connection
+(`pooled`): a tile that only runs prepared driver statements has no use for the
+Connection object around it, whose checkout and return cost more Python than the tile's
+own code.
 """
 from __future__ import annotations
 
@@ -27,23 +32,46 @@ import sqlalchemy as sa
 from psycopg import errors as pg_errors
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from gisdb.errors import DatabaseUnavailable, QueryTimeout
 
 _COMPILED: dict[int, tuple[sa.Select, str, dict, bytes, tuple[str, ...]]] = {}
 _PARAMETER_MARK = re.compile(r"%\(([^)]+)\)s|%%")
+_DIALECT = postgresql.psycopg.dialect()
 _PREPARED = "gisdb.prepared"          # per-connection {(sql, types): statement name}
 
 
-def psycopg_connection(conn: Connection):
-    """The psycopg 3 connection under a SQLAlchemy connection, or None (other drivers)."""
-    driver = conn.connection.driver_connection
+def pool_connection(conn):
+    """The pool's connection of a SQLAlchemy Connection, or `conn` when it is one."""
+    return conn.connection if isinstance(conn, Connection) else conn
+
+
+def psycopg_connection(conn):
+    """The psycopg 3 connection under a SQLAlchemy or pool connection, or None (other
+    drivers)."""
+    driver = pool_connection(conn).driver_connection
     return driver if isinstance(driver, psycopg.Connection) else None
 
 
 @contextmanager
-def driver_errors(conn: Connection) -> Iterator[None]:
+def pooled(engine: sa.Engine) -> Iterator:
+    """A connection of `engine`'s pool (same session settings, same bound), given back on
+    exit; errors as in `driver_errors`."""
+    try:
+        conn = engine.raw_connection()
+    except (psycopg.OperationalError, sa.exc.DBAPIError) as exc:
+        raise DatabaseUnavailable("the database is not reachable") from exc
+    try:
+        with driver_errors(conn):
+            yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def driver_errors(conn) -> Iterator[None]:
     """psycopg errors as QueryTimeout / DatabaseUnavailable; a broken connection is
     invalidated so the pool never hands it out again."""
     try:
@@ -70,10 +98,10 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
     return _PARAMETER_MARK.sub(number, sql).encode(), tuple(names)
 
 
-def _compiled(conn: Connection, stmt: sa.Select) -> tuple[str, dict, bytes, tuple[str, ...]]:
+def _compiled(stmt: sa.Select) -> tuple[str, dict, bytes, tuple[str, ...]]:
     entry = _COMPILED.get(id(stmt))
     if entry is None or entry[0] is not stmt:
-        compiled = stmt.compile(dialect=conn.dialect)
+        compiled = stmt.compile(dialect=_DIALECT)
         entry = (stmt, compiled.string, dict(compiled.params), *_numbered(compiled.string))
         if len(_COMPILED) >= 2048:          # bounded like the statement memo it mirrors
             _COMPILED.clear()
@@ -88,9 +116,9 @@ def _raise_for(driver: psycopg.Connection, result: pq.PGresult) -> None:
     raise pg_errors.error_from_result(result, encoding=driver.info.encoding)
 
 
-def _statement_name(conn: Connection, driver: psycopg.Connection, sql: bytes, types: tuple) -> bytes:
+def _statement_name(conn, driver: psycopg.Connection, sql: bytes, types: tuple) -> bytes:
     """The name of `sql` prepared with `types` on this connection (prepared on first use)."""
-    prepared = conn.connection.info.setdefault(_PREPARED, {})
+    prepared = pool_connection(conn).info.setdefault(_PREPARED, {})
     name = prepared.get((sql, types))
     if name is None:
         name = f"gisdb_tile_{len(prepared)}".encode()
@@ -101,12 +129,12 @@ def _statement_name(conn: Connection, driver: psycopg.Connection, sql: bytes, ty
     return name
 
 
-def fetch_one_binary(conn: Connection, stmt: sa.Select, params: dict) -> tuple:
+def fetch_one_binary(conn, stmt: sa.Select, params: dict) -> tuple:
     """The first row of a long-lived (never rebuilt) statement, in binary, prepared."""
     driver = psycopg_connection(conn)
     if driver is None:
         return tuple(conn.execute(stmt, params).one())
-    _, defaults, sql, names = _compiled(conn, stmt)
+    _, defaults, sql, names = _compiled(stmt)
     values = {**defaults, **params}
     with driver_errors(conn):
         adapt = Transformer(driver)

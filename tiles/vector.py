@@ -27,7 +27,7 @@ from gisdb.versions import table_versions
 from layers.registry import get_layer
 
 from .cache import TileCache, tile_etag
-from .driver import driver_errors, psycopg_connection
+from .driver import driver_errors, pooled, psycopg_connection
 from .grid import Tile, parse_tile
 from .mvt import MEDIA_TYPE, render_mvt, render_mvt_versions, visible_layers
 
@@ -116,6 +116,7 @@ class VectorTiles:
     def __init__(self, engine: sa.Engine, cache: TileCache):
         self.engine = engine
         self.cache = cache
+        self.binary = engine.dialect.driver == "psycopg"    # see tiles.driver
 
     def conditions(self, layers, filter_text=None, filter_lang=None, datetime=None) -> dict:
         """Per-layer SQL conditions of a request's filter and datetime."""
@@ -156,13 +157,19 @@ class VectorTiles:
             return self._render(shown, tile, key, wheres)
 
     def _render(self, shown, tile, key, wheres) -> VectorTile:
-        with db_errors(), self.engine.connect() as conn:
-            if not self.cache.enabled:     # one round trip: the tile and its versions
-                raw, versions = render_mvt_versions(conn, shown, tile, wheres)
-                return VectorTile(_gzip(raw), tile_etag(key, versions), False)
-            versions = fast_versions(conn, [layer.table_name for layer in shown])
-            cached = self.cache.get_or_render(
-                key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres)))
+        if wheres or not self.binary:    # a statement built for this request: SQLAlchemy runs it
+            with db_errors(), self.engine.connect() as conn:
+                return self._render_on(conn, shown, tile, key, wheres)
+        with pooled(self.engine) as conn:  # statements built once: prepared, on the driver
+            return self._render_on(conn, shown, tile, key, wheres)
+
+    def _render_on(self, conn, shown, tile, key, wheres) -> VectorTile:
+        if not self.cache.enabled:         # one round trip: the tile and its versions
+            raw, versions = render_mvt_versions(conn, shown, tile, wheres)
+            return VectorTile(_gzip(raw), tile_etag(key, versions), False)
+        versions = fast_versions(conn, [layer.table_name for layer in shown])
+        cached = self.cache.get_or_render(
+            key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres)))
         return VectorTile(cached.data, cached.etag, cached.hit)
 
 

@@ -9,8 +9,9 @@ the two vector tile URLs
     GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}
 
 without a query string, and answers them with the very function the Flask views use
-(`webmap.tile_views.tile_result`: same validation, cache, ETag/304/204, gzip and headers)
-and the app's own response class. Errors are handed to the app's error handlers inside a
+(`webmap.tile_views.tile_result`: same validation, cache, ETag/304/204, gzip and headers),
+writing the WSGI answer itself (a werkzeug Response object costs more Python than the rest
+of the tile; a test holds the two answers equal, header for header). Errors are handed to the app's error handlers inside a
 request context, so they are the same JSON as from the views. Anything else (other
 methods, query strings such as `filter`, other URLs, a collection that is not a vector
 layer or another tile matrix set) goes to Flask unchanged.
@@ -26,11 +27,13 @@ from layers.registry import get_layer
 from tiles.grid import TMS_ID
 
 from .cors import CORS
-from .tile_views import make_response, tile_result, vector_tiles
+from .tile_views import tile_result, vector_tiles
 
 _COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
 _COLLECTION = re.compile(r"/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
 _NO_ARGS: dict = {}
+_STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified"}
+_CORS = list(CORS.items())          # outside Flask's request cycle: the app's policy by hand
 
 
 def _match(path: str):
@@ -76,9 +79,12 @@ class TileFastPath:
             with app.request_context(environ):
                 response = app.finalize_request(app.handle_user_exception(exc))
             return response(environ, start_response)
-        response = make_response(app.response_class, *result)
-        response.headers.update(CORS)       # outside Flask's request cycle: the app's policy by hand
-        return response(environ, start_response)
+        status, headers, body, media_type = result
+        items = [*headers.items(), *_CORS]
+        if media_type is not None:      # 204 / 304 have neither body nor Content-Type
+            items += (("Content-Type", media_type), ("Content-Length", str(len(body))))
+        start_response(_STATUS[status], items)
+        return [body]
 
 
 def install(app: Flask) -> None:
