@@ -1,7 +1,7 @@
 """Vector tile benchmark (run by hand, never in tests).
 
     GISDB_DATABASE_NAME=tiles_bench .venv/bin/gisdb sample --scale 35     # ~1M features
-    GISDB_DATABASE_NAME=tiles_bench .venv/bin/python bench/tiles_bench.py [--seconds 15]
+    GISDB_DATABASE_NAME=tiles_bench .venv/bin/python bench/tiles_bench.py [--seconds 10 --repeat 5]
 
 Random tiles over the city's extent at z12 (roads: buildings start at z14 in the
 registry), z14 and z16 (buildings), uncached, measured with `wrk` (a Lua script picking a
@@ -146,6 +146,15 @@ def stop(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def paired_run(run_ours, run_sql, ours_first: bool) -> tuple[float, float]:
+    """(ours, sql) measured one after the other, in the order asked."""
+    if ours_first:
+        ours = run_ours()
+        return ours, run_sql()
+    sql = run_sql()
+    return run_ours(), sql
+
+
 def median_of(fn, repeat: int) -> float:
     return statistics.median(fn() for _ in range(repeat))
 
@@ -175,9 +184,10 @@ def low_zoom_report(engine, bbox) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=4)
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="measured runs (pairs of runs for ours vs SQL), after one warm-up")
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
     ap.add_argument("--zooms", default="12,14,16", help="comma list of the zooms to measure")
     ap.add_argument("--serve-args", default="--no-access-log",
@@ -229,10 +239,13 @@ def main() -> None:
             script = pgbench_script(layer, z, rng)
             run_sql = lambda: pgbench(dsn_args, script, args.seconds, args.connections)  # noqa: E731
             if "ours" not in skip and "sql" not in skip:
-                # alternate the two, pairwise: a machine shared with other work drifts, and
-                # a ratio of neighbouring runs is steadier than a ratio of two medians
+                # alternate the two, pairwise: this machine's speed drifts by 10-20% within
+                # minutes, and a ratio of neighbouring runs is steadier than a ratio of two
+                # medians; every other pair runs the SQL first, so neither side always
+                # follows the other's load
                 run_ours(), run_sql()
-                pairs = [(run_ours(), run_sql()) for _ in range(args.repeat)]
+                pairs = [paired_run(run_ours, run_sql, ours_first=i % 2 == 0)
+                         for i in range(args.repeat)]
                 results[("ours", z)] = statistics.median(a for a, _ in pairs)
                 results[("sql", z)] = statistics.median(b for _, b in pairs)
                 paired[z] = statistics.median(a / b for a, b in pairs)
