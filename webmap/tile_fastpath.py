@@ -11,10 +11,10 @@ the two vector tile URLs
 without a query string, and answers them with the very function the Flask views use
 (`webmap.tile_views.tile_result`: same validation, cache, ETag/304/204, gzip and headers),
 writing the WSGI answer itself (a werkzeug Response object costs more Python than the rest
-of the tile; a test holds the two answers equal, header for header). Errors are handed to the app's error handlers inside a
-request context, so they are the same JSON as from the views. Anything else (other
-methods, query strings such as `filter`, other URLs, a collection that is not a vector
-layer or another tile matrix set) goes to Flask unchanged.
+of the tile; a test holds the two answers equal, header for header). Errors are handed to
+the app's error handlers inside a request context, so they are the same JSON as from the
+views. Anything else (other methods, query strings such as `filter`, other URLs, a
+collection that is not a vector layer or another tile matrix set) goes to Flask unchanged.
 """
 from __future__ import annotations
 
