@@ -1,7 +1,7 @@
 """Vector tile benchmark (run by hand, never in tests).
 
     GISDB_DATABASE_NAME=tiles_bench .venv/bin/gisdb sample --scale 35     # ~1M features
-    GISDB_DATABASE_NAME=tiles_bench .venv/bin/python bench/tiles_bench.py [--seconds 10 --repeat 5]
+    GISDB_DATABASE_NAME=tiles_bench .venv/bin/python bench/tiles_bench.py [--seconds 6 --repeat 11]
 
 Random tiles over the city's extent at z12 (roads: buildings start at z14 in the
 registry), z14 and z16 (buildings), uncached, measured with `wrk` (a Lua script picking a
@@ -184,9 +184,9 @@ def low_zoom_report(engine, bbox) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--connections", type=int, default=4)
-    ap.add_argument("--repeat", type=int, default=5,
+    ap.add_argument("--repeat", type=int, default=11,
                     help="measured runs (pairs of runs for ours vs SQL), after one warm-up")
     ap.add_argument("--tipg-venv", default="/tmp/tipg-venv")
     ap.add_argument("--zooms", default="12,14,16", help="comma list of the zooms to measure")
@@ -239,10 +239,10 @@ def main() -> None:
             script = pgbench_script(layer, z, rng)
             run_sql = lambda: pgbench(dsn_args, script, args.seconds, args.connections)  # noqa: E731
             if "ours" not in skip and "sql" not in skip:
-                # alternate the two, pairwise: this machine's speed drifts by 10-20% within
-                # minutes, and a ratio of neighbouring runs is steadier than a ratio of two
-                # medians; every other pair runs the SQL first, so neither side always
-                # follows the other's load
+                # alternate the two in many short pairs: this machine's speed drifts by
+                # 10-20% within minutes, and a ratio of neighbouring runs is steadier than a
+                # ratio of two medians; every other pair runs the SQL first, so neither
+                # side always follows the other's load
                 run_ours(), run_sql()
                 pairs = [paired_run(run_ours, run_sql, ours_first=i % 2 == 0)
                          for i in range(args.repeat)]
