@@ -5,7 +5,6 @@ tile) is inserted for this module and removed afterwards. The full 1,000,000-fea
 check is in bench/tiles_bench.py."""
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import mapbox_vector_tile
@@ -17,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from layers.registry import get_layer
 from tiles.generalise import CAPPED, CLUSTERED, DETAIL, GENERALISED, plan_for
 from tiles.grid import Tile, lonlat_to_tile
+from tiles.driver import _numbered
 from tiles.mvt import render_mvt, tile_statement
 
 LOAD_SQL = """
@@ -114,15 +114,8 @@ def _sql_and_values(stmt, tile):
     compiled = stmt.compile(dialect=postgresql.psycopg.dialect())
     params = dict(compiled.params, z=tile.z, x=tile.x, y=tile.y,
                   tolerance=tile.pixel / 4, min_size=tile.pixel, cell=tile.pixel * 8, cap=4000)
-    names: list[str] = []
-
-    def number(match):
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return "$" + str(names.index(match.group(1)) + 1)
-
-    sql = re.sub(r"%\((\w+)\)s", number, compiled.string)
-    return sql, [params[name] for name in names]
+    sql, names = _numbered(compiled.string)        # the marks the server prepares
+    return sql.decode(), [params[name] for name in names]
 
 
 @pytest.mark.parametrize("layer_id, z", [("buildings", 16), ("buildings", 14), ("buildings", 12),

@@ -58,14 +58,14 @@ def psycopg_connection(conn):
 @contextmanager
 def pooled(engine: sa.Engine) -> Iterator:
     """A connection of `engine`'s pool (same session settings, same bound), given back on
-    exit; errors as in `driver_errors`."""
+    exit. A failed checkout is DatabaseUnavailable; the statements run on it map their
+    own errors (`driver_errors`)."""
     try:
         conn = engine.raw_connection()
     except (psycopg.OperationalError, sa.exc.DBAPIError) as exc:
         raise DatabaseUnavailable("the database is not reachable") from exc
     try:
-        with driver_errors(conn):
-            yield conn
+        yield conn
     finally:
         conn.close()
 
