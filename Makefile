@@ -21,6 +21,10 @@ system:
 system-test:
 	@sh scripts/install_system.sh test
 
+# What the benchmarks in bench/ need besides the test setup (run them by hand, see README).
+bench: setup
+	@sh scripts/install_system.sh bench
+
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

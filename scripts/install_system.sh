@@ -2,6 +2,8 @@
 # Installs the Debian packages the project needs, only those missing.
 #   run:  PostgreSQL 15 + PostGIS 3 (unless GISDB_DATABASE_URL is set), fonts for labels
 #   test: also GDAL's command-line tools and Chromium for the real-client tests
+#   bench: also the load generators and baselines of bench/ (wrk, nginx; pgbench ships
+#          with postgresql-15)
 set -e
 want="fonts-dejavu-core"
 if [ -z "$GISDB_DATABASE_URL" ]; then
@@ -9,6 +11,9 @@ if [ -z "$GISDB_DATABASE_URL" ]; then
 fi
 if [ "$1" = "test" ]; then
   want="$want gdal-bin chromium"
+fi
+if [ "$1" = "bench" ]; then
+  want="$want gdal-bin chromium wrk nginx-light"
 fi
 missing=""
 for p in $want; do
