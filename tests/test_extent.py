@@ -3,7 +3,9 @@ covers it cheaply (and may be wider); TileJSON, seeding, /collections and the ma
 read it from there."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +18,7 @@ from tiles.seed import data_bounds
 from tiles.tilejson import layer_bounds
 from webmap.map_page import city_view, layer_view
 
+ROOT = Path(__file__).resolve().parents[1]
 SHIFT = 0.01          # degrees east: far more than the rounding of the index's boxes
 CLOSE = 1e-3
 
@@ -126,3 +129,17 @@ def test_every_caller_reads_the_one_extent(engine, sample_city, client):
         assert city_view(conn) == _wards_centroid(conn)
     doc = client.get("/collections/parcels?f=json").get_json()
     assert doc["extent"]["spatial"]["bbox"][0] == [round(v, 7) for v in parcels]
+
+
+def test_only_layers_extent_measures_a_layer():
+    """ST_EstimatedExtent lives in layers/extent.py only; ST_Extent there and in the search,
+    whose hits carry the box of a street's segments (not a layer's extent)."""
+    found = {name: [] for name in ("ST_EstimatedExtent", "ST_Extent")}
+    for package in ("gisdb", "layers", "tiles", "webmap", "scripts"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            for name in found:
+                if re.search(rf"\b{name}\b", text):
+                    found[name].append(path.relative_to(ROOT).as_posix())
+    assert found == {"ST_EstimatedExtent": ["layers/extent.py"],
+                     "ST_Extent": ["layers/extent.py", "layers/search.py"]}

@@ -3,12 +3,18 @@ recorded reads back, a second record replaces the first, forgetting removes only
 named; the sample loader's marker goes through it."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from gisdb.meta_state import forget_state, has_state, record_state, state_value
 from gisdb.meta_tables import SchemaState
 from layers.bootstrap import sample_loaded
 from layers.sample.load import BOOTSTRAP_KEY, sample_state
+
+ROOT = Path(__file__).resolve().parents[1]
+SQL_ON_STATE = re.compile(r"\b(FROM|INTO|UPDATE)\s+meta\.state\b", re.IGNORECASE)
 
 
 def _changed_at(conn, key):
@@ -39,3 +45,11 @@ def test_the_sample_loader_records_through_it(engine, sample_city):
         assert sample_loaded(conn) and has_state(conn, BOOTSTRAP_KEY)
         assert int(state_value(conn, BOOTSTRAP_KEY)) == sum(sample_city.values())
         assert sample_state(conn)["counts"] == sample_city
+
+
+def test_no_module_spells_sql_on_meta_state():
+    spelled = [path.relative_to(ROOT).as_posix()
+               for package in ("gisdb", "layers", "tiles", "webmap", "scripts")
+               for path in sorted((ROOT / package).rglob("*.py"))
+               if SQL_ON_STATE.search(path.read_text(encoding="utf-8"))]
+    assert spelled == []
