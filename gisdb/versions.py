@@ -34,6 +34,7 @@ END $$;
 
 
 def install_version_function(conn: Connection) -> None:
+    """Create the version sequence and the trigger function that bumps a table's version."""
     conn.exec_driver_sql(VERSION_FUNCTION_DDL)
 
 
