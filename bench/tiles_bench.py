@@ -43,6 +43,7 @@ sys.path.insert(0, str(PROJECT))
 from servers import free_port, wait_http  # noqa: E402
 from gisdb.engine import database_url, make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
+from layers.extent import layer_extent  # noqa: E402
 from layers.registry import ALL_LAYERS, get_layer  # noqa: E402
 from tiles.generalise import is_point_layer, plan_for  # noqa: E402
 from tiles.grid import Tile, lonlat_to_tile, tiles_in_bbox  # noqa: E402
@@ -77,13 +78,6 @@ http {
   }
 }
 """
-
-
-def city_extent(conn, layer) -> tuple[float, float, float, float]:
-    extent = sa.select(sa.func.ST_Extent(layer.table.c.geom)).scalar_subquery()
-    row = conn.execute(sa.select(sa.func.ST_XMin(extent), sa.func.ST_YMin(extent),
-                                 sa.func.ST_XMax(extent), sa.func.ST_YMax(extent))).one()
-    return tuple(float(v) for v in row)
 
 
 def tile_range(bbox, z):
@@ -201,7 +195,7 @@ def main() -> None:
     with engine.connect() as conn:
         counts = {layer.id: conn.execute(sa.select(sa.func.count()).select_from(layer.table)).scalar()
                   for layer in ALL_LAYERS}
-        bbox = city_extent(conn, get_layer("buildings"))
+        bbox = tuple(layer_extent(conn, get_layer("buildings"), estimated=False))
     print(f"database {settings.database_name}: {sum(counts.values()):,} features "
           f"({counts['buildings']:,} buildings, {counts['parcels']:,} parcels, {counts['roads']:,} roads)")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "

@@ -8,7 +8,6 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import DatabaseUnavailable, QueryTimeout
 from .settings import Settings
@@ -44,10 +43,6 @@ def make_engine(settings: Settings, *, timeout_ms: int | None = None,
                       "connect_timeout": 5},
         **kw,
     )
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 def translate_db_error(exc: BaseException) -> BaseException:

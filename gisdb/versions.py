@@ -1,11 +1,23 @@
 """Per-table data versions: a statement-level trigger bumps a table's version from one
 global sequence on every INSERT, UPDATE, DELETE or TRUNCATE, so caches and ETags can
-follow the data without a restart."""
+follow the data without a restart.
+
+This module is the one place that reads `meta.layer_versions` (the `LayerVersion`
+model): `table_versions` for ordinary callers, `versions_object` / `version_of` for
+statements that read a version beside something else (the tile's own statement, the
+feature API's table state), and `VERSIONS_SQL`, the same lookup compiled once for the
+tile server's prepared statement on the driver connection (see tiles.driver).
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from .meta_tables import LayerVersion
+
+LAYER_VERSIONS = LayerVersion.__table__
 
 VERSION_FUNCTION_DDL = """
 CREATE SEQUENCE IF NOT EXISTS meta.data_version_seq;
@@ -22,6 +34,7 @@ END $$;
 
 
 def install_version_function(conn: Connection) -> None:
+    """Create the version sequence and the trigger function that bumps a table's version."""
     conn.exec_driver_sql(VERSION_FUNCTION_DDL)
 
 
@@ -34,17 +47,47 @@ def track_table(conn: Connection, schema: str, table: str) -> None:
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS " + name + " ON " + qualified)
         conn.exec_driver_sql("CREATE TRIGGER " + name + " AFTER " + events + " ON " + qualified
                              + " FOR EACH STATEMENT EXECUTE FUNCTION meta.bump_layer_version()")
-    conn.execute(sa.text(
-        "INSERT INTO meta.layer_versions (table_name, version) "
-        "VALUES (:t, nextval('meta.data_version_seq')) ON CONFLICT DO NOTHING"),
-        {"t": f"{schema}.{table}"})
+    first = postgresql.insert(LAYER_VERSIONS).values(
+        table_name=f"{schema}.{table}", version=func.nextval("meta.data_version_seq"))
+    conn.execute(first.on_conflict_do_nothing())
+
+
+def _among(tables: sa.ColumnElement) -> sa.ColumnElement:
+    return LAYER_VERSIONS.c.table_name == sa.any_(tables)
+
+
+def versions_query(tables: sa.ColumnElement) -> sa.Select:
+    """(table_name, version) rows of the `schema.table` names in `tables`, a text array:
+    a bind parameter, or a constant written into the statement text."""
+    return sa.select(LAYER_VERSIONS.c.table_name, LAYER_VERSIONS.c.version).where(_among(tables))
+
+
+def versions_object(tables: sa.ColumnElement) -> sa.ScalarSelect:
+    """The same versions as one JSON object {'schema.table': version}, a scalar subquery:
+    another statement (a tile's) reads them in its own round trip."""
+    agg = func.json_object_agg(LAYER_VERSIONS.c.table_name, LAYER_VERSIONS.c.version)
+    return sa.select(agg).where(_among(tables)).scalar_subquery()
+
+
+def version_of(table: sa.ColumnElement) -> sa.ScalarSelect:
+    """The version of one `schema.table` (NULL when it is not tracked), a scalar subquery."""
+    return (sa.select(LAYER_VERSIONS.c.version)
+            .where(LAYER_VERSIONS.c.table_name == table).scalar_subquery())
+
+
+_TABLES = sa.bindparam("tables", type_=sa.ARRAY(sa.Text))
+_SOME = versions_query(_TABLES)
+_ALL = sa.select(LAYER_VERSIONS.c.table_name, LAYER_VERSIONS.c.version)
+
+# `table_versions(conn, tables)` as driver SQL with one positional parameter (the list of
+# tables), compiled once: the tile server prepares it on the psycopg connection
+VERSIONS_SQL = str(_SOME.compile(dialect=postgresql.psycopg.dialect(paramstyle="format")))
 
 
 def table_versions(conn: Connection, tables: list[str] | None = None) -> dict[str, int]:
     """Current version of each `schema.table` (all tracked tables when `tables` is None)."""
     if tables is None:
-        rows = conn.execute(sa.text("SELECT table_name, version FROM meta.layer_versions"))
+        rows = conn.execute(_ALL)
     else:
-        rows = conn.execute(sa.text("SELECT table_name, version FROM meta.layer_versions "
-                                    "WHERE table_name = ANY(:t)"), {"t": list(tables)})
+        rows = conn.execute(_SOME, {"tables": list(tables)})
     return {name: int(version) for name, version in rows}

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from gisdb.cluster import Cluster
 from gisdb.database import ensure_database
 from gisdb.engine import make_engine
+from gisdb.meta_state import has_state
 from gisdb.settings import Settings
 
 from .sample.load import BOOTSTRAP_KEY
@@ -17,8 +18,7 @@ from .schema import migrate
 
 def sample_loaded(conn: sa.Connection) -> bool:
     """Whether the sample city was loaded here before (the loader records it)."""
-    return conn.execute(sa.text("SELECT 1 FROM meta.state WHERE key = :k"),
-                        {"k": BOOTSTRAP_KEY}).scalar() is not None
+    return has_state(conn, BOOTSTRAP_KEY)
 
 
 def prepare(settings: Settings, *, load_sample: bool = True,

@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from gisdb.meta_tables import LayerVersion
+from gisdb.versions import versions_object
 
 from .generalise import (BUFFER, CAPPED, CLUSTERED, DETAIL, EXTENT, GENERALISED, MARGIN,
                          in_zoom_range, is_point_layer, plan_for)
@@ -132,16 +132,13 @@ def layer_mvt(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.Sca
 
 
 _STATEMENTS: dict[tuple, sa.Select] = {}
-_VERSIONS = LayerVersion.__table__
 
 
 def versions_column(layers) -> sa.ScalarSelect:
     """{'schema.table': version} of the layers, read in the tile's own statement (one
     round trip gives the tile and what its ETag needs)."""
-    return (sa.select(func.json_object_agg(_VERSIONS.c.table_name, _VERSIONS.c.version))
-            .where(_VERSIONS.c.table_name == sa.any_(constant(
-                sorted({layer.table_name for layer in layers}), sa.ARRAY(sa.Text))))
-            .scalar_subquery())
+    tables = sorted({layer.table_name for layer in layers})
+    return versions_object(constant(tables, sa.ARRAY(sa.Text)))
 
 
 def tile_statement(parts: list[tuple[object, str]],

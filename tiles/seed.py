@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import sqlalchemy as sa
-from sqlalchemy import func
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
 from gisdb.errors import InvalidParameter
+from layers.extent import layers_extent
 
 from .grid import count_tiles_in_bbox, tiles_in_bbox
 from .tilejson import WORLD_BOUNDS, tilejson
@@ -56,18 +55,11 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def data_bounds(conn, layers) -> tuple[float, float, float, float]:
-    """Extent of the layers' data in degrees (an exact ST_Extent: seeding is offline)."""
-    boxes = []
-    for layer in layers:
-        extent = sa.select(func.ST_Extent(layer.table.c.geom)).scalar_subquery()
-        row = conn.execute(sa.select(func.ST_XMin(extent), func.ST_YMin(extent),
-                                     func.ST_XMax(extent), func.ST_YMax(extent))).one()
-        if row[0] is not None:
-            boxes.append(row)
-    if not boxes:
+    """Extent of the layers' data in degrees (exact: seeding is offline)."""
+    box = layers_extent(conn, layers, estimated=False)
+    if box is None:
         raise InvalidParameter("the layers hold no data; give --bbox")
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return tuple(box)
 
 
 def seed(service: VectorTiles, layers: list, zooms: tuple[int, int], out: Path, *,

@@ -12,8 +12,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlalchemy import func
 from sqlalchemy.engine import Connection
+
+from layers.extent import layers_extent
 
 from .generalise import DEFAULT_DETAIL_ZOOM, is_point_layer
 from .grid import CRS_URI, MAX_ZOOM, TMS_ID, TMS_URI
@@ -44,22 +45,10 @@ def vector_layer(layer) -> dict:
 
 
 def layer_bounds(conn: Connection, layers) -> list[float]:
-    """Union of the layers' extents in degrees, from the planner's statistics
-    (ST_EstimatedExtent: no table scan); the world when nothing is known yet."""
-    boxes = []
-    for layer in layers:
-        box = conn.execute(sa.select(
-            func.ST_XMin(func.ST_EstimatedExtent(layer.schema, layer.table.name, "geom")),
-            func.ST_YMin(func.ST_EstimatedExtent(layer.schema, layer.table.name, "geom")),
-            func.ST_XMax(func.ST_EstimatedExtent(layer.schema, layer.table.name, "geom")),
-            func.ST_YMax(func.ST_EstimatedExtent(layer.schema, layer.table.name, "geom")),
-        )).one()
-        if box[0] is not None:
-            boxes.append([float(v) for v in box])
-    if not boxes:
-        return list(WORLD_BOUNDS)
-    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    """Union of the layers' estimated extents in degrees (no table scan, see
+    layers.extent); the world when nothing is known yet."""
+    box = layers_extent(conn, layers, estimated=True)
+    return list(WORLD_BOUNDS) if box is None else list(box)
 
 
 def _query(params: dict | None) -> str:

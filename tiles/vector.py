@@ -23,7 +23,7 @@ from gisdb import cql2
 from gisdb.engine import db_errors, make_engine
 from gisdb.errors import DatabaseUnavailable, InvalidParameter
 from gisdb.temporal import parse_datetime, time_bounds
-from gisdb.versions import table_versions
+from gisdb.versions import VERSIONS_SQL, table_versions
 from layers.registry import get_layer
 
 from .cache import TileCache, tile_etag
@@ -174,18 +174,15 @@ class VectorTiles:
 
 
 def fast_versions(conn, tables: list[str]) -> dict[str, int]:
-    """`gisdb.versions.table_versions` on the driver connection, as a prepared statement:
-    this lookup runs before every cached tile, so it skips SQLAlchemy's per-execution
-    work (see tiles.driver)."""
+    """`gisdb.versions.table_versions` on the driver connection, as a prepared statement
+    (its compiled `VERSIONS_SQL`): this lookup runs before every cached tile, so it skips
+    SQLAlchemy's per-execution work (see tiles.driver)."""
     driver = psycopg_connection(conn)
     if driver is None:
         return table_versions(conn, tables)
     with driver_errors(conn):
         rows = driver.execute(VERSIONS_SQL, (tables,), prepare=True).fetchall()
     return {name: int(version) for name, version in rows}
-
-
-VERSIONS_SQL = "SELECT table_name, version FROM meta.layer_versions WHERE table_name = ANY(%s)"
 
 
 def _gzip(raw: bytes) -> bytes:

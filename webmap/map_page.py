@@ -18,6 +18,7 @@ from flask import Blueprint, Response, request
 
 from gisdb.errors import InvalidParameter
 from gisdb.meta_tables import RasterEntry
+from layers.extent import layer_extent
 from layers.land import AdminUnit
 from layers.registry import ALL_LAYERS, get_layer
 
@@ -77,29 +78,27 @@ def check_params() -> None:
 def city_view(conn: sa.Connection) -> tuple[float, float]:
     """The centre of the current wards (Da Nang's centre when there are none yet)."""
     table = AdminUnit.__table__
-    row = conn.execute(sa.select(sa.func.ST_Y(sa.func.ST_Centroid(sa.func.ST_Extent(table.c.geom))),
-                                 sa.func.ST_X(sa.func.ST_Centroid(sa.func.ST_Extent(table.c.geom))))
-                       .where(table.c.level.in_(("ward", "commune")), table.c.valid_to.is_(None))
-                       ).first()
-    if row is None or row[0] is None:
+    box = layer_extent(conn, get_layer("admin_units"), estimated=False,
+                       where=table.c.level.in_(("ward", "commune")) & table.c.valid_to.is_(None))
+    if box is None:
         return DA_NANG
-    return round(float(row[0]), 5), round(float(row[1]), 5)
+    return _rounded(box.centre)
 
 
 def layer_view(conn: sa.Connection, layer_id: str) -> tuple[float, float] | None:
-    """The centre of a layer's estimated extent (planner statistics: cheap at any size);
-    None when the table has no statistics yet."""
+    """The centre of a layer's estimated extent (cheap at any size, see layers.extent);
+    None when there is no estimate."""
     layer = get_layer(layer_id)
-    box = sa.func.ST_EstimatedExtent(layer.schema, layer.table.name, "geom")
     try:
         with conn.begin_nested():
-            row = conn.execute(sa.select(sa.func.ST_XMin(box), sa.func.ST_XMax(box),
-                                         sa.func.ST_YMin(box), sa.func.ST_YMax(box))).first()
+            box = layer_extent(conn, layer, estimated=True)
     except sa.exc.DBAPIError:
         return None
-    if row is None or row[0] is None:
-        return None
-    return round((row[2] + row[3]) / 2, 5), round((row[0] + row[1]) / 2, 5)
+    return None if box is None else _rounded(box.centre)
+
+
+def _rounded(centre: tuple[float, float]) -> tuple[float, float]:
+    return round(centre[0], 5), round(centre[1], 5)
 
 
 def raster_catalog(conn: sa.Connection) -> tuple[tuple[str, str], ...]:

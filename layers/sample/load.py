@@ -22,6 +22,7 @@ from psycopg import sql
 from gisdb.bulk import copy_rows
 from gisdb.engine import db_errors
 from gisdb.errors import AlreadyLoaded, QueryTimeout
+from gisdb.meta_state import forget_state, has_state, record_state, state_value
 from layers.registry import ALL_LAYERS, get_layer
 from layers.traffic import TrafficCount
 
@@ -43,10 +44,8 @@ def _tables() -> list[sa.Table]:
 
 
 def _existing(conn: sa.Connection) -> str | None:
-    value = conn.execute(sa.text("SELECT value FROM meta.state WHERE key = :k"),
-                         {"k": STATE_KEY}).scalar()
-    if value is None and conn.execute(sa.text("SELECT 1 FROM meta.state WHERE key = :k"),
-                                      {"k": BOOTSTRAP_KEY}).scalar():
+    value = state_value(conn, STATE_KEY)
+    if value is None and has_state(conn, BOOTSTRAP_KEY):
         value = "{}"
     return value
 
@@ -54,8 +53,7 @@ def _existing(conn: sa.Connection) -> str | None:
 def sample_state(conn: sa.Connection) -> dict | None:
     """What the last sample load recorded: scale, seed, counts and the id range
     [first, last] of the sample's rows in each layer (None if no sample was loaded)."""
-    value = conn.execute(sa.text("SELECT value FROM meta.state WHERE key = :k"),
-                         {"k": STATE_KEY}).scalar()
+    value = state_value(conn, STATE_KEY)
     return None if value is None else json.loads(value)
 
 
@@ -65,8 +63,7 @@ def clear_layers(conn: sa.Connection) -> None:
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(names))
-    conn.execute(sa.text("DELETE FROM meta.state WHERE key IN (:a, :b)"),
-                 {"a": STATE_KEY, "b": BOOTSTRAP_KEY})
+    forget_state(conn, STATE_KEY, BOOTSTRAP_KEY)
 
 
 def _id_bases(conn: sa.Connection) -> dict[str, int]:
@@ -155,11 +152,9 @@ def load_sample_city(engine: sa.Engine, scale: float = 1, seed: int = 1,
         report(done, done, "indexes")
         _rebuild_indexes(conn, indexes)
         _move_sequences(conn)
-        upsert = sa.text("INSERT INTO meta.state (key, value) VALUES (:k, :v) ON CONFLICT (key) "
-                         "DO UPDATE SET value = EXCLUDED.value, changed_at = now()")
-        conn.execute(upsert, {"k": STATE_KEY, "v": json.dumps(
-            {"scale": scale, "seed": seed, "counts": counts, "ids": ids})})
-        conn.execute(upsert, {"k": BOOTSTRAP_KEY, "v": str(sum(counts.values()))})
+        record_state(conn, STATE_KEY, json.dumps(
+            {"scale": scale, "seed": seed, "counts": counts, "ids": ids}))
+        record_state(conn, BOOTSTRAP_KEY, str(sum(counts.values())))
     report(done, done, "analyze")
     with db_errors(), engine.connect() as conn:
         raw = conn.connection.driver_connection

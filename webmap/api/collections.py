@@ -1,13 +1,14 @@
 """`/collections`, `/collections/{id}` and `/collections/{id}/queryables`.
 
-Spatial extent: `ST_EstimatedExtent` (statistics, instant on any size), falling back
-to `ST_Extent` only on small tables; both cached per data version."""
+Spatial extent (`layers.extent`): estimated (instant on any size), exact only on small
+tables; both cached per data version."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from gisdb.crs import SUPPORTED
 from gisdb.engine import db_errors
+from layers.extent import Extent, layer_extent
 from layers.layer import GROUPS, Layer
 from layers.registry import ALL_LAYERS, get_layer
 
@@ -27,23 +28,21 @@ GEOMETRY_SCHEMAS = {"Point": "https://geojson.org/schema/Point.json",
                     "MultiLineString": "https://geojson.org/schema/MultiLineString.json"}
 
 
-def _box(conn, box_expr) -> tuple:
-    e = sa.select(box_expr.label("e")).subquery().c.e
-    return conn.execute(sa.select(sa.func.ST_XMin(e), sa.func.ST_YMin(e),
-                                  sa.func.ST_XMax(e), sa.func.ST_YMax(e))).one()
+def _spatial_extent(conn, layer: Layer, small: bool) -> Extent | None:
+    """Exact extent of small tables; the estimate of big ones (exact only when there is
+    no estimate)."""
+    box = None if small else layer_extent(conn, layer, estimated=True)
+    if box is None:
+        box = layer_extent(conn, layer, estimated=False)
+    return box
 
 
 def _extent(conn, layer: Layer, small: bool) -> dict:
-    """Exact extent of small tables; planner statistics of big ones (exact only when a
-    big table was never analysed). Temporal extent from min/max of the time field."""
-    t = layer.table
-    box = (None,)
-    if not small:
-        box = _box(conn, sa.func.ST_EstimatedExtent(t.schema, t.name, "geom"))
-    if box[0] is None:
-        box = _box(conn, sa.func.ST_Extent(t.c.geom))
+    """The collection's spatial extent, and its temporal extent from min/max of the
+    time field."""
+    box = _spatial_extent(conn, layer, small)
     extent: dict = {}
-    if box[0] is not None:
+    if box is not None:
         extent["spatial"] = {"bbox": [[round(float(v), 7) for v in box]],
                              "crs": SUPPORTED[0].uri}
     if layer.time_field:

@@ -8,15 +8,17 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gisdb.versions import version_of
 from layers.layer import Layer
 
 EXACT_COUNT_ROWS = 100_000
 EXACT_COUNT_BYTES_UNANALYSED = 64 * 1024 * 1024
 
-_STATE = sa.text(
-    "SELECT (SELECT version FROM meta.layer_versions WHERE table_name = :t) AS version, "
-    "c.reltuples AS reltuples, pg_relation_size(c.oid) AS bytes "
-    "FROM pg_class c WHERE c.oid = to_regclass(:t)")
+_TABLE = sa.bindparam("t", type_=sa.Text)
+_CLASS = sa.table("pg_class", sa.column("oid"), sa.column("reltuples"), schema="pg_catalog").alias("c")
+_STATE = (sa.select(version_of(_TABLE).label("version"), _CLASS.c.reltuples.label("reltuples"),
+                    sa.func.pg_relation_size(_CLASS.c.oid).label("bytes"))
+          .where(_CLASS.c.oid == sa.func.to_regclass(_TABLE)))
 
 
 @dataclass(frozen=True)
