@@ -25,9 +25,10 @@ def flask_response(status: int, headers: dict, body, media_type: str | None) -> 
                                       content_type=media_type, direct_passthrough=True)
 
 
-def conditional(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
-    """(status, headers, content, media type) of a core's answer: 304 when the client's
-    copy is current (without making the content), else the content it makes."""
+def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
+    """(status, headers, body, media type) of a core's answer under the cache policy
+    named `cache`: 304 when the client's copy is current (the content is then never
+    made), else the content rendered (JSON, HTML template, bytes or a stream)."""
     policy = {"Cache-Control": CACHE_CONTROL[cache]}
     if r.etag is not None:
         policy["ETag"] = etag_header(r.etag)
@@ -36,16 +37,12 @@ def conditional(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
                 r.release()
             return 304, {**r.headers, **policy}, b"", None
     made = r.later() if r.later is not None else r
-    return made.status, {**made.headers, **policy}, made, made.media_type
+    return (made.status, {**made.headers, **policy}, *_content(made))
 
 
 def respond(r: ApiResponse, cache: str) -> Response:
-    """The HTTP response of a core's answer, under the cache policy named `cache`."""
-    status, headers, made, media_type = conditional(r, request.headers.get("If-None-Match"),
-                                                    cache)
-    if media_type is None:
-        return flask_response(status, headers, b"", None)
-    return flask_response(status, headers, *_content(made))
+    """The Flask response of a core's answer (see `answer`)."""
+    return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
 
 
 def _content(r: ApiResponse) -> tuple:
