@@ -54,3 +54,42 @@ def test_the_checker_sees_imports(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("from webmap.app import create_app\nimport flask\n")
     assert {"webmap", "flask"} <= _imports(probe)
+
+
+def _defines_blueprint(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Blueprint"
+               for node in ast.walk(tree))
+
+
+def _sibling_imports(path: Path) -> set[str]:
+    """Modules of the same package a module imports relatively (`from .x import`,
+    `from . import x`), wherever the import stands (functions too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                names.add(node.module.split(".")[0])
+            else:
+                names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_no_views_module_imports_another():
+    """A views module (one that defines a Blueprint) takes what it shares with other
+    views from a module that is not a view (tile_services, tile_http, responses, ...)."""
+    views = {p.stem for p in (ROOT / "webmap").glob("*.py") if _defines_blueprint(p)}
+    assert {"ogc_views", "vector_tile_views", "png_tile_views", "raster_views"} <= views
+    bad = [f"webmap/{name}.py imports webmap/{other}.py"
+           for name in sorted(views)
+           for other in sorted(_sibling_imports(ROOT / "webmap" / f"{name}.py") & views)]
+    assert not bad, "views import views:\n" + "\n".join(bad)
+
+
+def test_the_views_checker_sees_blueprints_and_sibling_imports(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from flask import Blueprint\nbp = Blueprint('x', __name__)\n"
+                     "def f():\n    from .other_views import g\n    from . import third\n")
+    assert _defines_blueprint(probe)
+    assert _sibling_imports(probe) == {"other_views", "third"}

@@ -9,28 +9,19 @@ import pytest
 import sqlalchemy as sa
 
 from test_tiles_mvt import rows, xyz  # noqa: F401  (rows is a fixture)
-from tiles.cache import TileCache, cache_key, etag_matches, tile_etag
+from tiles.cache import TileCache, cache_key, tile_etag
 from tiles.grid import parse_tile, parse_zoom_range
 from gisdb.errors import InvalidParameter, QueryTimeout
 
 
 def test_key_and_etag_follow_versions_and_options():
     base = tile_etag(("mvt", ("roads",), 14, 1, 2, ""), {"traffic.roads": 7})
-    assert base.startswith('W/"')
+    assert len(base) == 32 and int(base, 16) >= 0     # a bare tag: the web layer writes the ETag
     assert base == tile_etag(("mvt", ("roads",), 14, 1, 2, ""), {"traffic.roads": 7})
     assert base != tile_etag(("mvt", ("roads",), 14, 1, 2, ""), {"traffic.roads": 8})
     assert base != tile_etag(("mvt", ("roads",), 14, 1, 2, "lanes > 2"), {"traffic.roads": 7})
     assert base != tile_etag(("mvt", ("roads",), 14, 2, 1, ""), {"traffic.roads": 7})
     assert cache_key(("a",), {"x": 1, "y": 2}) == cache_key(("a",), {"y": 2, "x": 1})
-
-
-def test_etag_matching():
-    assert etag_matches('W/"abc"', 'W/"abc"')
-    assert etag_matches('"abc"', 'W/"abc"')
-    assert etag_matches('"x", W/"abc"', 'W/"abc"')
-    assert etag_matches("*", 'W/"abc"')
-    assert not etag_matches('"abd"', 'W/"abc"')
-    assert not etag_matches(None, 'W/"abc"')
 
 
 def test_get_or_render_stores_and_serves_from_memory_and_disk(tmp_path):

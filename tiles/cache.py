@@ -26,10 +26,9 @@ MB = 1024 * 1024
 
 
 def tile_etag(key_parts: tuple, versions: Mapping[str, int]) -> str:
-    """Weak ETag of a tile: a hash of what it shows and of its layers' data versions.
-
-    Weak because the same tile is served gzipped or not from the same stored bytes."""
-    return 'W/"' + cache_key(key_parts, versions)[:32] + '"'
+    """The tag of a tile: a hash of what it shows and of its layers' data versions. The
+    web layer writes it as the ETag header (webmap.caching) and answers 304 with it."""
+    return cache_key(key_parts, versions)[:32]
 
 
 def cache_key(key_parts: tuple, versions: Mapping[str, int]) -> str:
@@ -38,26 +37,10 @@ def cache_key(key_parts: tuple, versions: Mapping[str, int]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """True when an `If-None-Match` header names `etag` (weak comparison, `*` matches)."""
-    if not if_none_match:
-        return False
-    wanted = etag[2:] if etag.startswith("W/") else etag
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate == "*":
-            return True
-        if candidate.startswith("W/"):
-            candidate = candidate[2:]
-        if candidate == wanted:
-            return True
-    return False
-
-
 @dataclass(frozen=True)
 class CachedTile:
-    """Bytes of a tile as stored (already encoded by the renderer), its ETag, and
-    whether it came from the cache."""
+    """Bytes of a tile as stored (already encoded by the renderer), its tag (see
+    `tile_etag`), and whether it came from the cache."""
 
     data: bytes
     etag: str
@@ -124,7 +107,7 @@ class TileCache:
         `key_parts` names the tile without its data (e.g. ("mvt", "roads,buildings", z, x,
         y, filter)); `versions` maps each shown table to its data version."""
         key = cache_key(key_parts, versions)
-        etag = 'W/"' + key[:32] + '"'
+        etag = key[:32]
         if self.enabled:
             data = self._memory.get(key)
             if data is None:

@@ -26,7 +26,7 @@ from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
 
-from .cache import TileCache, etag_matches, tile_etag
+from .cache import CachedTile, TileCache, tile_etag
 from .grid import TILE_SIZE, Tile
 from .mapnik_postgis import PgSource, connection_slot, feature_table, label_table, mapnik_errors
 from .mapnik_style import (BASE_LAYERS, BUFFER_PX, LABEL_SUFFIX, base_map_xml, draw_order,
@@ -174,17 +174,13 @@ def style_digest(layer_ids: tuple[str, ...] | None) -> str:
 
 @dataclass(frozen=True)
 class ImageTile:
-    """A PNG tile answer (vector layers or rasters): its bytes (None when the client's
-    copy is current), its ETag and whether it came from the cache."""
+    """A PNG tile (vector layers or rasters) whose tag is known before its bytes: the web
+    layer may answer 304 without drawing or reading the cache; `load()` gives the bytes
+    (cached or drawn) with whether they came from the cache."""
 
-    data: bytes | None
     etag: str
-    hit: bool
+    load: Callable[[], CachedTile]
     media_type: str = MEDIA_TYPE
-
-    @property
-    def not_modified(self) -> bool:
-        return self.data is None
 
 
 class PngTiles:
@@ -196,29 +192,24 @@ class PngTiles:
         self.cache = cache
         self.source = source
 
-    def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1, *,
-                    if_none_match: str | None = None) -> ImageTile:
+    def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
         shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.z))
         key = ("png", style_digest(layer_ids), ",".join(layer_ids), tile.z, tile.x, tile.y, scale)
-        return self._answer(key, data_tables(shown) if shown else [], if_none_match,
+        return self._answer(key, data_tables(shown) if shown else [],
                             lambda: render_layers_png(self.source, layer_ids, tile, scale)[0])
 
-    def base_tile(self, tile: Tile, scale: int = 1, *, if_none_match: str | None = None) -> ImageTile:
+    def base_tile(self, tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
         key = ("png-base", style_digest(None), tile.z, tile.x, tile.y, scale)
-        return self._answer(key, base_tables(), if_none_match,
+        return self._answer(key, base_tables(),
                             lambda: render_base_png(self.source, tile, scale)[0])
 
-    def _answer(self, key: tuple, tables: list[str], if_none_match: str | None,
-                draw: Callable[[], bytes]) -> ImageTile:
+    def _answer(self, key: tuple, tables: list[str], draw: Callable[[], bytes]) -> ImageTile:
         with db_errors(), self.engine.connect() as conn:
             versions = table_versions(conn, tables) if tables else {}
-        etag = tile_etag(key, versions)
-        if etag_matches(if_none_match, etag):
-            return ImageTile(None, etag, True)
-        cached = self.cache.get_or_render(key, versions, draw)
-        return ImageTile(cached.data, cached.etag, cached.hit)
+        return ImageTile(tile_etag(key, versions),
+                         lambda: self.cache.get_or_render(key, versions, draw))
 
 
 def check_zoom(layer_id: str, z: int) -> None:

@@ -32,7 +32,7 @@ from gisdb.errors import InvalidParameter, NotFound
 from gisdb.rasters import GDAL_SAFE_ENV, get_raster, list_rasters, raster_path
 from gisdb.settings import Settings
 
-from .cache import TileCache, etag_matches, tile_etag
+from .cache import CachedTile, TileCache, tile_etag
 from .grid import TILE_SIZE, Tile, mercator_to_lat
 from .png import ImageTile
 
@@ -251,21 +251,19 @@ class RasterTiles:
         with self.engine.connect() as conn:
             return get_raster(conn, name)
 
-    def tile(self, name: str, tile: Tile, args: Mapping[str, str], scale: int = 1, *,
-             if_none_match: str | None = None) -> ImageTile:
-        """The PNG of raster `name` over `tile`; NotFound (404) for an unknown raster,
-        InvalidParameter (400) for bad options."""
+    def tile(self, name: str, tile: Tile, args: Mapping[str, str], scale: int = 1) -> ImageTile:
+        """The PNG of raster `name` over `tile`; NotFound (404) for an unknown raster (or,
+        on `load()`, a missing file), InvalidParameter (400) for bad options."""
         entry = self.entry(name)
         options = parse_options(entry, args, scale)
         added = entry.get("added_at")
         key = ("raster", name, entry["file_sha256"], added.isoformat() if added else "",
                tile.z, tile.x, tile.y, *options.key())
-        etag = tile_etag(key, {})
-        if etag_matches(if_none_match, etag):
-            return ImageTile(None, etag, True)
-        path = raster_path(self.settings, entry)
-        if not path.is_file():
-            raise NotFound(f"the file of raster {name!r} is missing: add it again")
-        cached = self.cache.get_or_render(
-            key, {}, lambda: render_raster_tile(path, entry, tile, options)[0])
-        return ImageTile(cached.data, cached.etag, cached.hit)
+
+        def load() -> CachedTile:
+            path = raster_path(self.settings, entry)
+            if not path.is_file():
+                raise NotFound(f"the file of raster {name!r} is missing: add it again")
+            return self.cache.get_or_render(
+                key, {}, lambda: render_raster_tile(path, entry, tile, options)[0])
+        return ImageTile(tile_etag(key, {}), load)

@@ -29,14 +29,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import health, ogc_views
     app.register_blueprint(health.bp)
     app.register_blueprint(ogc_views.bp)
-    from . import tile_fastpath, tile_views
-    app.register_blueprint(tile_views.bp)
+    from . import png_tile_views, raster_views, tile_fastpath, vector_tile_views
+    app.register_blueprint(vector_tile_views.bp)
     tile_fastpath.install(app)
-    from . import raster_tile_views
-    app.register_blueprint(raster_tile_views.bp)
-    from . import map_page, vendor
+    app.register_blueprint(png_tile_views.bp)
+    app.register_blueprint(raster_views.bp)
+    from . import map_page, vendor_views
     app.register_blueprint(map_page.bp)
-    app.register_blueprint(vendor.bp)
+    app.register_blueprint(vendor_views.bp)
     from . import queries
     app.register_blueprint(queries.bp)
     return app

@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException
 from gisdb import errors
 from gisdb.engine import translate_db_error
 
+from .caching import CACHE_CONTROL
+
 log = logging.getLogger(__name__)
 
 STATUS = {
@@ -38,7 +40,7 @@ def error_response(code: str, description: str, status: int):
     resp.status_code = status
     if status == 503:
         resp.headers["Retry-After"] = "5"
-    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Cache-Control"] = CACHE_CONTROL["never"]
     return resp
 
 

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 
 from gisdb.engine import ping
 
+from .caching import CACHE_CONTROL
 from .services import services
 
 bp = Blueprint("health", __name__)
@@ -14,5 +15,5 @@ bp = Blueprint("health", __name__)
 def healthz():
     info = ping(services().engine)   # raises DatabaseUnavailable -> JSON 503
     resp = jsonify({"status": "ok", "database": "up", **info})
-    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Cache-Control"] = CACHE_CONTROL["never"]
     return resp

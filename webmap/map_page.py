@@ -22,7 +22,9 @@ from layers.extent import layer_extent
 from layers.land import AdminUnit
 from layers.registry import ALL_LAYERS, get_layer
 
+from .api.response import ApiResponse
 from .map_build import OWN_SCRIPTS, STATIC_DIR, MapSpec, layer_config, render_page
+from .responses import HTML_TYPE, respond
 from .services import services
 from .vendor import allowed_packages, package_version
 
@@ -142,13 +144,10 @@ def map_response(focus: str | None) -> Response:
     if focus is not None:
         get_layer(focus)                       # 404 before any work
     spec = page_spec(focus, choose_language())
-    etag, html = cached_page(spec)
-    resp = Response(html, mimetype="text/html")
-    resp.set_etag(etag)
-    resp.headers["Cache-Control"] = "public, max-age=60, must-revalidate"
-    resp.headers["Vary"] = "Accept-Language"
-    resp.headers["Content-Language"] = spec.lang
-    return resp.make_conditional(request)
+    tag, html = cached_page(spec)
+    return respond(ApiResponse(media_type=HTML_TYPE, body=html.encode(), etag=tag,
+                               headers={"Vary": "Accept-Language", "Content-Language": spec.lang}),
+                   "map_page")
 
 
 @bp.get("/map")

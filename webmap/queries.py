@@ -2,7 +2,7 @@
 `/query/near`, `/query/within`, `/query/stats` and `/search`. Each view checks its
 parameters (unknown ones are 400), makes one call into `layers.queries` /
 `layers.search`, and answers JSON with an ETag that follows the layers' data versions
-(304 on If-None-Match), Cache-Control and CORS headers."""
+(304 on If-None-Match, decided by `webmap.responses`), Cache-Control and CORS headers."""
 from __future__ import annotations
 
 import hashlib
@@ -20,6 +20,8 @@ from layers.queries.identify import DEFAULT_TOLERANCE_M
 from layers.registry import get_layer
 from layers.search import search
 
+from .api.response import ApiResponse
+from .responses import respond
 from .services import services
 
 bp = Blueprint("queries", __name__)
@@ -66,21 +68,15 @@ def _body() -> dict | None:
 
 
 def _answer(tables: list[str], compute) -> Response:
-    """Run `compute(conn)` unless the client's ETag is current; JSON with caching headers."""
+    """JSON of `compute(conn)`, tagged with the tables' data versions and the request;
+    not computed when the client's copy is current (304)."""
     with db_errors(), services().engine.connect() as conn:
         versions = table_versions(conn, tables)
         key = json.dumps([sorted(versions.items()), request.path, sorted(request.args.items()),
                           hashlib.sha256(request.get_data(cache=True)).hexdigest()])
-        etag = hashlib.sha256(key.encode()).hexdigest()[:32]
-        if request.if_none_match.contains(etag):
-            resp = Response(status=304)
-        else:
-            payload = compute(conn)
-            resp = Response(json.dumps(payload, ensure_ascii=False, default=str),
-                            mimetype="application/json")
-    resp.set_etag(etag)
-    resp.headers["Cache-Control"] = "public, no-cache"
-    return resp
+        tag = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return respond(ApiResponse(etag=tag, later=lambda: ApiResponse(body=json.dumps(
+            compute(conn), ensure_ascii=False, default=str).encode())), "data")
 
 
 def _tables(layers: tuple[Layer, ...], *more: str) -> list[str]:

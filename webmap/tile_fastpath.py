@@ -9,7 +9,8 @@ the two vector tile URLs
     GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}
 
 without a query string, and answers them with the very function the Flask views use
-(`webmap.tile_views.tile_result`: same validation, cache, ETag/304/204, gzip and headers),
+(`webmap.tile_http.tile_result`: same validation, cache, ETag/304/204, gzip and headers)
+over the same lazily built tile service (`webmap.tile_services`),
 writing the WSGI answer itself (a werkzeug Response object costs more Python than the rest
 of the tile; a test holds the two answers equal, header for header). Errors are handed to
 the app's error handlers inside a request context, so they are the same JSON as from the
@@ -27,11 +28,11 @@ from layers.registry import get_layer
 from tiles.grid import TMS_ID
 
 from .cors import CORS
-from .tile_views import tile_result, vector_tiles
+from .tile_http import NO_ARGS, tile_result
+from .tile_services import vector_tiles
 
 _COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
 _COLLECTION = re.compile(r"/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
-_NO_ARGS: dict = {}
 _STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified"}
 _CORS = list(CORS.items())          # outside Flask's request cycle: the app's policy by hand
 
@@ -72,7 +73,7 @@ class TileFastPath:
             return self.wsgi_app(environ, start_response)
         app = self.app
         try:
-            result = tile_result(vector_tiles(app), *parts, _NO_ARGS,
+            result = tile_result(vector_tiles(app), *parts, NO_ARGS,
                                  environ.get("HTTP_IF_NONE_MATCH"),
                                  environ.get("HTTP_ACCEPT_ENCODING", ""))
         except Exception as exc:        # the app's own handlers: the same JSON errors

@@ -1,4 +1,6 @@
-"""Front-end libraries served by the app itself at `/vendor/<package>/<path>`.
+"""Front-end libraries served by the app itself at `/vendor/<package>/<path>`: which
+packages and files may be served, and their versioned URLs (the view is
+`webmap.vendor_views`).
 
 City offices often have no internet, so no page of this app may load a script, a style
 sheet or an icon from a CDN. The npm packages named in `package.json` (installed into
@@ -14,15 +16,12 @@ import mimetypes
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, has_app_context, request, send_file
+from flask import current_app, has_app_context
 from werkzeug.security import safe_join
 
 from gisdb.errors import InvalidParameter, NotFound
 
-bp = Blueprint("vendor", __name__)
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-YEAR = 365 * 24 * 3600
 
 # What a browser may fetch from a front-end package, with the media type to send.
 MEDIA_TYPES = {
@@ -95,21 +94,3 @@ def resolve(package: str, path: str, root: Path) -> Path:
     if not target.is_file():
         raise NotFound(f"{package}/{path} does not exist")
     return target
-
-
-@bp.get("/vendor/<package>/<path:path>")
-def vendor_file(package: str, path: str):
-    if package.startswith("@"):                       # scoped package: @scope/name/...
-        scope_name, _, path = path.partition("/")
-        package = package + "/" + scope_name
-    root = node_modules()
-    target = resolve(package, path, root)
-    resp = send_file(target, mimetype=MEDIA_TYPES[target.suffix.lower()], conditional=True,
-                     etag=True, max_age=None)
-    version = package_version(package, root)
-    if version and request.args.get("v") == version:
-        resp.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
-    else:
-        resp.headers["Cache-Control"] = "public, max-age=86400"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp

@@ -12,7 +12,7 @@ from layers.extent import Extent, layer_extent
 from layers.layer import GROUPS, Layer
 from layers.registry import ALL_LAYERS, get_layer
 
-from . import etag as etags
+from ..caching import make_tag
 from .links import link, self_and_alternate
 from .params import only_known, output_format
 from .response import GEOJSON, HTML, JSON, SCHEMA_JSON, ApiResponse
@@ -96,7 +96,7 @@ def collections(engine: sa.Engine, pairs, *, base: str, accept_html: bool) -> Ap
         docs = [collection_doc(layer, base, _extent_cached(conn, layer), fmt) for layer in ALL_LAYERS]
     doc = {"links": self_and_alternate(f"{base}/collections", "", fmt), "collections": docs}
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
-                       template="ogc/collections.html", headers={"Cache-Control": "no-cache"})
+                       template="ogc/collections.html")
 
 
 def collection(engine: sa.Engine, layer_id: str, pairs, *, base: str, accept_html: bool) -> ApiResponse:
@@ -106,7 +106,7 @@ def collection(engine: sa.Engine, layer_id: str, pairs, *, base: str, accept_htm
         doc = collection_doc(layer, base, _extent_cached(conn, layer), fmt)
     doc["_ctx"] = {"layer": layer}
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
-                       template="ogc/collection.html", headers={"Cache-Control": "no-cache"})
+                       template="ogc/collection.html")
 
 
 def json_schema_type(column: sa.Column) -> dict:
@@ -141,5 +141,4 @@ def queryables(layer_id: str, pairs, *, base: str, accept_html: bool) -> ApiResp
         doc["_ctx"] = {"layer": layer}
     return ApiResponse(media_type=SCHEMA_JSON if fmt == "json" else HTML, document=doc,
                        template="ogc/queryables.html",
-                       headers={"Cache-Control": "public, max-age=300",
-                                "ETag": etags.make_etag("queryables", layer.id, len(doc["properties"]))})
+                       etag=make_tag("queryables", layer.id, len(doc["properties"])))

@@ -15,7 +15,7 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidFilter, NotFound
 from layers.registry import get_layer
 
-from . import etag as etags
+from ..caching import make_tag
 from .encoding import ClosingBody, chunked, gzipped
 from .items_sql import page_statements
 from .links import link, self_and_alternate, with_query
@@ -27,18 +27,18 @@ STREAM_ABOVE = 2000       # rows: beyond this, a server-side cursor
 BATCH = 1000
 
 
-def _headers(q: ItemsQuery, tag: str) -> dict[str, str]:
-    return {"ETag": tag, "Cache-Control": etags.CACHE_CONTROL,
-            "Content-Crs": "<" + q.crs.uri + ">", "Vary": "Accept, Accept-Encoding"}
+def _headers(q: ItemsQuery) -> dict[str, str]:
+    return {"Content-Crs": "<" + q.crs.uri + ">", "Vary": "Accept, Accept-Encoding"}
 
 
 def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *, base: str,
-               accept_html: bool, if_none_match: str | None, gzip: bool) -> ApiResponse:
+               accept_html: bool, gzip: bool) -> ApiResponse:
+    """A page of features; its tag follows the layer's data version, and the rows are
+    read only when the web layer does not answer 304."""
     layer = get_layer(layer_id)
     q = parse_items_query(layer, pairs)
     fmt = output_format(dict(pairs).get("f"), accept_html)
-    stmt, count_stmt, values = page_statements(layer, q)
-    url = f"{base}/collections/{layer.id}/items"
+    statements = page_statements(layer, q)
     streamed = q.limit + 1 > STREAM_ABOVE
     conn = engine.connect()
     try:
@@ -46,36 +46,55 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
             if not streamed:    # single statements: no BEGIN/ROLLBACK round trips
                 conn.execution_options(isolation_level="AUTOCOMMIT")
             state = table_state(conn, layer)
-            tag = etags.make_etag("items", layer.id, state.version, q.query_string(), fmt,
-                                  "gz" if gzip else "")
-            headers = _headers(q, tag)
-            if etags.matches(if_none_match, tag):
-                conn.close()
-                return ApiResponse(status=304, headers=headers)
-            matched = conn.execute(count_stmt, values).scalar_one() if state.small else None
-            if streamed:
-                conn = conn.execution_options(stream_results=True, yield_per=BATCH)
-            result = conn.execute(stmt, values).scalars()
-            first = result.fetchmany(BATCH)
-    except sa_exc.DataError:
-        conn.close()            # e.g. an arithmetic overflow inside a filter
-        raise InvalidFilter("the filter's values could not be evaluated (out of range?)") from None
     except BaseException:
         conn.close()
         raise
-    if fmt == "html":
-        rows = first + result.fetchmany(q.limit + 1)
-        conn.close()
-        return _html_page(layer, q, url, rows, matched, headers)
-    body = _stream(conn, result, first, q, url, matched)
-    if gzip:
-        body = gzipped(body)
-        headers["Content-Encoding"] = "gzip"
-    if not streamed:
-        # A small page goes out whole, with a Content-Length: one write instead of a
-        # chunked tail that can wait on a delayed ACK (Nagle) for ~40 ms.
-        return ApiResponse(media_type=GEOJSON, headers=headers, body=b"".join(body))
-    return ApiResponse(media_type=GEOJSON, headers=headers, body=ClosingBody(body, conn.close))
+    tag = make_tag("items", layer.id, state.version, q.query_string(), fmt, "gz" if gzip else "")
+    page = _Page(conn, layer, q, fmt, f"{base}/collections/{layer.id}/items", statements,
+                 streamed, state.small)
+    return ApiResponse(etag=tag, headers=_headers(q), later=lambda: page.answer(gzip),
+                       release=conn.close)
+
+
+class _Page:
+    """The rows of an items page, once its tag is not the client's: read the first
+    batch before the response starts (a bad filter or a timeout is still a JSON error),
+    then stream the rest."""
+
+    def __init__(self, conn, layer, q: ItemsQuery, fmt: str, url: str, statements: tuple,
+                 streamed: bool, small: bool):
+        self.conn, self.layer, self.q, self.fmt, self.url = conn, layer, q, fmt, url
+        self.statements, self.streamed, self.small = statements, streamed, small
+
+    def answer(self, gzip: bool) -> ApiResponse:
+        conn, q, headers = self.conn, self.q, _headers(self.q)
+        stmt, count_stmt, values = self.statements
+        try:
+            with db_errors():
+                matched = conn.execute(count_stmt, values).scalar_one() if self.small else None
+                if self.streamed:
+                    conn = conn.execution_options(stream_results=True, yield_per=BATCH)
+                result = conn.execute(stmt, values).scalars()
+                first = result.fetchmany(BATCH)
+        except sa_exc.DataError:
+            conn.close()            # e.g. an arithmetic overflow inside a filter
+            raise InvalidFilter("the filter's values could not be evaluated (out of range?)") from None
+        except BaseException:
+            conn.close()
+            raise
+        if self.fmt == "html":
+            rows = first + result.fetchmany(q.limit + 1)
+            conn.close()
+            return _html_page(self.layer, q, self.url, rows, matched, headers)
+        body = _stream(conn, result, first, q, self.url, matched)
+        if gzip:
+            body = gzipped(body)
+            headers["Content-Encoding"] = "gzip"
+        if not self.streamed:
+            # A small page goes out whole, with a Content-Length: one write instead of a
+            # chunked tail that can wait on a delayed ACK (Nagle) for ~40 ms.
+            return ApiResponse(media_type=GEOJSON, headers=headers, body=b"".join(body))
+        return ApiResponse(media_type=GEOJSON, headers=headers, body=ClosingBody(body, conn.close))
 
 
 def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
@@ -148,8 +167,9 @@ def _feature_id(raw: str) -> int:
 
 
 def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[str, str]], *,
-         base: str, accept_html: bool, if_none_match: str | None) -> ApiResponse:
-    """One feature; NotFound (404) when the id is not a feature of the layer."""
+         base: str, accept_html: bool) -> ApiResponse:
+    """One feature; NotFound (404) when the id is not a feature of the layer (found out
+    only when the web layer does not answer 304)."""
     layer = get_layer(layer_id)
     given = only_known(pairs, ("f", "crs", "properties"))
     fmt = output_format(given.get("f"), accept_html)
@@ -157,15 +177,25 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
     fid = _feature_id(feature_id)
     stmt, _, values = page_statements(layer, q, extra=0,
                                       where=[layer.table.c[layer.id_column] == fid])
-    with db_errors(), engine.connect() as conn:
-        state = table_state(conn, layer)
-        tag = etags.make_etag("item", layer.id, fid, state.version, q.query_string(), fmt)
-        headers = _headers(q, tag)
-        if etags.matches(if_none_match, tag):
-            return ApiResponse(status=304, headers=headers)
+    conn = engine.connect()
+    try:
+        with db_errors():
+            state = table_state(conn, layer)
+    except BaseException:
+        conn.close()
+        raise
+    tag = make_tag("item", layer.id, fid, state.version, q.query_string(), fmt)
+    return ApiResponse(etag=tag, headers=_headers(q), release=conn.close,
+                       later=lambda: _feature(conn, stmt, values, layer, q, fid, fmt, base))
+
+
+def _feature(conn, stmt, values, layer, q: ItemsQuery, fid: int, fmt: str,
+             base: str) -> ApiResponse:
+    with db_errors(), conn:
         row = conn.execute(stmt, values).scalar()
     if row is None:
         raise NotFound(f"no feature with id {fid} in {layer.id}")
+    headers = _headers(q)
     feature = json.loads(row)
     url = f"{base}/collections/{layer.id}/items/{fid}"
     feature["links"] = self_and_alternate(url, q.query_string(), fmt, GEOJSON) + [
@@ -177,4 +207,3 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
                            template="ogc/item.html")
     return ApiResponse(media_type=GEOJSON, headers=headers,
                        body=json.dumps(feature, ensure_ascii=False).encode())
-

@@ -53,7 +53,7 @@ def landing(pairs, *, base: str, accept_html: bool) -> ApiResponse:
         "groups": groups,
     }
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
-                       template="ogc/landing.html", headers={"Cache-Control": "public, max-age=60"})
+                       template="ogc/landing.html")
 
 
 def conformance(pairs, *, base: str, accept_html: bool) -> ApiResponse:
@@ -61,4 +61,4 @@ def conformance(pairs, *, base: str, accept_html: bool) -> ApiResponse:
     doc = {"conformsTo": list(CONFORMANCE),
            "links": self_and_alternate(f"{base}/conformance", "", fmt)}
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
-                       template="ogc/conformance.html", headers={"Cache-Control": "public, max-age=300"})
+                       template="ogc/conformance.html")

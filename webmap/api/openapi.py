@@ -124,4 +124,4 @@ def openapi(pairs, *, base: str, accept_html: bool) -> ApiResponse:
     fmt = output_format(only_known(pairs, ("f",)).get("f"), accept_html)
     doc = openapi_document(base)
     return ApiResponse(media_type=OPENAPI if fmt == "json" else "text/html", document=doc,
-                       template="ogc/api.html", headers={"Cache-Control": "public, max-age=300"})
+                       template="ogc/api.html")

@@ -1,0 +1,53 @@
+"""The caching policy of the service, in one place: the Cache-Control of each kind of
+answer, the one form of ETag, and the one `If-None-Match` matcher. Framework-free, so
+the OGC API core, the views and the WSGI tile fast path all read the same table.
+
+Cores (`webmap.api`, `tiles`, the query and map views) compute a *tag*: a short hex
+digest of what an answer shows (its layers' data versions, the normalised request). The
+web layer alone writes it as an ETag header and decides a 304. ETags are weak (`W/"..."`)
+everywhere: they name what an answer means, not its bytes (the same tile goes out
+gzipped or not), and RFC 9110 compares If-None-Match weakly anyway.
+"""
+from __future__ import annotations
+
+import hashlib
+
+YEAR = 365 * 24 * 3600
+
+CACHE_CONTROL = {
+    # data that follows the layers' versions: stored, revalidated on every use
+    "data": "public, no-cache",                       # features, queries, PNG tiles
+    "vector_tile": "public, max-age=0, must-revalidate",
+    "listing": "no-cache",                            # /collections, /rasters
+    # rarely changing documents: a short lifetime, no revalidation needed
+    "raster_tile": "public, max-age=60",              # rasters change only when re-added
+    "landing": "public, max-age=60",
+    "map_page": "public, max-age=60, must-revalidate",
+    "document": "public, max-age=300",                # conformance, OpenAPI, queryables
+    "vendor": "public, max-age=86400",                # front-end files without ?v=
+    "vendor_versioned": f"public, max-age={YEAR}, immutable",
+    # never stored
+    "never": "no-store",                              # errors, health
+}
+
+# The one ETag form. A str method, not a Python function: no extra frame per tile.
+etag_header = 'W/"{}"'.format
+
+
+def make_tag(*parts) -> str:
+    """A tag (hex) of what an answer shows, from its parts (ids, versions, query)."""
+    digest = hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=12)
+    return digest.hexdigest()
+
+
+def matches(if_none_match: str | None, tag: str) -> bool:
+    """True when an `If-None-Match` header names `tag` or is `*` (weak comparison:
+    `W/"t"` and `"t"` both match)."""
+    if not if_none_match:
+        return False
+    quoted = '"' + tag + '"'
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == quoted:
+            return True
+    return False

@@ -1,0 +1,63 @@
+"""PNG tile endpoints of the vector layers, drawn by Mapnik, and of the offline base
+map. Each view is one call into `tiles`; `webmap.tile_http` answers (304 before
+anything is drawn, else the bytes).
+
+URL contracts (the last path segment may end in `@2x` for 512-pixel tiles at scale 2):
+- `/collections/{layer}/map/tiles/WebMercatorQuad/{z}/{y}/{x}.png` one layer (OGC API -
+  Maps style, row then column); a zoom outside the layer's range is a 404.
+- `/tiles/{layer1,layer2,...}/{z}/{x}/{y}.png` and `...{y}@2x.png` several layers in one
+  image (XYZ order); layers outside their zoom range are left out (transparent).
+- `/tiles/base/{z}/{x}/{y}.png` (and `@2x`) the light offline base map.
+Every tile has an ETag (its layers' data versions), answers 304 to a matching
+If-None-Match, and says `Cache-Control: public, no-cache` (revalidate every time, so an
+edit shows at once).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from gisdb.errors import InvalidParameter
+from tiles.grid import parse_tile
+from tiles.png import PngTiles, check_zoom, parse_layer_list
+
+from .tile_http import check_params, check_tms, image_response, scaled
+from .tile_services import png_tiles
+
+bp = Blueprint("png_tiles", __name__)
+PNG_PARAMS = frozenset({"f"})
+
+
+def _png_tiles() -> PngTiles:
+    check_params(request.args, PNG_PARAMS)
+    return png_tiles()
+
+
+def _layers_png(layer_ids: tuple[str, ...], tile, scale: int) -> Response:
+    return image_response(_png_tiles().layers_tile(layer_ids, tile, scale), "data")
+
+
+@bp.get("/collections/<layer>/map/tiles/<tms>/<z>/<y>/<x>.png")
+@bp.get("/collections/<layer>/map/tiles/<tms>/<z>/<y>/<x>")
+def collection_map_tile(layer: str, tms: str, z: str, y: str, x: str):
+    ids = parse_layer_list(layer)
+    if len(ids) != 1:
+        raise InvalidParameter("one layer per collection tile; use /tiles/{a,b}/{z}/{x}/{y}.png")
+    check_tms(tms)
+    x, scale = scaled(x)
+    tile = parse_tile(z, x, y)
+    check_zoom(ids[0], tile.z)
+    return _layers_png(ids, tile, scale)
+
+
+@bp.get("/tiles/base/<z>/<x>/<y>.png")
+def base_tile(z: str, x: str, y: str):
+    y, scale = scaled(y)
+    tile = parse_tile(z, x, y)
+    return image_response(_png_tiles().base_tile(tile, scale), "data")
+
+
+@bp.get("/tiles/<layers>/<z>/<x>/<y>.png")
+def layers_tile(layers: str, z: str, x: str, y: str):
+    y, scale = scaled(y)
+    tile = parse_tile(z, x, y)
+    return _layers_png(parse_layer_list(layers), tile, scale)

@@ -1,0 +1,56 @@
+"""The one way a core's answer becomes HTTP: the web layer alone decides 200/204/304
+and writes the caching headers (webmap.caching). Every endpoint ends in the same
+shape, `(status, headers, body, media type)`: the Flask views turn it into a Response
+here, the WSGI tile fast path (webmap.tile_fastpath) writes it itself."""
+from __future__ import annotations
+
+import json
+
+from flask import Response, current_app, render_template, request
+
+from .api.response import ApiResponse
+from .caching import CACHE_CONTROL, etag_header, matches
+from .vendor import vendor_url
+
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+def flask_response(status: int, headers: dict, body, media_type: str | None) -> Response:
+    """The Flask Response of an answer tuple (a body without media type: 204 / 304)."""
+    if media_type is None:              # no body, so no Content-Type either
+        response = current_app.response_class(status=status, headers=headers)
+        del response.headers["Content-Type"]
+        return response
+    return current_app.response_class(body, status=status, headers=headers,
+                                      content_type=media_type, direct_passthrough=True)
+
+
+def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
+    """(status, headers, body, media type) of a core's answer under the cache policy
+    named `cache`: 304 when the client's copy is current (the content is then never
+    made), else the content rendered (JSON, HTML template, bytes or a stream)."""
+    policy = {"Cache-Control": CACHE_CONTROL[cache]}
+    if r.etag is not None:
+        policy["ETag"] = etag_header(r.etag)
+        if matches(if_none_match, r.etag):
+            if r.release is not None:
+                r.release()
+            return 304, {**r.headers, **policy}, b"", None
+    made = r.later() if r.later is not None else r
+    return (made.status, {**made.headers, **policy}, *_content(made))
+
+
+def respond(r: ApiResponse, cache: str) -> Response:
+    """The Flask response of a core's answer (see `answer`)."""
+    return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
+
+
+def _content(r: ApiResponse) -> tuple:
+    """(body, content type): a document rendered as JSON or with its HTML template."""
+    if r.document is None:
+        return r.body, r.media_type
+    doc = dict(r.document)
+    ctx = doc.pop("_ctx", {})
+    if r.media_type == "text/html":
+        return render_template(r.template, doc=doc, vendor_url=vendor_url, **ctx), HTML_TYPE
+    return json.dumps(doc, ensure_ascii=False).encode(), r.media_type

@@ -1,0 +1,90 @@
+"""HTTP of tiles, shared by the tile views and the WSGI fast path: query parameters,
+tile matrix set and `@2x` suffixes, and the answers: a vector tile's (304, 204 for an
+empty tile, gzip negotiation) and a PNG tile's (304 before anything is read or drawn).
+The tile services return a tag, a media type and bytes; only this module and
+`webmap.responses` turn them into statuses and headers."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from flask import Response
+
+from gisdb.errors import InvalidParameter, NotFound
+from tiles.grid import TMS_ID
+from tiles.png import ImageTile
+from tiles.vector import VectorTiles
+
+from .api.response import ApiResponse
+from .caching import CACHE_CONTROL, etag_header, matches
+from .responses import respond
+
+VECTOR_PARAMS = frozenset({"filter", "filter-lang", "datetime", "f"})
+NO_ARGS = {"filter_text": None, "filter_lang": None, "datetime": None}
+VECTOR_CACHE_CONTROL = CACHE_CONTROL["vector_tile"]
+
+
+def tile_args(args: Mapping[str, str]) -> dict:
+    """The vector tile options of a query string (unknown parameters are a 400)."""
+    if not args:
+        return NO_ARGS
+    unknown = sorted(set(args) - VECTOR_PARAMS)
+    if unknown:
+        raise InvalidParameter(f"unknown query parameter {unknown[0][:40]!r}")
+    if args.get("f") not in (None, "", "mvt", "pbf"):
+        raise InvalidParameter("tiles are only available as f=mvt")
+    return {"filter_text": args.get("filter"),
+            "filter_lang": args.get("filter-lang"),
+            "datetime": args.get("datetime")}
+
+
+def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
+                if_none_match: str | None, accept_encoding: str | None
+                ) -> tuple[int, dict, bytes, str | None]:
+    """(status, headers, body, media type) of a vector tile request (`options` from
+    `tile_args`), for the Flask views and the WSGI fast path alike: 304 when the client's
+    copy is current, 204 for an empty tile, gzip when accepted. Errors raise. Kept to
+    the fewest Python calls: it runs for every tile of every pan."""
+    tile = tiles.tile(layers_text, z, x, y, **options)
+    headers = {"ETag": etag_header(tile.etag), "Cache-Control": VECTOR_CACHE_CONTROL,
+               "Vary": "Accept-Encoding", "X-Tile-Cache": "hit" if tile.hit else "miss"}
+    if if_none_match and matches(if_none_match, tile.etag):
+        return 304, headers, b"", None
+    if tile.empty:
+        return 204, headers, b"", None
+    if accept_encoding and "gzip" in accept_encoding:
+        headers["Content-Encoding"] = "gzip"
+        return 200, headers, tile.gzipped, tile.media_type
+    return 200, headers, tile.body(), tile.media_type
+
+
+def image_response(tile: ImageTile, cache: str) -> Response:
+    """The answer of a PNG tile: 304 without reading or drawing it when the client's copy
+    is current (said as a cache hit), else its bytes from the cache or drawn."""
+    def load() -> ApiResponse:
+        cached = tile.load()
+        return ApiResponse(media_type=tile.media_type, body=cached.data,
+                           headers={"X-Tile-Cache": "hit" if cached.hit else "miss"})
+    return respond(ApiResponse(etag=tile.etag, headers={"X-Tile-Cache": "hit"}, later=load),
+                   cache)
+
+
+def check_params(args: Mapping[str, str], allowed: frozenset) -> None:
+    """PNG tiles: only `allowed` query parameters, and `f` (if given) is png."""
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise InvalidParameter(f"unknown query parameter {unknown[0][:40]!r}")
+    if args.get("f") not in (None, "", "png"):
+        raise InvalidParameter("these tiles are PNG only (f=png)")
+
+
+def check_tms(tms: str) -> None:
+    if tms != TMS_ID:
+        raise NotFound(f"no tile matrix set named {tms[:40]!r} (only {TMS_ID})")
+
+
+def scaled(text: str) -> tuple[str, int]:
+    """'123@2x' -> ('123', 2); '123' -> ('123', 1)."""
+    for suffix, scale in (("@2x", 2), ("@1x", 1)):
+        if text.endswith(suffix):
+            return text[: -len(suffix)], scale
+    return text, 1

@@ -1,0 +1,61 @@
+"""The tile services of an app, built on first use and kept in `app.extensions`: the
+one place the vector tile views, the PNG and raster views and the WSGI fast path
+(webmap.tile_fastpath) get them from.
+
+Vector tiles own an engine tuned for tile SQL and the disk tile cache; PNG and raster
+tiles share that engine and cache, and Mapnik connects with the same database,
+statement timeout and pool size."""
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from tiles.cache import TileCache
+from tiles.mapnik_postgis import PgSource
+from tiles.png import PngTiles
+from tiles.raster import RasterTiles
+from tiles.vector import VectorTiles, make_tile_engine
+
+VECTOR_KEY = "gisdb.tiles"
+PNG_KEY = "gisdb.png_tiles"
+RASTER_KEY = "gisdb.raster_tiles"
+_LOCK = threading.Lock()
+
+
+def vector_tiles(app: Flask | None = None) -> VectorTiles:
+    """The app's VectorTiles. `app` defaults to the current app (the fast path, outside
+    Flask's request cycle, passes its own). Once built, a dict lookup: it runs per tile."""
+    ext = (app or current_app).extensions
+    if VECTOR_KEY not in ext:
+        settings = ext["gisdb"].settings
+        _build(ext, VECTOR_KEY, lambda: VectorTiles(make_tile_engine(settings),
+                                                     TileCache.from_settings(settings)))
+    return ext[VECTOR_KEY]
+
+
+def png_tiles() -> PngTiles:
+    """The current app's PNG tiles of the vector layers and the base map."""
+    ext = current_app.extensions
+    if PNG_KEY not in ext:
+        vector, settings = vector_tiles(), ext["gisdb"].settings
+        _build(ext, PNG_KEY, lambda: PngTiles(vector.engine, vector.cache, PgSource.from_engine(
+            vector.engine, settings.statement_timeout_ms, settings.pool_size)))
+    return ext[PNG_KEY]
+
+
+def raster_tiles() -> RasterTiles:
+    """The current app's tiles and catalog of the raster layers."""
+    ext = current_app.extensions
+    if RASTER_KEY not in ext:
+        vector = vector_tiles()
+        _build(ext, RASTER_KEY, lambda: RasterTiles(vector.engine, ext["gisdb"].settings,
+                                                    vector.cache))
+    return ext[RASTER_KEY]
+
+
+def _build(ext: dict, key: str, make) -> None:
+    """`ext[key] = make()` once, even when several threads ask at the same time."""
+    with _LOCK:
+        if key not in ext:
+            ext[key] = make()

@@ -1,0 +1,101 @@
+"""Vector tile endpoints (OGC API - Tiles + composite XYZ + TileJSON). Each view is one
+call into `tiles`; the answer (304, 204, gzip, headers) is `webmap.tile_http.tile_result`,
+the same the WSGI fast path (webmap.tile_fastpath) gives without Flask.
+
+- GET /tileMatrixSets, /tileMatrixSets/WebMercatorQuad
+- GET /collections/{layer}/tiles                                tileset list
+- GET /collections/{layer}/tiles/WebMercatorQuad                tileset metadata
+- GET /collections/{layer}/tiles/WebMercatorQuad/tilejson       TileJSON 3.0.0
+- GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}    MVT (row, then column)
+- GET /tiles/{l1,l2,...}/{z}/{x}/{y}.mvt                        composite MVT (XYZ order)
+- GET /tiles/{l1,l2,...}.json                                   TileJSON of the composite
+Tile query parameters: filter, filter-lang (CQL2), datetime. An empty tile (no feature,
+or a zoom outside every layer's range) is `204 No Content`.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from layers.registry import get_layer
+from tiles import grid, tilejson
+from tiles.vector import parse_layers
+
+from .responses import flask_response
+from .tile_http import check_tms, tile_args, tile_result
+from .tile_services import vector_tiles
+
+bp = Blueprint("tiles", __name__)
+
+
+def _base() -> str:
+    return request.url_root.rstrip("/")
+
+
+def _passthrough() -> dict:
+    return {k: request.args.get(k) for k in ("filter", "filter-lang", "datetime")}
+
+
+def _tile_response(layers_text: str, z, x, y) -> Response:
+    return flask_response(*tile_result(vector_tiles(), layers_text, z, x, y,
+                                       tile_args(request.args),
+                                       request.headers.get("If-None-Match"),
+                                       request.headers.get("Accept-Encoding", "")))
+
+
+def _bounds(chosen: list) -> list[float]:
+    """The geographic bounds of the chosen layers' data (for TileJSON and tilesets)."""
+    with vector_tiles().engine.connect() as conn:
+        return tilejson.layer_bounds(conn, chosen)
+
+
+@bp.get("/tiles/<layers>/<z>/<x>/<y>.mvt")
+def composite_tile(layers, z, x, y):
+    return _tile_response(layers, z, x, y)
+
+
+@bp.get("/tiles/<layers>.json")
+def composite_tilejson(layers):
+    chosen = parse_layers(layers)
+    bounds = _bounds(chosen)
+    url = tilejson.composite_tiles_url(_base(), chosen, _passthrough())
+    return jsonify(tilejson.tilejson(chosen, url, bounds))
+
+
+@bp.get("/collections/<layer>/tiles/<tms>/<z>/<y>/<x>")
+def layer_tile(layer, tms, z, y, x):
+    check_tms(tms)
+    get_layer(layer)
+    return _tile_response(layer, z, x, y)
+
+
+@bp.get("/collections/<layer>/tiles/<tms>/tilejson")
+def layer_tilejson(layer, tms):
+    check_tms(tms)
+    chosen = get_layer(layer)
+    bounds = _bounds([chosen])
+    url = tilejson.layer_tiles_url(_base(), chosen, _passthrough())
+    return jsonify(tilejson.tilejson([chosen], url, bounds, name=chosen.id))
+
+
+@bp.get("/collections/<layer>/tiles/<tms>")
+def layer_tileset(layer, tms):
+    check_tms(tms)
+    chosen = get_layer(layer)
+    bounds = _bounds([chosen])
+    return jsonify(tilejson.tileset_metadata(chosen, _base(), bounds))
+
+
+@bp.get("/collections/<layer>/tiles")
+def layer_tilesets(layer):
+    return jsonify(tilejson.tilesets_list(get_layer(layer), _base()))
+
+
+@bp.get("/tileMatrixSets")
+def tile_matrix_sets():
+    return jsonify(grid.tile_matrix_sets(_base()))
+
+
+@bp.get("/tileMatrixSets/<tms>")
+def tile_matrix_set(tms):
+    check_tms(tms)
+    return jsonify(grid.tile_matrix_set(_base()))
