@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from clients import require
 from layers.registry import ALL_LAYERS, get_layer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,6 +43,7 @@ def live_url(app):
 
 @pytest.fixture(scope="module")
 def browser():
+    require("chromium")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
+from clients import require
 from test_tiles_mvt import LAT, LON, rows, xyz  # noqa: F401  (rows is a fixture)
 from tiles.grid import Tile, count_tiles_in_bbox, tiles_in_bbox
 
@@ -68,8 +69,8 @@ def server(settings, rows, tmp_path_factory):  # noqa: F811
         app.extensions["gisdb.tiles"].engine.dispose()
 
 
-@pytest.mark.skipif(not shutil.which("ogrinfo"), reason="gdal-bin is not installed")
 def test_gdal_mvt_driver_reads_a_tile(tc_tile, tmp_path):
+    require("ogrinfo")
     z, x, y, data = tc_tile
     path = tmp_path / "tile.pbf"
     path.write_bytes(data)
@@ -112,10 +113,8 @@ def _colour_counts(png: bytes) -> dict:
             "white": int(((r > 240) & (g > 240) & (b > 240)).sum())}
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_maplibre_renders_composite_tiles_in_chromium(server):
-    if not (PROJECT / "node_modules" / "maplibre-gl" / "dist" / "maplibre-gl.js").exists():
-        pytest.skip("maplibre-gl is not installed (npm install)")
+    require("chromium", "maplibre")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
