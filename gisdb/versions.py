@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-
 VERSION_FUNCTION_DDL = """
 CREATE SEQUENCE IF NOT EXISTS meta.data_version_seq;
 CREATE OR REPLACE FUNCTION meta.bump_layer_version() RETURNS trigger

@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from clients import require
+from fresh_databases import migrated_database
 from gisdb.cluster import Cluster
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
-
-from clients import require
-from fresh_databases import migrated_database
 
 PROJECT = Path(__file__).resolve().parents[1]
 REALDATA = PROJECT.parent / "shared" / "realdata"

@@ -3,11 +3,10 @@ real HTTP server on the sample city, with every request outside this machine blo
 (and recorded: none may be needed for the map to work)."""
 from __future__ import annotations
 
-import os
-
 import datetime as dt
 import io
 import json
+import os
 import re
 import struct
 import threading
@@ -311,7 +310,7 @@ def decode_rgb(png: bytes):
         with rasterio.MemoryFile(io.BytesIO(png)) as mem, mem.open() as src:
             if src.count >= 3:
                 return src.read((1, 2, 3))
-            import numpy as np                    # a palette PNG: expand its colour map
+            import numpy as np  # a palette PNG: expand its colour map
             lut = np.zeros((256, 3), np.uint8)
             for i, colour in src.colormap(1).items():
                 lut[i] = colour[:3]

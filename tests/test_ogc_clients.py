@@ -4,7 +4,6 @@ filter as `bbox`; OWSLib lists the collections and reads items."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 
@@ -15,7 +14,6 @@ from werkzeug.serving import make_server
 from clients import require
 from layers.registry import get_layer
 from ogc_rows import LAT0, LON0, db_count, ogc_app, ogc_counts, ogc_engine, ogc_settings  # noqa: F401
-
 
 
 @pytest.fixture(autouse=True)

@@ -254,6 +254,7 @@ def test_huge_tables_get_no_count_but_keep_paging(ogc_client, monkeypatch):
 
 def test_statement_timeout_is_a_json_503(ogc_settings, ogc_counts):
     from dataclasses import replace
+
     from webmap.app import create_app
     app = create_app({"TESTING": True, "SETTINGS": replace(ogc_settings, statement_timeout_ms=1)})
     try:

@@ -4,7 +4,6 @@ GDAL and sqlite3, PMTiles by the pmtiles reader)."""
 from __future__ import annotations
 
 import gzip
-import shutil
 import sqlite3
 import subprocess
 import threading
@@ -100,6 +99,7 @@ def tc_tile(server):
 
 def _colour_counts(png: bytes) -> dict:
     import warnings
+
     from rasterio.errors import NotGeoreferencedWarning
     from rasterio.io import MemoryFile
     with warnings.catch_warnings():
@@ -136,6 +136,7 @@ def test_maplibre_renders_composite_tiles_in_chromium(server):
 
 def test_seed_mbtiles_and_pmtiles(settings, rows, tmp_path):  # noqa: F811
     from pmtiles.reader import MmapSource, Reader, all_tiles
+
     from scripts.cli import main
     bbox = (108.2985, 15.8990, 108.3020, 15.9025)          # inside the synthetic block
     expected = sum(count_tiles_in_bbox(bbox, z) for z in (14, 15, 16))
@@ -186,9 +187,10 @@ def test_seed_rejects_bad_input_clearly(settings, tmp_path, args, message):
 
 def test_numpy_colour_counter_sees_colours():
     """The screenshot check itself can fail: a white image has no drawn pixels."""
-    from rasterio.io import MemoryFile
     import warnings
+
     from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
     white = np.full((3, 8, 8), 255, dtype=np.uint8)
     with warnings.catch_warnings(), MemoryFile() as mem:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)

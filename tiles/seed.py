@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 import sqlalchemy as sa
-from sqlalchemy import func
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
+from sqlalchemy import func
 
 from gisdb.errors import InvalidParameter
 
