@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clients import require
+from clients import CHROMIUM, require
 from layers.registry import ALL_LAYERS, get_layer
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent / "out"

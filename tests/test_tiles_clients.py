@@ -16,12 +16,11 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from clients import require
+from clients import CHROMIUM, require
 from test_tiles_mvt import LAT, LON, rows, xyz  # noqa: F401  (rows is a fixture)
 from tiles.grid import Tile, count_tiles_in_bbox, tiles_in_bbox
 
 PROJECT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
