@@ -11,6 +11,7 @@ run: system setup
 	$(VENV)/bin/gisdb serve
 
 test: system system-test setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 setup: $(STAMP) $(NODE_STAMP)

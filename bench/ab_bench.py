@@ -32,8 +32,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 import sqlalchemy as sa  # noqa: E402
-
 from servers import free_port, wait_http  # noqa: E402
+
 from gisdb.engine import make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from tiles.grid import lonlat_to_tile  # noqa: E402

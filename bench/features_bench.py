@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from servers import free_port, wait_http  # noqa: E402
+
 from gisdb.engine import database_url, make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.registry import get_layer  # noqa: E402
@@ -158,7 +159,7 @@ def ceiling(settings: Settings, bbox, limit: int, seconds: int, connections: int
 
 
 def start_ours(settings_env: dict, port: int, workers: int) -> subprocess.Popen:
-    from scripts.serve import server_command         # the very command `gisdb serve` runs
+    from scripts.serve import server_command  # the very command `gisdb serve` runs
     return subprocess.Popen(server_command("127.0.0.1", port, workers, 2, access_log=False),
                             cwd=ROOT, env=settings_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -29,7 +29,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
-
 from sqlalchemy.engine import make_url
 
 from gisdb.database import create_database

@@ -31,9 +31,16 @@ from gisdb.settings import Settings
 from layers.registry import get_layer
 from layers.schema import migrate
 from tiles.grid import Tile, lonlat_to_tile
-from tiles.mapnik_style import (BUFFER_PX, LABEL_SUFFIX, geometry_rank, label_min_zoom, load_mapnik,
-                                 map_xml, register_fonts)
 from tiles.mapnik_postgis import PgSource
+from tiles.mapnik_style import (
+    BUFFER_PX,
+    LABEL_SUFFIX,
+    geometry_rank,
+    label_min_zoom,
+    load_mapnik,
+    map_xml,
+    register_fonts,
+)
 from tiles.png import PNG_FORMAT, render_layers_png, visible_layers
 
 LAYERS = ("admin_units", "zoning", "parcels", "buildings", "roads")

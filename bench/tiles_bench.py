@@ -41,6 +41,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from servers import free_port, wait_http  # noqa: E402
+
 from gisdb.engine import database_url, make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.extent import layer_extent  # noqa: E402

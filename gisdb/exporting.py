@@ -232,7 +232,7 @@ def _batches(result, schema: pa.Schema, chunk: int, total: int,
 
 def _write(fmt: OutputFormat, source: ExportSource, reader, target: Path, srid: int,
            renamed: dict[str, str]) -> None:
-    import pyogrio   # imports pandas on the way (~1 s): only exports pay for it
+    import pyogrio  # imports pandas on the way (~1 s): only exports pay for it
     layer_options = dict(fmt.layer_options)
     crs = CRS.from_epsg(srid)
     if fmt.driver == "GeoJSON":

@@ -23,7 +23,7 @@ import rasterio
 import rasterio.shutil
 import sqlalchemy as sa
 from geoalchemy2.shape import from_shape
-from rasterio._err import CPLE_BaseError      # GDAL errors raised while reading blocks
+from rasterio._err import CPLE_BaseError  # GDAL errors raised while reading blocks
 from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
 from shapely.geometry import box
@@ -63,7 +63,7 @@ def check_source(src_path: str | os.PathLike, settings: Settings | None = None) 
     """Refuse anything but a local, regular .tif/.tiff file that starts like a TIFF and is
     within the import size limit: no network or GDAL virtual paths (/vsicurl/, http://),
     no VRT, no symlinks (the checks shared with `gisdb import`)."""
-    from .importing.safety import safe_open_path   # the importing package loads pandas
+    from .importing.safety import safe_open_path  # the importing package loads pandas
     return safe_open_path(src_path, settings, extensions=SUFFIXES)
 
 

@@ -1,5 +1,6 @@
-"""A layer's spatial extent in degrees (EPSG:4326), computed in one place, with the
-caller choosing explicitly how:
+"""A layer's spatial extent in degrees (EPSG:4326), computed in one place.
+
+The caller chooses explicitly how:
 
 - estimated: `ST_EstimatedExtent`. PostGIS 3 reads the bounding boxes at the root of the
   table's spatial index (the planner's statistics when there is no index), so it costs

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from geoalchemy2 import WKBElement
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gisdb.model import (Base, geom_column, id_column, layer_constraints, mercator_column,
-                         updated_column)
+from gisdb.model import Base, geom_column, id_column, layer_constraints, mercator_column, updated_column
 
 from .layer import Field, Layer, Style
 

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
-from layers.registry import ALL_LAYERS, get_layer
 from layers.queries import expressions as ex
+from layers.registry import ALL_LAYERS, get_layer
 
 MAX_QUERY_CHARS = 100
 MAX_LIMIT = 50
@@ -115,8 +115,8 @@ def _field_select(layer: Layer, field: SearchField, folded: str, limit: int,
     """Selects of one search field: up to CANDIDATES matches, ranked; for codes also the
     exact match (btree, always found). The cap keeps a common word ("bach dang" in
     100,000 addresses) from ranking every match; small tables are never capped by it.
-    (Exact matches of names are not looked up apart: on a trigram index an equality on
-    a common word rechecks every row that holds it.)"""
+    Exact matches of names are not looked up apart: on a trigram index an equality on
+    a common word rechecks every row that holds it."""
     if fuzzy and field.kind == "code":
         return []
     t = layer.table

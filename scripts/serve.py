@@ -18,7 +18,6 @@ from layers.bootstrap import prepare
 
 from .context import settings_from, user_errors
 
-
 # Granian's access-log atoms: the query string is logged apart from the path (it carries
 # the filters, bbox and paging that explain a slow request).
 ACCESS_LOG_FORMAT = '[%(time)s] %(addr)s "%(method)s %(path)s" "%(query_string)s" %(status)d %(dt_ms).1f ms'

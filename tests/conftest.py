@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from clients import require
+from fresh_databases import migrated_database
 from gisdb.cluster import Cluster
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
-
-from fresh_databases import migrated_database
 
 PROJECT = Path(__file__).resolve().parents[1]
 REALDATA = PROJECT.parent / "shared" / "realdata"
@@ -61,6 +61,6 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    if not REALDATA.is_dir():
-        pytest.skip(f"real Da Nang data not found at {REALDATA} (only present in CI/dev)")
+    """The shared real Da Nang files: skipped locally when absent, a failure under CI."""
+    require("realdata")
     return REALDATA

@@ -11,13 +11,12 @@ import shapely
 import sqlalchemy as sa
 from pyproj import Transformer
 
+from fresh_databases import migrated_database
 from gisdb.engine import make_engine
 from gisdb.importing import FieldMapping, ImportOptions
 from gisdb.versions import table_versions
 from layers.importing import import_layer
 from layers.registry import get_layer
-
-from fresh_databases import migrated_database
 
 
 @pytest.fixture(scope="module")

@@ -179,7 +179,6 @@ def test_equality_filters_are_bound(engine, parcels, tmp_path):
 
 
 def test_cql2_where(engine, parcels, tmp_path):
-    pytest.importorskip("gisdb.cql2")
     out = tmp_path / "cql.gpkg"
     result = export_layer(engine, "parcels", out,
                           filter_text="area_m2 > 200 AND land_use IN ('ODT', 'TMD')")

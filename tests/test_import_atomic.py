@@ -19,11 +19,9 @@ from click.testing import CliRunner
 
 from gisdb.errors import ImportFailed
 from gisdb.importing.log import list_imports
+from import_support import clear, count, imp_engine, imp_settings, run, version, write_parcels  # noqa: F401
 from layers.registry import get_layer
 from scripts.cli import main
-
-from import_support import (clear, count, imp_engine, imp_settings, run, version,  # noqa: F401
-                            write_parcels)
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from pyproj import CRS, Geod, Transformer
 
 from gisdb.errors import ImportFailed
-from layers.registry import get_layer
-
 from import_support import clear, count, imp_engine, imp_settings, points_lonlat, run, write_points  # noqa: F401
+from layers.registry import get_layer
 
 GEOD = Geod(ellps="WGS84")
 # An ESRI-style .prj as Vietnamese GIS software writes it: own names, no TOWGS84.

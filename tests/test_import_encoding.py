@@ -6,9 +6,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from gisdb.importing.encoding import detect_dbf
-from layers.registry import get_layer
-
 from import_support import clear, imp_engine, imp_settings, points_lonlat, run, write_points  # noqa: F401
+from layers.registry import get_layer
 
 NAMES = ["Ngã tư Hùng Vương", "Nút giao Điện Biên Phủ", "Cầu Rồng", "Phường Hải Châu"]
 

@@ -10,10 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from gisdb.errors import InvalidParameter
+from import_support import clear, count, imp_engine, imp_settings, run, version, write_parcels, write_points  # noqa: F401
 from layers.registry import get_layer
-
-from import_support import (clear, count, imp_engine, imp_settings, run, version, write_parcels,  # noqa: F401
-                             write_points)
 
 WARD_MAP = dict(maps=("@id=code", "name:vi=name", "name=name", "name:en=name_en"),
                 sets=("level=ward", "valid_from=2019-12-01", "valid_to=2025-07-01"))

@@ -11,7 +11,6 @@ import pytest
 
 from gisdb.errors import ImportFailed, UnsafeInput
 from gisdb.importing.safety import extract_zip_safely, safe_open_path
-
 from import_support import count, imp_engine, imp_settings, run, write_parcels  # noqa: F401
 
 

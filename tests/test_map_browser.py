@@ -3,11 +3,10 @@ real HTTP server on the sample city, with every request outside this machine blo
 (and recorded: none may be needed for the map to work)."""
 from __future__ import annotations
 
-import os
-
 import datetime as dt
 import io
 import json
+import os
 import re
 import struct
 import threading
@@ -18,9 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from clients import CHROMIUM, require
 from layers.registry import ALL_LAYERS, get_layer
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent / "out"
@@ -42,6 +41,7 @@ def live_url(app):
 
 @pytest.fixture(scope="module")
 def browser():
+    require("chromium")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -309,7 +309,7 @@ def decode_rgb(png: bytes):
         with rasterio.MemoryFile(io.BytesIO(png)) as mem, mem.open() as src:
             if src.count >= 3:
                 return src.read((1, 2, 3))
-            import numpy as np                    # a palette PNG: expand its colour map
+            import numpy as np  # a palette PNG: expand its colour map
             lut = np.zeros((256, 3), np.uint8)
             for i, colour in src.colormap(1).items():
                 lut[i] = colour[:3]

@@ -9,10 +9,9 @@ from rasterio.transform import from_origin
 from rio_tiler.colormap import cmap
 
 from gisdb.rasters import add_raster, raster_path, remove_raster
+from test_png_tiles import decode_png
 from tiles.grid import Tile, lonlat_to_tile
 from tiles.raster import parse_options, read_tile, render_raster_tile
-
-from test_png_tiles import decode_png
 
 SYNTH_WEST, SYNTH_NORTH, SYNTH_STEP = 107.0, 15.2, 0.001     # 200 x 200 pixels
 SYNTH_NODATA = -9999

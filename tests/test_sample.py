@@ -16,8 +16,7 @@ from gisdb.database import create_database, drop_database
 from gisdb.engine import make_engine
 from gisdb.errors import AlreadyLoaded, InvalidParameter
 from layers.registry import ALL_LAYERS, get_layer
-from layers.sample import (CORE_BBOX, LAND, generate, load_sample_city, sample_state,
-                           write_irregular_file)
+from layers.sample import CORE_BBOX, LAND, generate, load_sample_city, sample_state, write_irregular_file
 from layers.schema import migrate
 from scripts.cli import main
 

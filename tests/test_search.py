@@ -11,7 +11,6 @@ from layers.search import parse_parcel_number, search, search_fields
 from tests.query_city import qc  # noqa: F401  (fixture)
 
 
-
 def _first(conn, q, **kw):
     results = search(conn, q, **kw)["results"]
     assert results, f"nothing found for {q!r}"

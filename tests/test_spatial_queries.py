@@ -17,7 +17,6 @@ from scripts.cli import main
 from tests.query_city import CELL, GRID, lonlat, qc  # noqa: F401  (qc: fixture)
 
 
-
 def square(conn, x0, y0, x1, y1) -> dict:
     """A GeoJSON polygon through four local-grid corners."""
     ring = [list(lonlat(conn, x, y)) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]

@@ -8,10 +8,10 @@ import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 
+from gisdb.errors import InvalidParameter, QueryTimeout
 from test_tiles_mvt import rows, xyz  # noqa: F401  (rows is a fixture)
 from tiles.cache import TileCache, cache_key, tile_etag
 from tiles.grid import parse_tile, parse_zoom_range
-from gisdb.errors import InvalidParameter, QueryTimeout
 
 
 def test_key_and_etag_follow_versions_and_options():

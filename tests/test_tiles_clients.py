@@ -4,7 +4,6 @@ GDAL and sqlite3, PMTiles by the pmtiles reader)."""
 from __future__ import annotations
 
 import gzip
-import shutil
 import sqlite3
 import subprocess
 import threading
@@ -17,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
+from clients import CHROMIUM, require
 from test_tiles_mvt import LAT, LON, rows, xyz  # noqa: F401  (rows is a fixture)
 from tiles.grid import Tile, count_tiles_in_bbox, tiles_in_bbox
 
 PROJECT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
@@ -68,8 +67,8 @@ def server(settings, rows, tmp_path_factory):  # noqa: F811
         app.extensions["gisdb.tiles"].engine.dispose()
 
 
-@pytest.mark.skipif(not shutil.which("ogrinfo"), reason="gdal-bin is not installed")
 def test_gdal_mvt_driver_reads_a_tile(tc_tile, tmp_path):
+    require("ogrinfo")
     z, x, y, data = tc_tile
     path = tmp_path / "tile.pbf"
     path.write_bytes(data)
@@ -99,6 +98,7 @@ def tc_tile(server):
 
 def _colour_counts(png: bytes) -> dict:
     import warnings
+
     from rasterio.errors import NotGeoreferencedWarning
     from rasterio.io import MemoryFile
     with warnings.catch_warnings():
@@ -112,10 +112,8 @@ def _colour_counts(png: bytes) -> dict:
             "white": int(((r > 240) & (g > 240) & (b > 240)).sum())}
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_maplibre_renders_composite_tiles_in_chromium(server):
-    if not (PROJECT / "node_modules" / "maplibre-gl" / "dist" / "maplibre-gl.js").exists():
-        pytest.skip("maplibre-gl is not installed (npm install)")
+    require("chromium", "maplibre")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -137,6 +135,7 @@ def test_maplibre_renders_composite_tiles_in_chromium(server):
 
 def test_seed_mbtiles_and_pmtiles(settings, rows, tmp_path):  # noqa: F811
     from pmtiles.reader import MmapSource, Reader, all_tiles
+
     from scripts.cli import main
     bbox = (108.2985, 15.8990, 108.3020, 15.9025)          # inside the synthetic block
     expected = sum(count_tiles_in_bbox(bbox, z) for z in (14, 15, 16))
@@ -187,9 +186,10 @@ def test_seed_rejects_bad_input_clearly(settings, tmp_path, args, message):
 
 def test_numpy_colour_counter_sees_colours():
     """The screenshot check itself can fail: a white image has no drawn pixels."""
-    from rasterio.io import MemoryFile
     import warnings
+
     from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
     white = np.full((3, 8, 8), 255, dtype=np.uint8)
     with warnings.catch_warnings(), MemoryFile() as mem:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)

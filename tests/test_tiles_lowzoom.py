@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from layers.registry import get_layer
+from tiles.driver import _numbered
 from tiles.generalise import CAPPED, CLUSTERED, DETAIL, GENERALISED, plan_for
 from tiles.grid import Tile, lonlat_to_tile
-from tiles.driver import _numbered
 from tiles.mvt import render_mvt, tile_statement
 
 LOAD_SQL = """

@@ -220,8 +220,8 @@ def test_bad_tile_requests_are_json_errors(tc, url, status):
 
 
 def test_database_timeout_is_503_json_and_nothing_is_cached(settings, rows, tmp_path):
-    from webmap.app import create_app
     from tiles.cache import TileCache
+    from webmap.app import create_app
     slow = replace(settings, data_dir=tmp_path, statement_timeout_ms=1)
     app = create_app({"TESTING": True, "SETTINGS": slow})
     url = "/tiles/buildings,roads,incidents/%d/%d/%d.mvt" % xyz(14)

@@ -23,9 +23,19 @@ from sqlalchemy.engine import Connection
 
 from gisdb.versions import versions_object
 
-from .generalise import (BUFFER, CAPPED, CLUSTERED, DETAIL, EXTENT, GENERALISED, MARGIN,
-                         in_zoom_range, is_point_layer, plan_for)
 from .driver import fetch_one_binary
+from .generalise import (
+    BUFFER,
+    CAPPED,
+    CLUSTERED,
+    DETAIL,
+    EXTENT,
+    GENERALISED,
+    MARGIN,
+    in_zoom_range,
+    is_point_layer,
+    plan_for,
+)
 from .grid import ORIGIN, Tile
 
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"

@@ -29,8 +29,17 @@ from layers.registry import get_layer
 from .cache import CachedTile, TileCache, tile_etag
 from .grid import TILE_SIZE, Tile
 from .mapnik_postgis import PgSource, connection_slot, feature_table, label_table, mapnik_errors
-from .mapnik_style import (BASE_LAYERS, BUFFER_PX, LABEL_SUFFIX, base_map_xml, draw_order,
-                           label_min_zoom, load_mapnik, map_xml, register_fonts)
+from .mapnik_style import (
+    BASE_LAYERS,
+    BUFFER_PX,
+    LABEL_SUFFIX,
+    base_map_xml,
+    draw_order,
+    label_min_zoom,
+    load_mapnik,
+    map_xml,
+    register_fonts,
+)
 
 MEDIA_TYPE = "image/png"
 SCALES = (1, 2)

@@ -234,7 +234,7 @@ def stats_view():
 
 @bp.get("/search")
 def search_view():
-    """GET /search?q=[&layers=][&limit=]"""
+    """Answer GET /search?q=[&layers=][&limit=]."""
     p = _params(SEARCH_PARAMS)
     if "q" not in p:
         raise InvalidParameter("q is required")

@@ -12,7 +12,6 @@ immutable and cached for a year; without it, a day plus an ETag.
 from __future__ import annotations
 
 import json
-import mimetypes
 from functools import lru_cache
 from pathlib import Path
 

@@ -3,8 +3,12 @@ values (timestamps always timezone-aware, UTC when no offset is given)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from gisdb.errors import InvalidFilter
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def parse_date(text: str) -> dt.date:

@@ -1,8 +1,8 @@
-"""Refusing dangerous input before GDAL ever sees it.
+r"""Refusing dangerous input before GDAL ever sees it.
 
 A file handed to `gisdb import` (or `gisdb export`'s inputs, or `gisdb raster add`) is
 checked here first: it must be a regular local file (no symlink, no device, no network
-or GDAL virtual path such as `/vsicurl/` or `\\\\server\\share`), of a format we open on
+or GDAL virtual path such as `/vsicurl/` or `\\server\share`), of a format we open on
 purpose (no VRT, which can point GDAL anywhere), and not larger than the limit. A zip is
 inspected entry by entry before anything is written: `..` or absolute names, symlinks,
 too many entries, a total or a compression ratio typical of a zip bomb are refused, and

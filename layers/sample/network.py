@@ -10,8 +10,7 @@ import shapely
 
 from . import names
 from .rows import ewkb
-from .streets import (ALLEY, LANES, NU, NV, PV, SPEED, STRETCH_NS, WIDTH_M, Plan, name_streets,
-                      stretch_of)
+from .streets import ALLEY, LANES, NU, NV, PV, SPEED, STRETCH_NS, WIDTH_M, Plan, name_streets, stretch_of
 
 SURFACES = np.array(["asphalt", "concrete", "paving", "gravel", "earth"], dtype=object)
 

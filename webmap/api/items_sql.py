@@ -13,8 +13,8 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from gisdb import cql2
-from gisdb.crs import Crs, crs_from_uri
 from gisdb.cql2.to_sql import coerce_value
+from gisdb.crs import Crs, crs_from_uri
 from gisdb.temporal import time_bounds
 from layers.layer import Layer
 from layers.registry import get_layer

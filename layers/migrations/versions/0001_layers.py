@@ -5,10 +5,10 @@ Revision ID: 0001
 """
 from alembic import op
 
-from gisdb.meta_tables import LayerVersion, SchemaState
-from gisdb.model import Base, META_SCHEMA
-from gisdb.versions import install_version_function, track_table
 import layers.registry as registry
+from gisdb.meta_tables import LayerVersion, SchemaState
+from gisdb.model import META_SCHEMA, Base
+from gisdb.versions import install_version_function, track_table
 
 # Case- and diacritic-insensitive text for search ("hai chau" finds "Hải Châu"); IMMUTABLE
 # so that it can back expression indexes.
