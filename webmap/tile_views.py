@@ -26,7 +26,7 @@ from tiles.cache import TileCache, etag_matches
 from tiles.vector import VectorTiles, make_tile_engine, parse_layers
 
 bp = Blueprint("tiles", __name__)
-TILE_PARAMS = frozenset({"filter", "filter-lang", "datetime", "f"})
+TILE_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "datetime", "f"})
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 _LOCK = threading.Lock()
 
@@ -59,14 +59,15 @@ def tile_args(args: Mapping[str, str]) -> dict:
         raise InvalidParameter("tiles are only available as f=mvt")
     return {"filter_text": args.get("filter"),
             "filter_lang": args.get("filter-lang"),
+            "filter_crs": args.get("filter-crs"),
             "datetime": args.get("datetime")}
 
 
-NO_ARGS = {"filter_text": None, "filter_lang": None, "datetime": None}
+NO_ARGS = {"filter_text": None, "filter_lang": None, "filter_crs": None, "datetime": None}
 
 
 def _passthrough() -> dict:
-    return {k: request.args.get(k) for k in ("filter", "filter-lang", "datetime")}
+    return {k: request.args.get(k) for k in ("filter", "filter-lang", "filter-crs", "datetime")}
 
 
 def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, args: Mapping[str, str],
