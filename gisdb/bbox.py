@@ -110,8 +110,11 @@ def clip_to_area_of_use(geom: shapely.Geometry, srid: int) -> shapely.Geometry:
 
 def storage_sql(wkb: sa.ColumnElement, srid: int) -> sa.ColumnElement:
     """A bound WKB geometry in `srid` as an EPSG:4326 geometry, transformed once per
-    statement (a scalar subquery runs once; the index condition takes its value)."""
-    geom = sa.func.ST_GeomFromWKB(wkb, srid)
+    statement (a scalar subquery runs once; the index condition takes its value).
+    The SRID is SQL text, part of SQLAlchemy's statement cache key: GeoAlchemy2 may
+    render an integer SRID argument of ST_GeomFromWKB inline, and a cached compilation
+    of the same statement in another CRS then kept the first SRID."""
+    geom = sa.func.ST_SetSRID(sa.func.ST_GeomFromWKB(wkb), sa.literal_column(str(int(srid)), sa.Integer))
     if srid == STORAGE_SRID:
         return geom
     return sa.select(sa.func.ST_Transform(geom, STORAGE_SRID)).scalar_subquery()

@@ -112,7 +112,7 @@ def _walk(node):
         if not isinstance(box, list) or len(box) != 4 or not all(_is_number(n) for n in box):
             raise InvalidFilter("a bbox is four numbers")
         return values.Envelope(x1=box[0], x2=box[2], y1=box[1], y2=box[3])
-    if node.get("type") in GEOJSON_TYPES:
+    if isinstance(node.get("type"), str) and node["type"] in GEOJSON_TYPES:
         return values.Geometry(node)
     if "function" in node:
         fn = node["function"]
