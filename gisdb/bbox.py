@@ -17,7 +17,7 @@ from typing import NamedTuple
 import shapely
 import sqlalchemy as sa
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 
 from .errors import InvalidParameter
 from .model import STORAGE_SRID
@@ -81,8 +81,14 @@ def area_of_use(srid: int) -> shapely.Polygon:
     west, south, east, north = (aou.west, aou.south, aou.east, aou.north) if aou else (-180, -90, 180, 90)
     if crs.is_geographic and crs.to_epsg() == 4326:
         return shapely.box(west, south, east, north)
-    to_crs = Transformer.from_crs(CRS.from_epsg(4326), crs, always_xy=True)
-    return shapely.box(*to_crs.transform_bounds(west, south, east, north, densify_pts=21))
+    try:
+        to_crs = Transformer.from_crs(CRS.from_epsg(4326), crs, always_xy=True)
+        bounds = to_crs.transform_bounds(west, south, east, north, densify_pts=21)
+    except ProjError:
+        raise InvalidParameter(f"EPSG:{srid} cannot be used for a bounding box") from None
+    if not all(math.isfinite(v) for v in bounds):
+        raise InvalidParameter(f"EPSG:{srid} cannot be used for a bounding box")
+    return shapely.box(*bounds)
 
 
 def box_shape(box: Box, srid: int) -> shapely.Geometry:

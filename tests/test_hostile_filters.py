@@ -195,13 +195,13 @@ def _accepts_or_refuses(value, lang: str) -> None:
     str(expr.compile(dialect=sa.dialects.postgresql.dialect()))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(text_filters)
 def test_cql2_text_parser_never_raises_anything_else(text):
     _accepts_or_refuses(text, "cql2-text")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(json_values)
 def test_cql2_json_parser_never_raises_anything_else(value):
     _accepts_or_refuses(json.dumps(value), "cql2-json")

@@ -9,7 +9,7 @@ and caching headers.
 - GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}    MVT (row, then column)
 - GET /tiles/{l1,l2,...}/{z}/{x}/{y}.mvt                        composite MVT (XYZ order)
 - GET /tiles/{l1,l2,...}.json                                   TileJSON of the composite
-Tile query parameters: filter, filter-lang (CQL2), datetime. An empty tile (no feature,
+Tile query parameters: filter, filter-lang (CQL2), filter-crs, datetime. An empty tile (no feature,
 or a zoom outside every layer's range) is `204 No Content`.
 """
 from __future__ import annotations
