@@ -2,8 +2,9 @@
 
 `VectorTiles.tile(...)` is what the web views and the seeder call. It validates z/x/y and
 the layer list, turns the optional CQL2 `filter` (with `filter-lang`, `filter-crs`) and
-`datetime` into SQL conditions per layer by the feature API's rules (`layers.filter_rules`), reads the data versions of the tile's layers,
-and returns the tile from the cache or renders it (one statement, see `tiles.mvt`).
+`datetime` into SQL conditions per layer by the feature API's rules
+(`layers.filter_rules`), reads the data versions of the tile's layers, and returns the
+tile from the cache or renders it (one statement, see `tiles.mvt`).
 Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"".
 """
 from __future__ import annotations
