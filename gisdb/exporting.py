@@ -12,7 +12,6 @@ output and renamed into place, so a failed export leaves no half-written file.
 """
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from .bbox import Box, box_condition
 from .engine import db_errors
 from .errors import ExportFailed, InvalidParameter
 from .model import STORAGE_SRID
@@ -106,20 +106,6 @@ def format_for(path: str | os.PathLike) -> OutputFormat:
                                f"use one of the extensions {known}") from None
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """'minx,miny,maxx,maxy' -> four finite floats with min < max."""
-    parts = [p.strip() for p in str(text).split(",")]
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        raise InvalidParameter(f"bbox {text!r}: expected four numbers minx,miny,maxx,maxy") from None
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise InvalidParameter(f"bbox {text!r}: expected four numbers minx,miny,maxx,maxy")
-    if not (values[0] < values[2] and values[1] < values[3]):
-        raise InvalidParameter(f"bbox {text!r}: min must be smaller than max")
-    return values  # type: ignore[return-value]
-
-
 def epsg_code(user_crs: str) -> int:
     """The EPSG code of a CRS as staff name it ('EPSG:5899', '5899', a WKT with an EPSG id).
     A CRS without an EPSG identity is refused: only an EPSG code carries the datum shift."""
@@ -157,12 +143,8 @@ def short_field_names(names: list[str], limit: int) -> dict[str, str]:
 # --- query -----------------------------------------------------------------------------------
 
 def _bbox_filter(source: ExportSource, bbox, bbox_srid: int) -> sa.ColumnElement:
-    envelope = sa.func.ST_MakeEnvelope(*bbox, bbox_srid)
-    if bbox_srid != source.storage_srid:
-        step = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 32.0   # follow curved edges
-        envelope = sa.func.ST_Transform(sa.func.ST_Segmentize(envelope, step),
-                                        source.storage_srid)
-    return sa.func.ST_Intersects(source.geometry, envelope)
+    """The bbox test (gisdb.bbox: clipped to the CRS's area of use, transformed once)."""
+    return box_condition(source.geometry, Box(*bbox), bbox_srid)
 
 
 def _exportable(column: sa.ColumnElement) -> tuple[sa.ColumnElement, pa.DataType]:

@@ -34,10 +34,11 @@ EXTENSIONS = ".csv, .fgb, .geojson, .gpkg, .json, .shp, .zip"
 def export_command(ctx, layer, out, bbox, bbox_crs, srs, filter_text, equalities, overwrite,
                    chunk_size):
     """Export a layer to a GIS file (help text above)."""
-    from gisdb.exporting import ExportOptions, parse_bbox
+    from gisdb.exporting import ExportOptions, epsg_code, parse_bbox
     from layers.exporting import export_layer, parse_equalities
-    options = ExportOptions(bbox=parse_bbox(bbox) if bbox else None, bbox_crs=bbox_crs,
-                            srs=srs, chunk_size=chunk_size, overwrite=overwrite)
+    box = parse_bbox(bbox, epsg_code(bbox_crs)) if bbox else None
+    options = ExportOptions(bbox=box, bbox_crs=bbox_crs, srs=srs, chunk_size=chunk_size,
+                            overwrite=overwrite)
     equals = parse_equalities(equalities)
     settings = settings_from(ctx)
     engine = make_engine(settings, timeout_ms=settings.import_statement_timeout_ms, pool_size=1)

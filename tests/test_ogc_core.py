@@ -94,7 +94,7 @@ def test_bad_limit_is_400(ogc_client, value):
 
 
 @pytest.mark.parametrize("query", ["foo=1", "limit=5&limit=6", "bbox=1,2,3", "bbox=a,b,c,d",
-                                   "bbox=108.3,16,108.2,16.1", "bbox=1,2,3,4&bbox-crs=EPSG:9999",
+                                   "bbox=108.2,16.1,108.3,16", "bbox=1,2,3,4&bbox-crs=EPSG:9999",
                                    "crs=EPSG:2154", "datetime=2020-01-01", "offset=-1",
                                    "sortby=secret", "properties=secret", "floors=abc",
                                    "filter-lang=cql2-text"])

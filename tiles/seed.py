@@ -20,6 +20,8 @@ from typing import Callable
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
+from gisdb.bbox import Box
+from gisdb.bbox import parse_bbox as parse_box
 from gisdb.errors import InvalidParameter
 from layers.extent import layers_extent
 
@@ -38,20 +40,11 @@ class SeedResult:
     bytes: int              # archive size
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """'west,south,east,north' in degrees -> tuple, validated."""
+def parse_bbox(text: str | None) -> Box | None:
+    """'west,south,east,north' in degrees (gisdb.bbox's parser), or None."""
     if text is None:
         return None
-    try:
-        values = tuple(float(v) for v in str(text).split(","))
-    except ValueError:
-        raise InvalidParameter(f"bbox must be four numbers west,south,east,north: {text[:60]!r}") from None
-    if len(values) != 4:
-        raise InvalidParameter("bbox must be four numbers west,south,east,north")
-    west, south, east, north = values
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise InvalidParameter("bbox must be west<east within ±180 and south<north within ±90")
-    return values
+    return parse_box(text)
 
 
 def data_bounds(conn, layers) -> tuple[float, float, float, float]:

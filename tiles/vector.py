@@ -1,9 +1,10 @@
 """Vector tiles as a service: validated request -> cached, gzipped MVT bytes + ETag.
 
 `VectorTiles.tile(...)` is what the web views and the seeder call. It validates z/x/y and
-the layer list, turns the optional CQL2 `filter` (the feature API's parser, `gisdb.cql2`)
-and `datetime` into SQL conditions per layer, reads the data versions of the tile's layers,
-and returns the tile from the cache or renders it (one statement, see `tiles.mvt`).
+the layer list, turns the optional CQL2 `filter` (with `filter-lang`, `filter-crs`) and
+`datetime` into SQL conditions per layer by the feature API's rules
+(`layers.filter_rules`), reads the data versions of the tile's layers, and returns the
+tile from the cache or renders it (one statement, see `tiles.mvt`).
 Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"".
 """
 from __future__ import annotations
@@ -19,11 +20,10 @@ try:
 except ImportError:              # optional speed-up: plain gzip works the same
     igzip = None
 
-from gisdb import cql2
 from gisdb.engine import db_errors, make_engine
 from gisdb.errors import DatabaseUnavailable, InvalidParameter
-from gisdb.temporal import parse_datetime, time_bounds
 from gisdb.versions import VERSIONS_SQL, table_versions
+from layers.filter_rules import cql2_clause, datetime_clause
 from layers.registry import get_layer
 
 from .cache import TileCache, tile_etag
@@ -84,32 +84,6 @@ def parse_layers(text: str) -> list:
     return [get_layer(layer_id) for layer_id in ids]
 
 
-def filter_clause(layer, filter_text: str | None, filter_lang: str | None):
-    """The CQL2 filter over `layer`'s queryables (InvalidFilter -> 400)."""
-    if filter_text is None or not str(filter_text).strip():
-        return None
-    columns = {f.name: layer.table.c[f.name] for f in layer.queryables}
-    columns.setdefault("id", layer.table.c[layer.id_column])
-    return cql2.to_expression(filter_text, filter_lang or "cql2-text", columns, layer.table.c.geom)
-
-
-def datetime_clause(layer, text: str | None):
-    """OGC `datetime` (instant, `start/end`, open ends `..`) on the layer's time field, with
-    the feature API's parser and bounds (`gisdb.temporal`); None for a layer without one."""
-    if text is None or not str(text).strip() or not layer.time_field:
-        return None
-    column = layer.table.c[layer.time_field]
-    lower, upper = time_bounds(parse_datetime(str(text)), column.type)
-    conditions = []
-    if lower is not None:
-        conditions.append(column >= sa.literal(*lower))
-    if upper is not None:
-        value, type_, op = upper
-        bound = sa.literal(value, type_)
-        conditions.append(column < bound if op == "<" else column <= bound)
-    return sa.and_(*conditions)
-
-
 class VectorTiles:
     """Vector tiles of the registry's layers over one engine and one cache."""
 
@@ -118,32 +92,36 @@ class VectorTiles:
         self.cache = cache
         self.binary = engine.dialect.driver == "psycopg"    # see tiles.driver
 
-    def conditions(self, layers, filter_text=None, filter_lang=None, datetime=None) -> dict:
+    def conditions(self, layers, filter_text=None, filter_lang=None, datetime=None,
+                   filter_crs=None) -> dict:
         """Per-layer SQL conditions of a request's filter and datetime."""
         if datetime and len(layers) == 1 and not layers[0].time_field:
             raise InvalidParameter(f"layer {layers[0].id!r} has no time field for datetime")
         wheres = {}
         for layer in layers:
-            parts = [c for c in (filter_clause(layer, filter_text, filter_lang),
+            parts = [c for c in (cql2_clause(layer, filter_text, filter_lang, filter_crs),
                                  datetime_clause(layer, datetime)) if c is not None]
             if parts:
                 wheres[layer.id] = sa.and_(*parts)
         return wheres
 
     def tile(self, layers_text: str, z, x, y, *, filter_text: str | None = None,
-             filter_lang: str | None = None, datetime: str | None = None) -> VectorTile:
+             filter_lang: str | None = None, datetime: str | None = None,
+             filter_crs: str | None = None) -> VectorTile:
         """The tile of 'layer[,layer...]' at z/x/y (raw path values, validated here)."""
         tile = parse_tile(z, x, y)
         layers = parse_layers(layers_text)
         return self.render(layers, tile, filter_text=filter_text, filter_lang=filter_lang,
-                           datetime=datetime)
+                           datetime=datetime, filter_crs=filter_crs)
 
     def render(self, layers: list, tile: Tile, *, filter_text=None, filter_lang=None,
-               datetime=None) -> VectorTile:
-        wheres = self.conditions(layers, filter_text, filter_lang, datetime)
+               datetime=None, filter_crs=None) -> VectorTile:
+        wheres = self.conditions(layers, filter_text, filter_lang, datetime, filter_crs)
         shown = visible_layers(layers, tile.z)
         key = ("mvt", tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
                filter_text or "", filter_lang or "", datetime or "")
+        if filter_crs:
+            key += (filter_crs,)
         if not shown:                      # outside every layer's zoom range: empty tile
             cached = self.cache.get_or_render(key, {}, lambda: b"")
             return VectorTile(b"", cached.etag, cached.hit)

@@ -28,10 +28,10 @@ bp = Blueprint("queries", __name__)
 MAX_BODY_BYTES = 1_000_000
 COMMON = {"f"}
 ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer"}
-NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "limit",
+NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "filter-crs", "limit",
                "offset", "at_date", "include_geometry"}
 WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features"}
-STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "at_date"}
+STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
 
 
@@ -62,6 +62,8 @@ def _body() -> dict | None:
         body = json.loads(raw)
     except ValueError:
         raise InvalidParameter("the request body is not valid JSON") from None
+    except RecursionError:
+        raise InvalidParameter("the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidParameter("the request body must be a JSON object")
     return body
@@ -154,7 +156,7 @@ def _geometry_from(p: dict, body: dict | None, *, allowed) -> inputs.QueryGeomet
     return None
 
 
-BODY_OPTIONS = ("layer", "layers", "distance", "filter", "filter-lang", "limit", "offset",
+BODY_OPTIONS = ("layer", "layers", "distance", "filter", "filter-lang", "filter-crs", "limit", "offset",
                 "at_date", "features", "include_geometry", "by")
 
 
@@ -197,7 +199,8 @@ def near_view():
         result = queries.near(conn, layer, geometry, p["distance"], filter_text=p.get("filter"),
                               filter_lang=p.get("filter-lang", "cql2-text"), equals=equals,
                               limit=p.get("limit", 100), offset=p.get("offset", 0),
-                              at_date=inputs.date(p.get("at_date")), with_geometry=with_geometry)
+                              at_date=inputs.date(p.get("at_date")), with_geometry=with_geometry,
+                              filter_crs=p.get("filter-crs"))
         for feature in result["features"]:
             feature["links"] = _feature_links(layer.id, feature["id"])
         return result
@@ -229,7 +232,8 @@ def stats_view():
     equals = _equals(p, STATS_PARAMS)
     return _answer(_tables((layer, get_layer("admin_units"))), lambda conn: queries.stats(
         conn, layer, p.get("by", "ward"), filter_text=p.get("filter"),
-        filter_lang=p.get("filter-lang", "cql2-text"), equals=equals, at_date=p.get("at_date")))
+        filter_lang=p.get("filter-lang", "cql2-text"), equals=equals, at_date=p.get("at_date"),
+        filter_crs=p.get("filter-crs")))
 
 
 @bp.get("/search")

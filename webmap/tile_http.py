@@ -18,8 +18,8 @@ from .api.response import ApiResponse
 from .caching import CACHE_CONTROL, etag_header, matches
 from .responses import respond
 
-VECTOR_PARAMS = frozenset({"filter", "filter-lang", "datetime", "f"})
-NO_ARGS = {"filter_text": None, "filter_lang": None, "datetime": None}
+VECTOR_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "datetime", "f"})
+NO_ARGS = {"filter_text": None, "filter_lang": None, "filter_crs": None, "datetime": None}
 VECTOR_CACHE_CONTROL = CACHE_CONTROL["vector_tile"]
 
 
@@ -34,6 +34,7 @@ def tile_args(args: Mapping[str, str]) -> dict:
         raise InvalidParameter("tiles are only available as f=mvt")
     return {"filter_text": args.get("filter"),
             "filter_lang": args.get("filter-lang"),
+            "filter_crs": args.get("filter-crs"),
             "datetime": args.get("datetime")}
 
 

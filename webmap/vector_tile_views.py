@@ -9,7 +9,7 @@ the same the WSGI fast path (webmap.tile_fastpath) gives without Flask.
 - GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}    MVT (row, then column)
 - GET /tiles/{l1,l2,...}/{z}/{x}/{y}.mvt                        composite MVT (XYZ order)
 - GET /tiles/{l1,l2,...}.json                                   TileJSON of the composite
-Tile query parameters: filter, filter-lang (CQL2), datetime. An empty tile (no feature,
+Tile query parameters: filter, filter-lang (CQL2), filter-crs, datetime. An empty tile (no feature,
 or a zoom outside every layer's range) is `204 No Content`.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _base() -> str:
 
 
 def _passthrough() -> dict:
-    return {k: request.args.get(k) for k in ("filter", "filter-lang", "datetime")}
+    return {k: request.args.get(k) for k in ("filter", "filter-lang", "filter-crs", "datetime")}
 
 
 def _tile_response(layers_text: str, z, x, y) -> Response:

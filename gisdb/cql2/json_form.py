@@ -19,16 +19,59 @@ GEOJSON_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineStrin
                  "MultiPolygon", "GeometryCollection"}
 
 
+MAX_JSON_DEPTH = 100       # arrays and objects; a CQL2 level takes two, a polygon four
+
+
 def parse_json(value: str | dict):
-    """A CQL2 JSON filter (text or already decoded) as a pygeofilter AST."""
+    """A CQL2 JSON filter (text or already decoded) as a pygeofilter AST. Nesting is
+    measured without recursion first, so a hostile depth is an InvalidFilter, never a
+    RecursionError in the decoder or in the walk."""
     if isinstance(value, str):
+        _check_text_depth(value)
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):
             raise InvalidFilter("the filter is not valid JSON") from None
     if not isinstance(value, dict):
         raise InvalidFilter("a CQL2 JSON filter is an object")
+    _check_depth(value)
     return _walk(value)
+
+
+def _too_deep() -> InvalidFilter:
+    return InvalidFilter(f"the filter is nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def _check_text_depth(text: str) -> None:
+    """Depth of [ and { outside JSON strings, counted in one pass."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+        elif ch in "]}":
+            depth -= 1
+
+
+def _check_depth(value) -> None:
+    """Depth of decoded JSON (e.g. a POST body's filter), walked with a stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
 
 
 def _args(node: dict, count: int | None = None) -> list:
@@ -69,7 +112,7 @@ def _walk(node):
         if not isinstance(box, list) or len(box) != 4 or not all(_is_number(n) for n in box):
             raise InvalidFilter("a bbox is four numbers")
         return values.Envelope(x1=box[0], x2=box[2], y1=box[1], y2=box[3])
-    if node.get("type") in GEOJSON_TYPES:
+    if isinstance(node.get("type"), str) and node["type"] in GEOJSON_TYPES:
         return values.Geometry(node)
     if "function" in node:
         fn = node["function"]

@@ -1,6 +1,7 @@
 """Spatial operands and predicates of CQL2 filters: geometry literals checked by
-shapely and bound as WKB (transformed from the filter CRS to storage EPSG:4326), and
-the distance predicate in metres (indexable bounding-box test, then geography)."""
+shapely and bound as WKB (clipped to the filter CRS's area of use and transformed once
+per statement to storage EPSG:4326, see gisdb.bbox), and the distance predicate in
+metres (indexable bounding-box test, then geography)."""
 from __future__ import annotations
 
 import math
@@ -10,11 +11,13 @@ import shapely.geometry
 import sqlalchemy as sa
 from pygeofilter import values
 
+from gisdb.bbox import clip_to_area_of_use, storage_sql
 from gisdb.crs import Crs
 from gisdb.errors import InvalidFilter
+from gisdb.model import STORAGE_SRID
 
 MAX_COORDINATES = 10_000
-STORAGE_SRID = 4326
+MAX_ABS_COORDINATE = 1e8
 METRES_PER_DEGREE = 111_320.0
 
 SPATIAL_FUNCTIONS = {
@@ -25,41 +28,58 @@ SPATIAL_FUNCTIONS = {
 }
 
 
-def _shape(node) -> shapely.Geometry:
+def _shape(node, crs: Crs) -> shapely.Geometry:
+    """The literal as a shapely geometry in x = easting/longitude order. A BBOX with
+    minx > maxx in a geographic CRS crosses the antimeridian: two boxes."""
     if isinstance(node, values.Envelope):
-        minx, maxx = sorted((node.x1, node.x2))
-        miny, maxy = sorted((node.y1, node.y2))
-        return shapely.box(minx, miny, maxx, maxy)
+        corners = (node.x1, node.y1, node.x2, node.y2)
+        _check_numbers(corners)
+        minx, miny, maxx, maxy = corners
+        if crs.lat_first:
+            minx, miny, maxx, maxy = miny, minx, maxy, maxx
+        if miny > maxy:
+            miny, maxy = maxy, miny
+        if minx > maxx and crs.srid == STORAGE_SRID:
+            return shapely.union_all([shapely.box(minx, miny, 180, maxy),
+                                      shapely.box(-180, miny, maxx, maxy)])
+        return shapely.box(min(minx, maxx), miny, max(minx, maxx), maxy)
     try:
         geom = shapely.geometry.shape(node.geometry)
     except Exception:  # shapely raises several types for malformed GeoJSON
         raise InvalidFilter("the filter holds a malformed geometry") from None
     if geom.is_empty:
         raise InvalidFilter("the filter holds an empty geometry")
+    if shapely.get_num_coordinates(geom) > MAX_COORDINATES:
+        raise InvalidFilter(f"a filter geometry may have at most {MAX_COORDINATES} coordinates")
+    _check_numbers(shapely.get_coordinates(geom).ravel())
+    if crs.lat_first:
+        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     if not geom.is_valid:          # a hand-drawn bow-tie: repair rather than fail in GEOS
         geom = shapely.make_valid(geom)
     return geom
 
 
+def _check_numbers(numbers) -> None:
+    """Coordinates are finite numbers of a plausible size (no NaN, no 1e309)."""
+    for v in numbers:
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v) and abs(v) < MAX_ABS_COORDINATE):
+            raise InvalidFilter("the filter geometry has coordinates out of range "
+                                "(each must be a finite number)")
+
+
 def geometry_literal(node, crs: Crs) -> sa.ColumnElement:
     """A bound geometry in storage coordinates (EPSG:4326, lon/lat)."""
-    geom = _shape(node)
-    if shapely.get_num_coordinates(geom) > MAX_COORDINATES:
-        raise InvalidFilter(f"a filter geometry may have at most {MAX_COORDINATES} coordinates")
-    coords = shapely.get_coordinates(geom)
-    if not all(math.isfinite(v) and abs(v) < 1e8 for v in coords.ravel()):
-        raise InvalidFilter("the filter geometry has coordinates out of range")
-    if crs.lat_first:
-        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    geom = _shape(node, crs)
     if crs.srid == STORAGE_SRID:
         lon, lat = shapely.get_coordinates(geom).T
         if (abs(lat) > 90).any() or (abs(lon) > 360).any():
             raise InvalidFilter("filter coordinates are outside longitude/latitude range "
                                 "(check filter-crs and axis order)")
-    bound = sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(geom), sa.LargeBinary), crs.srid)
-    if crs.srid != STORAGE_SRID:
-        bound = sa.func.ST_Transform(bound, STORAGE_SRID)
-    return bound
+    else:
+        geom = clip_to_area_of_use(geom, crs.srid)
+    wkb = sa.literal(shapely.to_wkb(geom), sa.LargeBinary)
+    return storage_sql(wkb, crs.srid)
 
 
 def distance_within(lhs: sa.ColumnElement, rhs: sa.ColumnElement, metres: float) -> sa.ColumnElement:

@@ -69,7 +69,10 @@ class Builder:
             lhs = self.scalar(node.lhs, d)
             if not node.sub_nodes:
                 raise InvalidFilter("IN needs at least one value")
-            items = [self.bind(item, lhs, d) for item in node.sub_nodes]
+            items = []
+            for item in node.sub_nodes:        # every listed value is a term
+                self._count(d)
+                items.append(self.bind(item, lhs, d))
             return lhs.not_in(items) if node.not_ else lhs.in_(items)
         if isinstance(node, ast.IsNull):
             lhs = self.scalar(node.lhs, d, allow_geometry=True)
@@ -162,7 +165,7 @@ class Builder:
         """A literal typed after `other`, or another scalar expression."""
         if not _is_literal(node):
             return self.scalar(node, depth)
-        return coerce_literal(node, other.type)
+        return coerce_literal(node, other.type, name=other.key if isinstance(other, sa.Column) else None)
 
     # ---- temporal and spatial operands -------------------------------------------------
     def time_operand(self, node):
@@ -200,35 +203,56 @@ def _is_literal(node) -> bool:
     return isinstance(node, (str, int, float, bool, dt.date, Decimal))
 
 
-def coerce_literal(value, type_: sa.types.TypeEngine) -> sa.ColumnElement:
+def coerce_literal(value, type_: sa.types.TypeEngine, name: str | None = None) -> sa.ColumnElement:
     """`coerce_value` as a bound literal."""
-    bound, bound_type = coerce_value(value, type_)
+    bound, bound_type = coerce_value(value, type_, name=name)
     return sa.literal(bound, bound_type)
 
 
-def coerce_value(value, type_: sa.types.TypeEngine) -> tuple:
+TRUE_WORDS = ("true", "t", "yes", "1")
+FALSE_WORDS = ("false", "f", "no", "0")
+
+
+def _kind(type_: sa.types.TypeEngine) -> str:
+    if isinstance(type_, sa.Boolean):
+        return "true or false"
+    if isinstance(type_, sa.Integer):
+        return "a whole number"
+    if isinstance(type_, sa.Numeric | sa.Float):
+        return "a number"
+    if isinstance(type_, sa.Date | sa.DateTime):
+        return "a date (YYYY-MM-DD) or an RFC 3339 timestamp"
+    return f"a {type(type_).__name__} value"
+
+
+def coerce_value(value, type_: sa.types.TypeEngine, name: str | None = None) -> tuple:
     """(value, SQL type) that a column of `type_` can be compared with; InvalidFilter
-    when the value cannot be one (so the database never sees a malformed literal)."""
-    bad = InvalidFilter(f"value {str(value)[:40]!r} does not fit a {type(type_).__name__} property")
+    when the value cannot be one (so the database never sees a malformed literal).
+    The one typing of filter values: CQL2 literals and equality parameters alike."""
+    try:
+        return _coerce(value, type_)
+    except (InvalidFilter, ValueError, InvalidOperation, OverflowError):
+        subject = f"{name}: " if name else ""
+        raise InvalidFilter(f"{subject}{str(value)[:40]!r} is not {_kind(type_)}") from None
+
+
+def _coerce(value, type_: sa.types.TypeEngine) -> tuple:
     if isinstance(type_, sa.Boolean):
         if isinstance(value, bool):
             return value, sa.Boolean()
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true", sa.Boolean()
-        raise bad
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS, sa.Boolean()
+        raise ValueError(value)
     if isinstance(type_, sa.Integer | sa.Numeric):
         if isinstance(value, bool):
-            raise bad
+            raise ValueError(value)
         if isinstance(value, int) and isinstance(type_, sa.Integer):
             if abs(value) > 2 ** 63 - 1:
-                raise bad
+                raise ValueError(value)
             return value, sa.BigInteger()
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise bad from None
+        number = Decimal(str(value).strip())
         if not number.is_finite():
-            raise bad
+            raise ValueError(value)
         if isinstance(type_, sa.Integer) and number == number.to_integral_value() and abs(number) < 2 ** 63:
             return int(number), sa.BigInteger()
         return number, sa.Numeric()
@@ -236,7 +260,7 @@ def coerce_value(value, type_: sa.types.TypeEngine) -> tuple:
         if isinstance(value, str):
             value = parse_instant(value)
         if not isinstance(value, dt.date):
-            raise bad
+            raise ValueError(value)
         return time_value(value, type_)
     if isinstance(type_, sa.String):
         if isinstance(value, bool):
@@ -244,4 +268,4 @@ def coerce_value(value, type_: sa.types.TypeEngine) -> tuple:
         return str(value), sa.Text()
     if isinstance(value, bool | int | float | str):
         return value, sa.literal(value).type
-    raise bad
+    raise ValueError(value)

@@ -12,11 +12,11 @@ import math
 
 import sqlalchemy as sa
 
+from gisdb.model import STORAGE_SRID
 from layers.layer import Layer
 
 from .inputs import QueryGeometry
 
-STORAGE_SRID = 4326
 METRES_PER_DEGREE_LAT = 110_574.0     # the smallest value on the spheroid (at the equator)
 METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
 SAFETY = 1.05                         # margin so that the envelope never cuts a true match

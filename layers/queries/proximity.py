@@ -24,7 +24,7 @@ NEAR_TYPES = POINT_TYPES + LINE_TYPES
 def near(conn: Connection, layer: Layer, geometry: QueryGeometry, distance_m, *,
          filter_text: str | None = None, filter_lang: str = "cql2-text",
          equals: dict | None = None, limit=DEFAULT_LIMIT, offset=0,
-         at_date: dt.date | None = None, with_geometry: bool = True) -> dict:
+         at_date: dt.date | None = None, with_geometry: bool = True, filter_crs=None) -> dict:
     """A GeoJSON FeatureCollection of `layer`'s features within `distance_m` of
     `geometry`, sorted by distance; each feature carries `distance_m` and a label.
     `numberMatched` counts all matches (bounded by the distance, so never a full scan)."""
@@ -39,7 +39,7 @@ def near(conn: Connection, layer: Layer, geometry: QueryGeometry, distance_m, *,
     conditions = [ex.within_distance(t.c.geom, target, d, geometry.max_abs_lat),
                   *ex.valid_at(t, at_date or dt.date.today()),
                   *where_clauses(layer, filter_text=filter_text, filter_lang=filter_lang,
-                                 equals=equals)]
+                                 equals=equals, filter_crs=filter_crs)]
     distance = sa.cast(ex.distance_m(t.c.geom, target), sa.Float).label("distance_m")
     columns = [sa.cast(t.c[layer.id_column], sa.BigInteger).label("id"), distance,
                ex.properties_json(layer, t).label("properties"), *ex.bbox_columns(t.c.geom)]

@@ -76,7 +76,7 @@ def _round(row, layer: Layer) -> dict:
 
 def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str | None = None,
           filter_lang: str = "cql2-text", equals: dict | None = None,
-          at_date=None) -> dict:
+          at_date=None, filter_crs=None) -> dict:
     """Per admin unit of level `by` ('ward' includes communes, or 'district') valid on
     `at_date` (today by default): code, name and the layer's count/area/length; plus the
     totals and the unassigned remainder."""
@@ -86,7 +86,7 @@ def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str 
     units = get_layer("admin_units").table.alias("u")
     f = layer.table.alias("f")
     conditions = where_clauses(layer, filter_text=filter_text, filter_lang=filter_lang,
-                               equals=equals)
+                               equals=equals, filter_crs=filter_crs)
     # the filter is written against the layer's own table; rewrite it onto the alias
     conditions = [ClauseAdapter(f).traverse(c) for c in conditions]
     feature_conditions = [*conditions, *ex.valid_at(f, at)]

@@ -12,22 +12,14 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from gisdb import cql2
-from gisdb.cql2.to_sql import coerce_value
+from gisdb.bbox import box_wkb, storage_sql
 from gisdb.crs import Crs, crs_from_uri
-from gisdb.temporal import time_bounds
+from gisdb.model import STORAGE_SRID
+from layers import filter_rules
 from layers.layer import Layer
 from layers.registry import get_layer
 
 from .params import ItemsQuery
-
-STORAGE_SRID = 4326
-BBOX_KEYS = ("bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy")
-
-
-def queryable_columns(layer: Layer) -> dict[str, sa.ColumnElement]:
-    """The allow-list that filters, sorting and equality parameters may name."""
-    return {f.name: layer.column(f.name) for f in layer.queryables}
 
 
 def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dict]:
@@ -36,10 +28,10 @@ def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dic
     values: dict = {"page_limit": q.limit + extra, "page_offset": q.offset}
     shape: list = [layer.id, q.crs.uri, q.properties, q.sortby]
     if q.bbox is not None:
-        values.update(zip(BBOX_KEYS, q.bbox))
+        values["bbox_wkb"] = box_wkb(q.bbox, q.bbox_crs.srid)
         shape.append(("bbox", q.bbox_crs.uri))
     if q.time is not None and layer.time_field:
-        lower, upper = time_bounds(q.time, layer.column(layer.time_field).type)
+        lower, upper = filter_rules.datetime_bounds(layer, q.time)
         if lower is not None:
             values["time_start"], type_ = lower
             shape.append(("time_start", _type_key(type_)))
@@ -47,7 +39,7 @@ def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dic
             values["time_end"], type_, op = upper
             shape.append(("time_end", _type_key(type_), op))
     for name, raw in q.equals:
-        values["eq_" + name], type_ = coerce_value(raw, layer.column(name).type)
+        values["eq_" + name], type_ = filter_rules.equality_value(layer, name, raw)
         shape.append(("eq", name, _type_key(type_)))
     return tuple(shape), values
 
@@ -68,30 +60,17 @@ def _shape_conditions(layer: Layer, shape: tuple) -> list[sa.ColumnElement]:
     for part in shape[4:]:
         kind = part[0]
         if kind == "bbox":
-            crs = crs_from_uri(part[1])
-            corners = [sa.bindparam(k, type_=sa.Float) for k in BBOX_KEYS]
-            conds.append(sa.func.ST_Intersects(t.c.geom, envelope(corners, crs)))
+            wkb = sa.bindparam("bbox_wkb", type_=sa.LargeBinary)
+            conds.append(sa.func.ST_Intersects(t.c.geom, storage_sql(wkb, crs_from_uri(part[1]).srid)))
         elif kind == "time_start":
-            conds.append(layer.column(layer.time_field) >= sa.bindparam("time_start", type_=_type(part[1])))
+            bound = sa.bindparam("time_start", type_=_type(part[1]))
+            conds.append(filter_rules.time_condition(layer, bound, ">="))
         elif kind == "time_end":
-            column = layer.column(layer.time_field)
             bound = sa.bindparam("time_end", type_=_type(part[1]))
-            conds.append(column < bound if part[2] == "<" else column <= bound)
+            conds.append(filter_rules.time_condition(layer, bound, part[2]))
         elif kind == "eq":
             conds.append(layer.column(part[1]) == sa.bindparam("eq_" + part[1], type_=_type(part[2])))
     return conds
-
-
-def envelope(corners, crs: Crs) -> sa.ColumnElement:
-    """The bbox as a storage-CRS polygon (transformed when needed)."""
-    env = sa.func.ST_MakeEnvelope(*corners, crs.srid)
-    if crs.srid != STORAGE_SRID:
-        env = sa.func.ST_Transform(sa.func.ST_Segmentize(env, _segment(crs)), STORAGE_SRID)
-    return env
-
-
-def _segment(crs: Crs) -> float:
-    return 0.01 if crs.srid in (4326, 4756) else 1000.0
 
 
 def output_geometry(column: sa.ColumnElement, crs: Crs) -> sa.ColumnElement:
@@ -156,8 +135,7 @@ def page_statements(layer: Layer, q: ItemsQuery, *, extra: int = 1,
         return features, count, values
     conds = _shape_conditions(layer, shape) + list(where or [])
     if q.filter is not None:
-        conds.append(cql2.to_expression(q.filter, q.filter_lang, queryable_columns(layer),
-                                        layer.table.c.geom, filter_crs=q.filter_crs))
+        conds.append(filter_rules.cql2_clause(layer, q.filter, q.filter_lang, q.filter_crs))
     return _features(layer, shape, conds), count_statement(layer, conds), values
 
 

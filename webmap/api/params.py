@@ -2,11 +2,11 @@
 small frozen dataclass. Unknown or repeated parameters are 400, never ignored."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from gisdb import cql2
+from gisdb import bbox, cql2
+from gisdb.bbox import Box
 from gisdb.crs import Crs, crs_from_uri
 from gisdb.errors import InvalidParameter
 from gisdb.temporal import TimeRange, parse_datetime
@@ -25,7 +25,7 @@ ITEMS_PARAMS = ("limit", "offset", "bbox", "bbox-crs", "crs", "properties", "sor
 class ItemsQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: Box | None = None
     bbox_crs: Crs = field(default_factory=lambda: crs_from_uri(None))
     crs: Crs = field(default_factory=lambda: crs_from_uri(None))
     time: TimeRange | None = None
@@ -86,26 +86,10 @@ def _int(name: str, raw: str, low: int, high: int | None = None) -> int:
     return min(value, high) if high is not None else value
 
 
-def parse_bbox(raw: str, crs: Crs) -> tuple[float, float, float, float]:
-    """4 (or 6, 3D) numbers in the axis order of `crs`, as (minx, miny, maxx, maxy)
-    with x = longitude/easting."""
-    try:
-        numbers = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise InvalidParameter("bbox must be 4 comma-separated numbers") from None
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) and abs(n) < 1e8 for n in numbers):
-        raise InvalidParameter("bbox must be 4 comma-separated numbers")
-    a0, a1, b0, b1 = numbers
-    minx, miny, maxx, maxy = (a1, a0, b1, b0) if crs.lat_first else (a0, a1, b0, b1)
-    if minx > maxx or miny > maxy:
-        raise InvalidParameter("bbox: the lower corner must come first (min before max)")
-    if crs.srid in (4326, 4756) and (min(miny, maxy) < -90 or max(miny, maxy) > 90
-                                     or min(minx, maxx) < -180 or max(minx, maxx) > 180):
-        raise InvalidParameter("bbox: coordinates are outside longitude/latitude range "
-                               "(check bbox-crs and axis order)")
-    return minx, miny, maxx, maxy
+def parse_bbox(raw: str, crs: Crs) -> Box:
+    """`bbox` in the axis order of `bbox-crs` (gisdb.bbox's parser; a CRS84 or EPSG:4326
+    box may cross the antimeridian)."""
+    return bbox.parse_bbox(raw, crs.srid, lat_first=crs.lat_first, antimeridian=True)
 
 
 def _names(raw: str, allowed: set[str], what: str) -> list[str]:
