@@ -35,7 +35,10 @@ _MAGIC = {
     ".tif": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
     ".tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
 }
-_NETWORK = re.compile(r"^(/vsi|\\\\|//|[a-z][a-z0-9+.-]*://)|^[a-z]+:(?![\\/])", re.IGNORECASE)
+# GDAL virtual paths, UNC shares, URLs, and "DRIVER:..." connection strings (PG:, GeoJSON:,
+# CSV:...); a Windows drive letter (C:/, C:\\) is a local path.
+_NETWORK = re.compile(r"^(/vsi|\\\\|//|[a-z][a-z0-9+.-]*://)|^(?![a-z]:[\\/])[a-z][a-z0-9 _+.-]*:",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,10 @@ def safe_open_path(path: str | Path, settings: Settings | None = None,
     check_text_dataset(candidate)
     if _suffix(candidate) == ".shp":
         _check_shapefile_parts(candidate)
-    return candidate.resolve()
+    resolved = candidate.resolve()
+    if _NETWORK.match(str(resolved)):
+        raise UnsafeInput(f"{text!r} is not a local file path (network and GDAL virtual paths are refused)")
+    return resolved
 
 
 def _check_magic(path: Path) -> None:
