@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import secrets
 import struct
+import subprocess
+import sys
 import threading
 import urllib.request
 import zipfile
@@ -241,3 +243,39 @@ def test_a_zip_lying_about_a_size_is_a_clear_cli_message(imp_engine, imp_setting
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "ImportFailed" in result.output and "lying.zip" in result.output
     assert "damaged" in result.output and "Traceback" not in result.output
+
+
+FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+import numpy as np, rasterio, rasterio.env
+from rasterio.transform import from_origin
+from gisdb.importing.gdal_guard import REFUSED
+from gisdb.importing.sources import open_source
+from gisdb.rasters import write_cog
+linked, tif = Path(sys.argv[1]), Path(sys.argv[2])
+try:
+    with open_source(linked, None) as source:      # trusted as checked: only the guard stands
+        pass
+except Exception:
+    pass
+with rasterio.open(tif, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8",
+                   crs="EPSG:4326", transform=from_origin(108.2, 16.1, 0.001, 0.001)) as out:
+    out.write(np.ones((1, 8, 8), dtype="uint8"))
+cog, _, _ = write_cog(tif, tif.parent / "cogs", kind="generic")
+print(json.dumps({"refused": list(REFUSED),
+                  "rasterio": rasterio.env.get_gdal_config("CPL_VSIL_CURL_ALLOWED_FILENAME", normalize=False)}))
+"""
+
+
+def test_a_fresh_process_is_guarded_before_its_first_open(tmp_path, listener):
+    """`open_source` and `write_cog` guard GDAL themselves, before they open anything."""
+    linked = _geojson(tmp_path / "fresh.geojson",
+                      crs={"type": "link", "properties": {"href": f"{listener.url}/fresh-crs.json"}})
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(linked), str(tmp_path / "r.tif")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert f"{listener.url}/fresh-crs.json" in facts["refused"]
+    assert facts["rasterio"] == OFFLINE_CONFIG["CPL_VSIL_CURL_ALLOWED_FILENAME"]
+    _silent(listener)
