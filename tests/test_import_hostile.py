@@ -20,7 +20,7 @@ import rasterio
 import rasterio.env
 from click.testing import CliRunner
 
-from gisdb.errors import GisdbError, UnsafeInput
+from gisdb.errors import GisdbError, ImportFailed, UnsafeInput
 from gisdb.importing.gdal_guard import KEPT_DRIVERS, OFFLINE_CONFIG, REFUSED, guard_gdal
 from gisdb.rasters import GDAL_SAFE_ENV, add_raster
 from scripts.cli import main
@@ -279,3 +279,14 @@ def test_a_fresh_process_is_guarded_before_its_first_open(tmp_path, listener):
     assert f"{listener.url}/fresh-crs.json" in facts["refused"]
     assert facts["rasterio"] == OFFLINE_CONFIG["CPL_VSIL_CURL_ALLOWED_FILENAME"]
     _silent(listener)
+
+
+def test_damaged_and_empty_files_are_clear_errors(imp_engine, imp_settings, tmp_path):
+    gpkg = write_parcels(tmp_path / "whole.gpkg", 20, driver="GPKG")
+    cut = tmp_path / "cut.gpkg"
+    cut.write_bytes(gpkg.read_bytes()[:4096])
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for path, message in ((cut, "cut.gpkg cannot be read as GPKG"), (empty, "empty.csv: the file is empty")):
+        with pytest.raises(ImportFailed, match=message):
+            run(imp_engine, imp_settings, "parcels", path, dry_run=True)

@@ -12,7 +12,7 @@ import mmap
 import re
 from pathlib import Path
 
-from ..errors import UnsafeInput
+from ..errors import ImportFailed, UnsafeInput
 
 HEAD_BYTES = 64 * 1024
 CRS_WINDOW = 8 * 1024            # a "crs" member is a few dozen bytes; more is refused
@@ -25,6 +25,8 @@ _POINTER = re.compile(r"://|^[/\\.~]|^[a-z]:[\\/]|/vsi", re.IGNORECASE)
 def check_text_dataset(path: Path) -> None:
     """Refuse a .geojson/.json/.csv whose content GDAL could be led astray by."""
     suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json", ".csv") and path.stat().st_size == 0:
+        raise ImportFailed(f"{path.name}: the file is empty")
     if suffix in (".geojson", ".json"):
         check_geojson(path)
     elif suffix == ".csv":

@@ -182,7 +182,7 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
             dataset = enc.transcode_to_utf8(dataset, tmp / "transcoded.csv", choice.codec)
             choice = enc.EncodingChoice(choice.name, gdal=None, codec=None, warnings=choice.warnings)
     if suffix == ".gpkg":
-        layers = [str(name) for name, _ in pyogrio.list_layers(dataset)]
+        layers = _gpkg_tables(dataset, original)
         if layer is None and len(layers) > 1:
             raise InvalidParameter(f"{original.name} has {len(layers)} tables ({', '.join(layers)}): choose one with --table")
         if layer is not None and layer not in layers:
@@ -214,6 +214,17 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
     if driver == "CSV":
         source.csv_geometry = _csv_geometry(names)
     return source
+
+
+def _gpkg_tables(dataset: Path, original: Path) -> list[str]:
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(dataset)]
+    except Exception as exc:  # a damaged SQLite file surfaces as several GDAL error types
+        raise ImportFailed(f"{original.name} cannot be read as GPKG: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _csv_geometry(names: list[str]) -> CsvGeometry:
