@@ -72,6 +72,7 @@ class Source:
 
     @property
     def gdal_path(self) -> str:
+        """What GDAL is handed: the path, naming its driver where GDAL can be told."""
         return named_path(self.path, self.driver)
 
     def open_kwargs(self) -> dict:
@@ -217,6 +218,7 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
 
 
 def _gpkg_tables(dataset: Path, original: Path) -> list[str]:
+    """The GeoPackage's tables; a damaged file is an ImportFailed, not a driver error."""
     try:
         return [str(name) for name, _ in pyogrio.list_layers(dataset)]
     except Exception as exc:  # a damaged SQLite file surfaces as several GDAL error types
