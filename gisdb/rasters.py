@@ -5,6 +5,10 @@ Each raster is converted once into a Cloud-Optimised GeoTIFF under `settings.ras
 described by one row of `meta.rasters`: CRS, footprint in EPSG:4326, size, bands,
 dtype, nodata, per-band statistics and the SHA-256 of the source file.
 
+The source is opened with the GTiff driver only, from a local path `check_source`
+passed, in a process whose GDAL has no network (`gisdb.importing.gdal_guard`, set up by
+`add_raster` and `write_cog` before anything is opened).
+
 Adding is atomic: the COG is written to a temporary file in the same directory, checked,
 and renamed over the final name inside the transaction that upserts the row, so readers
 see either the old raster or the new one, never half a file. Adding the same file again
@@ -44,6 +48,7 @@ GDAL_SAFE_ENV = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",   # never look at sibling files
     "GDAL_PAM_ENABLED": "NO",                      # no .aux.xml read or written
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none",   # no network reads, whatever the path
+    "CPL_VSIL_CURL_ALLOWED_FILENAME": "/vsicurl/http://gdal-network-disabled.invalid/",
     "GDAL_HTTP_MAX_RETRY": "0",
 }
 _table = RasterEntry.__table__
@@ -65,6 +70,12 @@ def check_source(src_path: str | os.PathLike, settings: Settings | None = None) 
     no VRT, no symlinks (the checks shared with `gisdb import`)."""
     from .importing.safety import safe_open_path  # the importing package loads pandas
     return safe_open_path(src_path, settings, extensions=SUFFIXES)
+
+
+def guard_gdal() -> None:
+    """GDAL's network off in this process, before any raster is opened."""
+    from .importing.gdal_guard import guard_gdal as guard  # the importing package loads pandas
+    guard()
 
 
 def file_sha256(path: Path) -> str:
@@ -152,6 +163,7 @@ def _first_line(exc: BaseException) -> str:
 def write_cog(src: Path, dst_dir: Path, *, kind: str) -> tuple[Path, dict, dict]:
     """Convert `src` into a COG in a temporary file of `dst_dir`; returns the temp path,
     its facts and its statistics. The caller renames it into place."""
+    guard_gdal()
     dst_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", suffix=".tif", dir=dst_dir)
     os.close(fd)
@@ -229,6 +241,7 @@ def add_raster(engine: sa.Engine, settings: Settings, name: str, src_path, *,
     check_name(name)
     if kind is not None and kind not in KINDS:
         raise InvalidParameter(f"unknown raster kind {kind!r}: use one of {', '.join(KINDS)}")
+    guard_gdal()
     src = check_source(src_path, settings)
     sha = file_sha256(src)
     unchanged = _unchanged_entry(engine, settings, name, sha, title, kind)

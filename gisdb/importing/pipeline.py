@@ -22,13 +22,14 @@ from ..settings import Settings
 from . import apply as applying
 from . import log
 from .crs import diagnose, resolve_crs, transformer_to_storage
+from .gdal_guard import guard_gdal
 from .mapping import FieldMapping, resolve
 from .prefetch import read_ahead
 from .progress import Progress
 from .rejects import write_rejects
 from .report import ImportReport
 from .safety import safe_open_path
-from .sources import open_source, read_chunks
+from .sources import Source, open_source, read_chunks
 from .staging import copy_chunk, create_stage, stage_columns, stage_table
 from .target import ImportTarget
 from .validate import Policy, build_checked, count_outcome
@@ -71,49 +72,70 @@ def _rejects_path(settings: Settings, options: ImportOptions, report: ImportRepo
     return settings.data_dir / "imports" / f"import-{report.import_id}-rejects.geojson"
 
 
+@dataclass
+class ImportRun:
+    """One import under way: where it goes, how, and what it has found so far. The steps
+    below share it instead of threading the same parameters through each other."""
+
+    engine: sa.Engine
+    settings: Settings
+    target: ImportTarget
+    options: ImportOptions
+    report: ImportReport
+    progress: Progress
+    started: float = field(default_factory=time.monotonic)
+    lease: sa.Connection | None = None          # holds the log row's lock for the run
+    source: Source | None = None
+
+    def fail(self, message: str) -> None:
+        """Record a failure in the log (and the report file)."""
+        self.report.status, self.report.message = "failed", message
+        self.report.seconds = time.monotonic() - self.started
+        with db_errors():
+            log.close_record(self.lease, self.report)
+        if self.options.report_path:
+            self.report.write_json(self.options.report_path)
+
+
 def run_import(engine: sa.Engine, settings: Settings, target: ImportTarget, path: str | Path,
                options: ImportOptions, progress: Progress | None = None) -> ImportReport:
     """Import `path` into `target`; returns the report (raises ImportFailed and friends
-    after logging the failure; the layer is then unchanged)."""
+    after logging the failure; the layer is then unchanged). GDAL is guarded (no
+    network, named drivers) before the file is looked at; the file is checked once."""
     options.check()
-    progress = progress or Progress(None, enabled=False)
+    guard_gdal()
     checked_path = safe_open_path(path, settings)
     report = ImportReport(layer=target.layer_id, file=str(checked_path), mode=options.mode,
                           sha256=log.file_sha256(checked_path), dry_run=options.dry_run)
-    started = time.monotonic()
-    with db_errors(), engine.connect() as lease:
-        report.import_id = log.start_record(lease, report, options.user)
+    run = ImportRun(engine, settings, target, options, report, progress or Progress(None, enabled=False))
+    with db_errors(), engine.connect() as run.lease:
+        report.import_id = log.start_record(run.lease, report, options.user)
         try:
-            _run_logged(engine, lease, settings, target, checked_path, options, report, progress, started)
+            _run_logged(run, checked_path, Path(path))
         finally:
-            log.release(lease, report.import_id)
+            log.release(run.lease, report.import_id)
     if options.report_path:
         report.write_json(options.report_path)
     return report
 
 
-def _run_logged(engine, lease, settings, target, checked_path, options, report, progress, started) -> None:
+def _run_logged(run: ImportRun, checked_path: Path, original: Path) -> None:
     """The run itself; a failure is recorded in the log (and the report file) and raised."""
+    options = run.options
     try:
-        with open_source(checked_path, settings, table=options.table, encoding=options.encoding) as source:
-            _describe(report, source, options, target)
-            progress.total = source.feature_count
-            _run(engine, lease, settings, target, source, options, report, progress, started)
+        with open_source(checked_path, run.settings, original=original, table=options.table,
+                         encoding=options.encoding) as run.source:
+            _describe(run.report, run.source, options, run.target)
+            run.progress.total = run.source.feature_count
+            _run(run)
     except GisdbError as exc:
-        report.status, report.message = "failed", str(exc)
-        report.seconds = time.monotonic() - started
-        with db_errors():
-            log.close_record(lease, report)
-        if options.report_path:
-            report.write_json(options.report_path)
+        run.fail(str(exc))
         raise
     except Exception as exc:        # a bug or an unexpected driver error: still logged
-        report.status, report.message = "failed", f"internal error ({type(exc).__name__})"
-        with db_errors():
-            log.close_record(lease, report)
+        run.fail(f"internal error ({type(exc).__name__})")
         raise
     finally:
-        progress.close()
+        run.progress.close()
 
 
 def _describe(report: ImportReport, source, options: ImportOptions, target: ImportTarget) -> None:
@@ -126,7 +148,9 @@ def _describe(report: ImportReport, source, options: ImportOptions, target: Impo
     source.plans = plans
 
 
-def _run(engine, lease, settings, target, source, options, report, progress, started) -> None:
+def _run(run: ImportRun) -> None:
+    """Stage, validate and (unless a dry run) apply, in one transaction."""
+    source, options, report, settings = run.source, run.options, run.report, run.settings
     choice = resolve_crs(options.srs, source.crs_text, file_label=source.original.name)
     report.crs = choice.as_dict()
     report.warnings.extend(choice.warnings)
@@ -134,15 +158,15 @@ def _run(engine, lease, settings, target, source, options, report, progress, sta
     columns = stage_columns(source.field_types)
     stage = stage_table(columns)
     policy = Policy(on_invalid=options.on_invalid, append=options.mode == "append")
-    with db_errors(), engine.connect() as conn:
+    with db_errors(), run.engine.connect() as conn:
         with conn.begin() as trans:
             conn.execute(sa.text("SELECT set_config('statement_timeout', :t, true), "
                                  "set_config('TimeZone', :z, true), set_config('application_name', :a, true)"),
                          {"t": str(settings.import_statement_timeout_ms), "z": IMPORT_TIMEZONE,
                           "a": "gisdb-import"})
             create_stage(conn, stage)
-            progress.phase(f"reading {source.original.name} ({source.driver}, {choice.label})")
-            progress.start_rows()
+            run.progress.phase(f"reading {source.original.name} ({source.driver}, {choice.label})")
+            run.progress.start_rows()
             with closing(read_ahead(read_chunks(source, transformer, options.chunk_size))) as chunks:
                 for chunk in chunks:
                     if chunk.start == 0:
@@ -150,12 +174,11 @@ def _run(engine, lease, settings, target, source, options, report, progress, sta
                         if problem:
                             raise ImportFailed(problem)
                     copy_chunk(conn, columns, chunk.start, chunk.wkb, chunk.flags, chunk.values)
-                    progress.advance(len(chunk))
+                    run.progress.advance(len(chunk))
             for sql_validity in (False, True):
                 savepoint = conn.begin_nested()
                 try:
-                    _validate_and_apply(conn, settings, target, source, options, report, progress, stage,
-                                        replace(policy, sql_validity=sql_validity))
+                    _validate_and_apply(run, conn, stage, replace(policy, sql_validity=sql_validity))
                 except applying.GeometryCheckFailed:
                     if sql_validity:
                         raise
@@ -165,16 +188,17 @@ def _run(engine, lease, settings, target, source, options, report, progress, sta
                     continue
                 savepoint.commit()
                 break
-            report.seconds = time.monotonic() - started
+            report.seconds = time.monotonic() - run.started
             if options.dry_run:
                 trans.rollback()
-                log.close_record(lease, report)
+                log.close_record(run.lease, report)
                 return
             log.finish_record(conn, report)
 
 
-def _validate_and_apply(conn, settings, target, source, options, report, progress, stage, policy) -> None:
+def _validate_and_apply(run: ImportRun, conn: sa.Connection, stage, policy: Policy) -> None:
     """Validate the staged rows, write the rejects, plan, and (unless a dry run) apply."""
+    target, source, options, report, progress = run.target, run.source, run.options, run.report, run.progress
     progress.phase("validating in the database")
     checked = build_checked(conn, stage, target, source.plans, policy)
     outcome = count_outcome(conn, checked)
@@ -183,7 +207,7 @@ def _validate_and_apply(conn, settings, target, source, options, report, progres
         raise ImportFailed(f"{outcome['invalid']} invalid geometries (first at row "
                            f"{outcome['first_invalid_row']}); use --on-invalid fix or reject")
     if report.rejected:
-        path = _rejects_path(settings, options, report)
+        path = _rejects_path(run.settings, options, report)
         write_rejects(conn, stage, checked, source.field_names, path)
         report.rejects_file = str(path)
     match, changes = applying.plan_changes(conn, checked, target, options.mode)

@@ -3,21 +3,25 @@ r"""Refusing dangerous input before GDAL ever sees it.
 A file handed to `gisdb import` (or `gisdb export`'s inputs, or `gisdb raster add`) is
 checked here first: it must be a regular local file (no symlink, no device, no network
 or GDAL virtual path such as `/vsicurl/` or `\\server\share`), of a format we open on
-purpose (no VRT, which can point GDAL anywhere), and not larger than the limit. A zip is
+purpose (no VRT, which can point GDAL anywhere), whose content is what its name says
+(magic bytes here, text formats in `content`), and not larger than the limit. A zip is
 inspected entry by entry before anything is written: `..` or absolute names, symlinks,
 too many entries, a total or a compression ratio typical of a zip bomb are refused, and
-extraction stops if an entry inflates past the size it declared.
+extraction stops if an entry inflates past the size it declared; a damaged archive (an
+entry whose header lies about its size or checksum) is a clear error, not a traceback.
 """
 from __future__ import annotations
 
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import UnsafeInput
+from ..errors import ImportFailed, UnsafeInput
 from ..settings import Settings
+from .content import check_text_dataset
 
 # Extensions of the formats we import. Everything else is refused before opening.
 VECTOR_EXTENSIONS = (".shp", ".zip", ".geojson", ".json", ".gpkg", ".fgb", ".csv")
@@ -31,7 +35,10 @@ _MAGIC = {
     ".tif": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
     ".tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
 }
-_NETWORK = re.compile(r"^(/vsi|\\\\|//|[a-z][a-z0-9+.-]*://)|^[a-z]+:(?![\\/])", re.IGNORECASE)
+# GDAL virtual paths, UNC shares, URLs, and "DRIVER:..." connection strings (PG:, GeoJSON:,
+# CSV:...); a Windows drive letter (C:/, C:\\) is a local path.
+_NETWORK = re.compile(r"^(/vsi|\\\\|//|[a-z][a-z0-9+.-]*://)|^(?![a-z]:[\\/])[a-z][a-z0-9 _+.-]*:",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ def safe_open_path(path: str | Path, settings: Settings | None = None,
     """The resolved local path of a file that is safe to hand to GDAL, or UnsafeInput.
 
     Checks: not a network/virtual path, not a symlink, a regular file, an allowed
-    extension whose magic bytes match, and within the size limit."""
+    extension whose content matches (magic bytes, or `content` for text formats), and
+    within the size limit."""
     text = str(path)
     if _NETWORK.match(text) or "\x00" in text:
         raise UnsafeInput(f"{text!r} is not a local file path (network and GDAL virtual paths are refused)")
@@ -81,9 +89,13 @@ def safe_open_path(path: str | Path, settings: Settings | None = None,
     if size > limits.max_bytes:
         raise UnsafeInput(f"{candidate.name}: {size} bytes is over the limit of {limits.max_bytes}")
     _check_magic(candidate)
+    check_text_dataset(candidate)
     if _suffix(candidate) == ".shp":
         _check_shapefile_parts(candidate)
-    return candidate.resolve()
+    resolved = candidate.resolve()
+    if _NETWORK.match(str(resolved)):
+        raise UnsafeInput(f"{text!r} is not a local file path (network and GDAL virtual paths are refused)")
+    return resolved
 
 
 def _check_magic(path: Path) -> None:
@@ -92,12 +104,6 @@ def _check_magic(path: Path) -> None:
         head = fh.read(64)
     if expected is not None and not any(head.startswith(m) for m in expected):
         raise UnsafeInput(f"{path.name}: the content is not a {_suffix(path)} file")
-    if _suffix(path) in (".geojson", ".json"):
-        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if not text.startswith((b"{", b"[")):
-            raise UnsafeInput(f"{path.name}: the content is not GeoJSON")
-    if _suffix(path) == ".csv" and head.lstrip().startswith(b"<"):
-        raise UnsafeInput(f"{path.name}: the content is not CSV")
 
 
 def _check_shapefile_parts(shp: Path) -> None:
@@ -152,11 +158,16 @@ def inspect_zip(path: Path, limits: Limits) -> list[tuple[zipfile.ZipInfo, PureP
 
 
 def extract_zip_safely(path: str | Path, dest: str | Path, settings: Settings | None = None) -> list[Path]:
-    """Check the whole archive (see `inspect_zip`), then extract it into `dest`, never
-    writing more bytes per entry than it declared. Returns the extracted files."""
+    """Check the file (`safe_open_path`), then extract it (`extract_checked_zip`)."""
     archive_path = safe_open_path(path, settings, extensions=(".zip",))
-    limits = Limits.from_settings(settings)
-    entries = inspect_zip(archive_path, limits)
+    return extract_checked_zip(archive_path, dest, settings)
+
+
+def extract_checked_zip(archive_path: Path, dest: str | Path, settings: Settings | None = None) -> list[Path]:
+    """Check every entry of an archive `safe_open_path` passed (see `inspect_zip`), then
+    extract it into `dest`, never writing more bytes per entry than it declared. Returns
+    the extracted files; a damaged archive is an ImportFailed naming the entry."""
+    entries = inspect_zip(archive_path, Limits.from_settings(settings))
     dest_dir = Path(dest).resolve()
     dest_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -169,9 +180,17 @@ def extract_zip_safely(path: str | Path, dest: str | Path, settings: Settings | 
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_bounded(archive, info, target)
+            try:
+                _copy_bounded(archive, info, target)
+            except _DAMAGED as exc:
+                raise ImportFailed(f"{archive_path.name}: zip entry {info.filename!r} is damaged "
+                                   f"({exc}): refused") from None
             written.append(target)
     return written
+
+
+# What zipfile and zlib raise on an entry whose header lies (size, CRC, method, encryption).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 def _copy_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:

@@ -4,7 +4,12 @@ Shapefile (`.shp` with its parts, or inside a `.zip`), GeoJSON, GeoPackage (one 
 chosen with `--table` when there are several), FlatGeobuf and CSV. Geometries leave here
 as WKB in EPSG:4326: the source CRS is transformed with pyproj, in bulk per batch. CSV
 geometries come from a WKT column, longitude/latitude columns or one "lat,lng" column;
-they are built with vectorised Arrow and shapely calls."""
+they are built with vectorised Arrow and shapely calls.
+
+GDAL never picks the driver: the one for the file's extension is named, with GDAL's own
+prefix where the driver has one (`GeoJSON:`, `CSV:`), and `gdal_guard` leaves only the
+allowed drivers registered (a Shapefile, GeoPackage or FlatGeobuf is then recognised by
+the magic bytes `safety` checked), with GDAL's network off."""
 from __future__ import annotations
 
 import struct
@@ -24,11 +29,13 @@ from pyogrio.raw import open_arrow
 
 from ..errors import ImportFailed, InvalidParameter, UnsafeInput
 from . import encoding as enc
-from .safety import extract_zip_safely, safe_open_path
+from .gdal_guard import guard_gdal
+from .safety import extract_checked_zip, safe_open_path
 
 DRIVERS = {".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
            ".fgb": "FlatGeobuf", ".csv": "CSV"}
 DATASET_SUFFIXES = tuple(DRIVERS)
+GDAL_PREFIXES = {"GeoJSON": "GeoJSON:", "CSV": "CSV:"}    # GDAL's syntax naming the driver
 WKT_NAMES = ("wkt", "geom", "geometry", "the_geom", "shape", "hinh_hoc")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "kinh_do", "kinhdo")
 LAT_NAMES = ("lat", "latitude", "y", "vi_do", "vido")
@@ -62,6 +69,11 @@ class Source:
     csv_geometry: CsvGeometry | None = None
     warnings: list[str] = field(default_factory=list)
     plans: list = field(default_factory=list)     # mapping.ColumnPlan per target column
+
+    @property
+    def gdal_path(self) -> str:
+        """What GDAL is handed: the path, naming its driver where GDAL can be told."""
+        return named_path(self.path, self.driver)
 
     def open_kwargs(self) -> dict:
         kwargs = {}
@@ -106,19 +118,25 @@ def _find_dataset(folder: Path, table: str | None) -> tuple[Path, str | None]:
     return found[0], None
 
 
+def named_path(path: Path, driver: str) -> str:
+    """The dataset as GDAL is handed it: prefixed with its driver where GDAL has a prefix."""
+    return GDAL_PREFIXES.get(driver, "") + str(path)
+
+
 @contextmanager
-def open_source(path: str | Path, settings, *, table: str | None = None,
+def open_source(checked: Path, settings, *, original: Path | None = None, table: str | None = None,
                 encoding: str | None = None) -> Iterator[Source]:
-    """Check and open a dataset (extracting a zip safely into a temporary folder that is
-    removed afterwards). Yields a `Source`."""
-    checked = safe_open_path(path, settings)
+    """Open a file `safe_open_path` passed, with GDAL guarded first (`guard_gdal`). A zip
+    is extracted safely into a temporary folder removed afterwards, and the dataset found
+    in it is checked in turn. `original` is the path the user gave. Yields a `Source`."""
+    guard_gdal()
     with tempfile.TemporaryDirectory(prefix="gisdb-import-") as tmp:
         dataset, layer = checked, table
         if checked.suffix.lower() == ".zip":
-            extract_zip_safely(checked, Path(tmp) / "zip", settings)
-            dataset, layer = _find_dataset(Path(tmp) / "zip", table)
-            safe_open_path(dataset, settings)
-        yield _describe(dataset, Path(path), layer, encoding, Path(tmp))
+            extract_checked_zip(checked, Path(tmp) / "zip", settings)
+            found, layer = _find_dataset(Path(tmp) / "zip", table)
+            dataset = safe_open_path(found, settings)
+        yield _describe(dataset, Path(original or checked), layer, encoding, Path(tmp))
 
 
 def check_shapefile(shp: Path, label: str) -> None:
@@ -165,7 +183,7 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
             dataset = enc.transcode_to_utf8(dataset, tmp / "transcoded.csv", choice.codec)
             choice = enc.EncodingChoice(choice.name, gdal=None, codec=None, warnings=choice.warnings)
     if suffix == ".gpkg":
-        layers = [str(name) for name, _ in pyogrio.list_layers(dataset)]
+        layers = _gpkg_tables(dataset, original)
         if layer is None and len(layers) > 1:
             raise InvalidParameter(f"{original.name} has {len(layers)} tables ({', '.join(layers)}): choose one with --table")
         if layer is not None and layer not in layers:
@@ -178,8 +196,8 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
     if driver == "ESRI Shapefile" and choice.gdal:
         kwargs["ENCODING"] = choice.gdal
     try:
-        info = pyogrio.read_info(dataset, **kwargs)
-        with open_arrow(dataset, use_pyarrow=True, batch_size=1, **kwargs) as (_, reader):
+        info = pyogrio.read_info(named_path(dataset, driver), **kwargs)
+        with open_arrow(named_path(dataset, driver), use_pyarrow=True, batch_size=1, **kwargs) as (_, reader):
             schema = reader.schema
     except Exception as exc:  # GDAL's errors are many types; the message is what matters
         raise ImportFailed(f"{original.name} cannot be read as {driver}: {exc}") from None
@@ -197,6 +215,18 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
     if driver == "CSV":
         source.csv_geometry = _csv_geometry(names)
     return source
+
+
+def _gpkg_tables(dataset: Path, original: Path) -> list[str]:
+    """The GeoPackage's tables; a damaged file is an ImportFailed, not a driver error."""
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(dataset)]
+    except Exception as exc:  # a damaged SQLite file surfaces as several GDAL error types
+        raise ImportFailed(f"{original.name} cannot be read as GPKG: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _csv_geometry(names: list[str]) -> CsvGeometry:
@@ -262,7 +292,7 @@ def read_chunks(source: Source, transformer, chunk_size: int = 50_000) -> Iterat
     """Stream the dataset in batches of WKB (EPSG:4326) plus field values."""
     start = 0
     try:
-        with open_arrow(source.path, use_pyarrow=True, batch_size=chunk_size,
+        with open_arrow(source.gdal_path, use_pyarrow=True, batch_size=chunk_size,
                         **source.open_kwargs()) as (meta, reader):
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             names = reader.schema.names
