@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from .bbox import Box, box_condition
+from .bbox import Box, box_condition, parse_bbox  # noqa: F401  (the export command parses --bbox with it)
 from .engine import db_errors
 from .errors import ExportFailed, InvalidParameter
 from .model import STORAGE_SRID
