@@ -106,7 +106,7 @@ def _ward_styles() -> list[str]:
 def _text(size: float, colour: str, bold: bool = False, halo: float = 1.8) -> str:
     attrs = _attrs(face_name=FONT_FACE_BOLD if bold else FONT_FACE, size=size, fill=colour,
                    halo_fill="#ffffff", halo_radius=halo, wrap_width=80, placement="point",
-                   minimum_padding=4, avoid_edges="false")
+                   margin=3, avoid_edges="false")      # (minimum-padding: off the tile edge)
     return f"<TextSymbolizer {attrs}>[name]</TextSymbolizer>"
 
 

@@ -8,7 +8,7 @@ Layers of the GeoPackage (EPSG:3857, simplified below what z18 can show):
 - `wards_2025`, `wards_pre2025`: ward/commune polygons after and before 1 July 2025
   (`osm_id`, `name`, `name_en`); before the reform only old Da Nang's own (the extract
   also holds two Quảng Nam communes far south, left out);
-- `ward_labels`: one point inside each ward, `name` (without "Phường"/"Xã"), `period`
+- `ward_labels`: one point in the middle of each ward, `name` (without "Phường"/"Xã"), `period`
   (`2025` or `pre2025`) and `area_km2` (bigger wards are labelled first).
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pyogrio
 import pyogrio.raw
 import shapely
 from pyproj import Transformer
+from shapely.ops import polylabel
 
 from . import VECTOR_LAYERS, hillshade_path, vector_path
 from .hillshade import write_hillshade
@@ -28,7 +29,7 @@ from .sea import derive_sea
 from .sources import DEM, LANDUSE, WARDS_2025, WARDS_PRE2025, Ward, read_areas, read_wards
 
 TOLERANCE_M = 0.5            # simplification, Web Mercator units: under a z18 pixel (0.6)
-FRAME_MARGIN_DEG = (0.06, 0.06, 0.12, 0.10)   # frame around the old city: W, S, E, N
+FRAME_MARGIN_DEG = (0.06, 0.06, 0.35, 0.25)   # frame around the old city: W, S, E, N
 BUILD_DATE = "2025-07-01T00:00:00Z"     # fixed GeoPackage timestamps (reproducible bytes)
 NAME_PREFIXES = ("Phường ", "Xã ", "Thị trấn ")
 _TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
@@ -70,12 +71,20 @@ def _ward_fields(wards: list[Ward]) -> dict[str, list]:
             "name_en": [w.name_en for w in wards]}
 
 
+def label_point(polygonal: shapely.Geometry) -> shapely.Point:
+    """Where a ward's name goes: the point of its largest part farthest from its edges
+    (a name sits in the middle of the ward, not on a sliver), to 10 m."""
+    parts = getattr(polygonal, "geoms", [polygonal])
+    largest = max(parts, key=lambda part: part.area)
+    return polylabel(largest, tolerance=10.0)
+
+
 def _labels(wards_2025: list[Ward], pre2025: list[Ward]) -> tuple[list, dict[str, list]]:
     points, names, periods, areas = [], [], [], []
     for period, wards in (("2025", wards_2025), ("pre2025", pre2025)):
         for ward in wards:
             projected = mercator(ward.geom)
-            points.append(projected.point_on_surface())
+            points.append(label_point(projected))
             names.append(short_name(ward.name))
             periods.append(period)
             areas.append(round(projected.area * 0.93 / 1e6, 2))   # cos²(16°): km² on the ground

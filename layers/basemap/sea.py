@@ -6,8 +6,8 @@ boundaries follow the shore) and from the Copernicus DEM elsewhere (sea = at or 
 The DEM covers the city's centre only (108.08-108.32 E, 15.87-16.12 N). Beyond it the
 sea candidates are, from the geography: north of the DEM and east of a line from the Hải
 Vân pass (108.13 E, 16.19 N) north-west past Lăng Cô's shore (west of it lies Thừa
-Thiên Huế), and east of the DEM north of 15.93 N (south
-of it, Điện Bàn's coast turns east); the rest is land. The city and the OSM land use are
+Thiên Huế), and east of the DEM beyond a line from 108.32 E, 15.93 N south-east along
+Điện Bàn's and Hội An's shore; the rest is land. The city and the OSM land use are
 land everywhere. So the line is exact on the city's coast and approximate (a few km) only
 at the frame's corners. Only the part connected to the open sea (`SEA_SEEDS`) is kept,
 so low-lying paddies and ponds inland never turn into sea.
@@ -25,7 +25,8 @@ SEA_SEEDS = ((108.20, 16.13), (108.36, 16.08), (108.30, 15.99))
 SHORE_OVERLAP_PX = 2          # sea grown by this before the city is cut out of it
 HAI_VAN_PASS = (108.13, 16.19)
 LANG_CO_SHORE_SLOPE = 0.6     # degrees of longitude west per degree of latitude north
-DIEN_BAN_COAST_LAT = 15.93
+DIEN_BAN_SHORE = (108.32, 15.93)
+HOI_AN_SHORE_SLOPE = 1.0      # degrees of longitude east per degree of latitude south
 
 
 def frame_grid(frame: tuple[float, float, float, float], dem_transform: Affine):
@@ -52,7 +53,8 @@ def low_ground(dem: np.ndarray, transform: Affine, shape: tuple[int, int],
     lat = transform.f + (np.arange(shape[0])[:, None] + 0.5) * transform.e
     shore = HAI_VAN_PASS[0] - np.maximum(lat - HAI_VAN_PASS[1], 0) * LANG_CO_SHORE_SLOPE
     north = (rows < 0) & (lon > shore)
-    east = (cols >= dem.shape[1]) & (lat > DIEN_BAN_COAST_LAT)
+    south_shore = DIEN_BAN_SHORE[0] + np.maximum(DIEN_BAN_SHORE[1] - lat, 0) * HOI_AN_SHORE_SLOPE
+    east = (cols >= dem.shape[1]) & (lon > south_shore)
     return np.where(inside, values <= 0, north | east)
 
 
