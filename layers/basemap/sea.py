@@ -37,7 +37,7 @@ def frame_grid(frame: tuple[float, float, float, float], dem_transform: Affine):
     row0 = int(np.floor((dem_transform.f - frame[3]) / res_y))
     col1 = int(np.ceil((frame[2] - dem_transform.c) / res_x))
     row1 = int(np.ceil((dem_transform.f - frame[1]) / res_y))
-    transform = dem_transform * Affine.translation(col0, row0)
+    transform = dem_transform @ Affine.translation(col0, row0)
     return transform, (row1 - row0, col1 - col0), (row0, col0)
 
 
