@@ -115,3 +115,19 @@ def test_build_script_says_what_is_missing(tmp_path, capsys):
     assert main(["--source", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "osm_landuse_danang.geojson" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_base_tiles_need_no_database(tmp_path):
+    """The base map reads only its files: it answers (and caches) with the database gone."""
+    import sqlalchemy as sa
+
+    from tiles.cache import TileCache
+    from tiles.mapnik_postgis import PgSource
+    from tiles.png import PngTiles
+    nowhere = sa.create_engine(f"postgresql+psycopg://gisdb@/gisdb?host={tmp_path}&port=5432")
+    tiles = PngTiles(nowhere, TileCache(tmp_path / "cache", 16), PgSource.from_engine(nowhere, 1000))
+    tile = tile_at(*HAI_CHAU, 13)
+    first = tiles.base_tile(tile)
+    assert decode_png(first.data)[..., 3].min() == 255 and not first.hit
+    assert tiles.base_tile(tile).hit
+    assert tiles.base_tile(tile, if_none_match=first.etag).not_modified
