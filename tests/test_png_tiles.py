@@ -17,7 +17,7 @@ from layers.land import LAND_USE_CODES
 from layers.registry import get_layer
 from tiles.grid import ORIGIN, Tile, lonlat_to_tile
 from tiles.mapnik_postgis import PgSource
-from tiles.png import render_base_png, render_layers_png
+from tiles.png import render_layers_png
 
 # Test features live away from the sample city (which stays inside 108.15-108.25 E).
 LON, LAT = 107.6005, 15.6005
@@ -158,15 +158,6 @@ def test_empty_and_out_of_zoom_tiles_are_transparent(engine, marked):
     assert render(engine, ["parcels", "roads"], sea)[..., 3].max() == 0
     # parcels start at zoom 13: at 12 the parcels are not drawn, even where they are
     assert render(engine, ["parcels"], tile_at(LON, LAT, 12))[..., 3].max() == 0
-
-
-def test_base_map_is_opaque_with_roads(engine, marked):
-    tile = tile_at(*ROAD[0], 16)
-    image = decode_png(render_base_png(PgSource.from_engine(engine, 15000), tile)[0])
-    assert image[..., 3].min() == 255
-    background = hex_rgb("#f2efe9")
-    drawn = np.abs(image[..., :3].astype(int) - background).max(axis=-1) > 20
-    assert drawn.sum() > 100
 
 
 def test_concurrent_renders_share_a_small_pool(engine, marked):

@@ -9,8 +9,7 @@ on a point inside the feature), drawn after every geometry so labels stay on top
 Labels use DejaVu Sans from Debian's fonts-dejavu-core, which has every Vietnamese glyph;
 no font is downloaded.
 
-The offline base map (`base_map_xml`) is a separate, light cartography of the current
-administrative units and roads on an opaque background, for maps that have no network.
+The offline base map of the real Da Nang has its own cartography, `tiles.basemap_style`.
 """
 from __future__ import annotations
 
@@ -34,7 +33,6 @@ GEOMETRY_RANK = {"MultiPolygon": 0, "Polygon": 0, "MultiLineString": 1, "LineStr
 # first zoom, and never before 15, so low zooms stay readable).
 LABEL_MIN_ZOOM = {"admin_units": 11, "zoning": 14, "projects": 14, "roads": 14,
                   "traffic_stations": 15, "parcels": 18, "buildings": 18}
-BASE_BACKGROUND = "#f2efe9"
 
 
 _DATA_ENV = ("PROJ_LIB", "PROJ_DATA", "GDAL_DATA")
@@ -215,39 +213,3 @@ def map_xml(layer_ids: tuple[str, ...]) -> str:
 
 def _label_colour(layer: Layer) -> str:
     return "#4a1a5c" if layer.id == "admin_units" else "#222222"
-
-
-BASE_LAYERS = ("admin_units", "roads")
-BASE_ROAD_WIDTH = {"expressway": 4.0, "arterial": 3.5, "primary": 3.0, "secondary": 2.5,
-                   "local": 1.8, "alley": 1.0}
-
-
-@lru_cache(maxsize=1)
-def base_map_xml() -> str:
-    """The light offline base map: current admin units (pale fill, dashed boundaries,
-    names) and roads (white with grey casing, widths by class, names)."""
-    admin = (
-        "<Style name='admin_units'><Rule>"
-        f"<PolygonSymbolizer {_attrs(fill='#e9e5dc', fill_opacity=1)}/>"
-        f"<LineSymbolizer {_attrs(stroke='#b9a8c4', stroke_width=1.2, stroke_dasharray='5, 3')}/>"
-        "</Rule></Style>")
-    casing, lines = [], []
-    for road_class, width in BASE_ROAD_WIDTH.items():
-        colour = "#ffe9a8" if road_class in ("expressway", "arterial") else "#ffffff"
-        casing.append(_rule(f"<LineSymbolizer {_attrs(stroke='#b0aaa0', stroke_width=width + 1.6, stroke_linecap='round', stroke_linejoin='round')}/>", road_class))
-        lines.append(_rule(f"<LineSymbolizer {_attrs(stroke=colour, stroke_width=width, stroke_linecap='round', stroke_linejoin='round')}/>", road_class))
-    casing.append(_rule(f"<LineSymbolizer {_attrs(stroke='#b0aaa0', stroke_width=2.6)}/>", None))
-    lines.append(_rule(f"<LineSymbolizer {_attrs(stroke='#ffffff', stroke_width=1.5)}/>", None))
-    styles = [admin,
-              f"<Style name='roads_casing'>{''.join(casing)}</Style>",
-              f"<Style name='roads'>{''.join(lines)}</Style>",
-              label_style_xml("roads" + LABEL_SUFFIX, geometry_type="MultiLineString",
-                              size=10, colour="#555555"),
-              label_style_xml("admin_units" + LABEL_SUFFIX, geometry_type="MultiPolygon",
-                              size=12, colour="#6b5a78", bold=True)]
-    layer_xml = (f"<Layer {_attrs(name='admin_units', srs='epsg:3857')}><StyleName>admin_units</StyleName></Layer>"
-                 f"<Layer {_attrs(name='roads', srs='epsg:3857')}><StyleName>roads_casing</StyleName>"
-                 "<StyleName>roads</StyleName></Layer>"
-                 + _layer_xml("roads" + LABEL_SUFFIX, "roads" + LABEL_SUFFIX)
-                 + _layer_xml("admin_units" + LABEL_SUFFIX, "admin_units" + LABEL_SUFFIX))
-    return _map_xml(styles, [layer_xml], background=BASE_BACKGROUND)

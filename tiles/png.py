@@ -26,14 +26,13 @@ from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
 
+from .basemap_png import base_digest, render_base_png
 from .cache import CachedTile, TileCache, tile_etag
 from .grid import TILE_SIZE, Tile
 from .mapnik_postgis import PgSource, connection_slot, feature_table, label_table, mapnik_errors
 from .mapnik_style import (
-    BASE_LAYERS,
     BUFFER_PX,
     LABEL_SUFFIX,
-    base_map_xml,
     draw_order,
     label_min_zoom,
     load_mapnik,
@@ -160,23 +159,11 @@ def render_layers_png(source: PgSource, layer_ids: tuple[str, ...], tile: Tile,
     return _render(source, m, _active(ordered, tile.z), tile, scale), MEDIA_TYPE
 
 
-def render_base_png(source: PgSource, tile: Tile, scale: int = 1) -> tuple[bytes, str]:
-    """The light offline base map (current admin units + roads) over `tile`, opaque."""
-    check_scale(scale)
-    tables = _layer_tables(BASE_LAYERS, {"roads": "road_class"})
-    m = _cached_map(("base", source, scale),
-                    lambda: _build_map(source, base_map_xml(), tables, scale))
-    return _render(source, m, _active(BASE_LAYERS, tile.z), tile, scale), MEDIA_TYPE
-
-
 @lru_cache(maxsize=256)
-def style_digest(layer_ids: tuple[str, ...] | None) -> str:
-    """Fingerprint of the cartography and its queries (None: the base map), part of every
-    cache key so a style change never serves tiles drawn with the old one."""
-    if layer_ids is None:
-        xml, tables = base_map_xml(), _layer_tables(BASE_LAYERS, {"roads": "road_class"})
-    else:
-        xml, tables = map_xml(layer_ids), _layer_tables(layer_ids)
+def style_digest(layer_ids: tuple[str, ...]) -> str:
+    """Fingerprint of the cartography and its queries, part of every cache key so a style
+    change never serves tiles drawn with the old one."""
+    xml, tables = map_xml(layer_ids), _layer_tables(layer_ids)
     text = xml + repr(sorted(tables.items()))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -210,13 +197,15 @@ class PngTiles:
 
     def base_tile(self, tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
-        key = ("png-base", style_digest(None), tile.z, tile.x, tile.y, scale)
-        return self._answer(key, base_tables(),
-                            lambda: render_base_png(self.source, tile, scale)[0])
+        # the base map reads only its shipped files: their digest stands for data versions
+        key = ("png-base", base_digest(), tile.z, tile.x, tile.y, scale)
+        return self._answer(key, [], lambda: render_base_png(tile, scale)[0])
 
     def _answer(self, key: tuple, tables: list[str], draw: Callable[[], bytes]) -> ImageTile:
-        with db_errors(), self.engine.connect() as conn:
-            versions = table_versions(conn, tables) if tables else {}
+        versions = {}
+        if tables:                    # the base map has none: it needs no database
+            with db_errors(), self.engine.connect() as conn:
+                versions = table_versions(conn, tables)
         return ImageTile(tile_etag(key, versions),
                          lambda: self.cache.get_or_render(key, versions, draw))
 
@@ -227,7 +216,3 @@ def check_zoom(layer_id: str, z: int) -> None:
     if not layer.min_zoom <= z <= layer.max_zoom:
         raise NotFound(f"layer {layer_id!r} has tiles from zoom {layer.min_zoom} to "
                        f"{layer.max_zoom}, not {z}")
-
-
-def base_tables() -> list[str]:
-    return data_tables(BASE_LAYERS)

@@ -18,6 +18,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from layers.basemap import DEM_ATTRIBUTION
 from layers.layer import GROUPS, Layer
 from layers.registry import ALL_LAYERS
 
@@ -66,9 +67,12 @@ class BaseMap:
     online: bool
 
 
+# the offline base map is drawn from OSM and the Copernicus DEM: both licences ask for this
+CITY_BASE_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+                         " contributors (ODbL), " + DEM_ATTRIBUTION.replace("©", "&copy;"))
 BASE_MAPS = (
     BaseMap("city", "/tiles/base/{z}/{x}/{y}.png", "Nền thành phố (ngoại tuyến)",
-            "City base (offline)", "Sở TN&MT Đà Nẵng", 19, online=False),
+            "City base (offline)", CITY_BASE_ATTRIBUTION, 19, online=False),
     BaseMap("osm", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "OpenStreetMap",
             "OpenStreetMap", '&copy; <a href="https://www.openstreetmap.org/copyright">'
             "OpenStreetMap</a>", 19, online=True),
