@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, ContextManager
 
 import sqlalchemy as sa
 
 from gisdb.engine import db_errors
-from gisdb.errors import InvalidParameter, NotFound
+from gisdb.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
@@ -191,10 +192,13 @@ class PngTiles:
     """PNG tiles of the registry's layers (and the base map) over one engine and cache.
     A tile's key and ETag include its layers' data versions: edits show at once."""
 
-    def __init__(self, engine: sa.Engine, cache: TileCache, source: PgSource):
+    def __init__(self, engine: sa.Engine, cache: TileCache, source: PgSource,
+                 render_gate: Callable[[], ContextManager] = nullcontext):
         self.engine = engine
         self.cache = cache
         self.source = source
+        self.render_gate = render_gate      # held around a render (not a cache hit)
+        self._source_worked = False
 
     def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1, *,
                     if_none_match: str | None = None) -> ImageTile:
@@ -212,12 +216,33 @@ class PngTiles:
 
     def _answer(self, key: tuple, tables: list[str], if_none_match: str | None,
                 draw: Callable[[], bytes]) -> ImageTile:
+        """The tile, retried once on fresh connections when the database was lost: the
+        tile engine is not pre-pinged and Mapnik's pool keeps dead connections, so
+        after a restart each pooled connection would otherwise fail one request."""
+        try:
+            answer = self._answer_once(key, tables, if_none_match, draw)
+        except DatabaseUnavailable:
+            self.engine.dispose(close=False)
+            if self._source_worked:         # not again and again while the database is down
+                self.source, self._source_worked = self.source.renewed(), False
+            answer = self._answer_once(key, tables, if_none_match, draw)
+        self._source_worked = True
+        return answer
+
+    def _gated(self, draw: Callable[[], bytes]) -> Callable[[], bytes]:
+        def gated_draw() -> bytes:
+            with self.render_gate():
+                return draw()
+        return gated_draw
+
+    def _answer_once(self, key: tuple, tables: list[str], if_none_match: str | None,
+                     draw: Callable[[], bytes]) -> ImageTile:
         with db_errors(), self.engine.connect() as conn:
             versions = table_versions(conn, tables) if tables else {}
         etag = tile_etag(key, versions)
         if etag_matches(if_none_match, etag):
             return ImageTile(None, etag, True)
-        cached = self.cache.get_or_render(key, versions, draw)
+        cached = self.cache.get_or_render(key, versions, self._gated(draw))
         return ImageTile(cached.data, cached.etag, cached.hit)
 
 

@@ -24,6 +24,7 @@ from tiles.mapnik_postgis import PgSource
 from tiles.png import PngTiles, check_zoom, parse_layer_list
 from tiles.raster import RasterTiles, colormap_names
 
+from .request_budget import PNG_WAIT_S
 from .services import services
 from .tile_views import vector_tiles
 
@@ -43,7 +44,10 @@ def _tile_services() -> tuple[PngTiles, RasterTiles]:
         vector, settings = vector_tiles(), services().settings
         source = PgSource.from_engine(vector.engine, settings.statement_timeout_ms,
                                       settings.pool_size)
-        ext.setdefault(EXTENSION_KEY, (PngTiles(vector.engine, vector.cache, source),
+        slots = ext["gisdb.heavy.png"]
+        png = PngTiles(vector.engine, vector.cache, source,
+                       render_gate=lambda: slots.slot(wait_s=PNG_WAIT_S))
+        ext.setdefault(EXTENSION_KEY, (png,
                                        RasterTiles(vector.engine, settings, vector.cache)))
     return ext[EXTENSION_KEY]
 

@@ -47,7 +47,7 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
                 conn.execution_options(isolation_level="AUTOCOMMIT")
             state = table_state(conn, layer)
             tag = etags.make_etag("items", layer.id, state.version, q.query_string(), fmt,
-                                  "gz" if gzip else "")
+                                  "gz" if gzip else "", base)    # links are built from base
             headers = _headers(q, tag)
             if etags.matches(if_none_match, tag):
                 conn.close()
@@ -138,10 +138,10 @@ def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
 
 
 def _feature_id(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise NotFound(f"no feature with id {raw[:40]!r}") from None
+    """A feature id: plain ASCII digits only (int() would also take '١', '+1', '1_0')."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        raise NotFound(f"no feature with id {raw[:40]!r} (ids are plain digits)")
+    value = int(raw)
     if not 0 < value < 2 ** 63:
         raise NotFound(f"no feature with id {raw[:40]!r}")
     return value
@@ -159,7 +159,7 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
                                       where=[layer.table.c[layer.id_column] == fid])
     with db_errors(), engine.connect() as conn:
         state = table_state(conn, layer)
-        tag = etags.make_etag("item", layer.id, fid, state.version, q.query_string(), fmt)
+        tag = etags.make_etag("item", layer.id, fid, state.version, q.query_string(), fmt, base)
         headers = _headers(q, tag)
         if etags.matches(if_none_match, tag):
             return ApiResponse(status=304, headers=headers)
