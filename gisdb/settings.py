@@ -46,7 +46,7 @@ class Settings:
     sample_scale: int = 1                    # scale of the sample city loaded on first run
     max_body_bytes: int = 1_048_576          # request bodies, enforced while streaming (413)
     request_timeout_ms: int = 15000          # deadline of a whole web request (all statements)
-    heavy_requests: int = 1                  # heavy requests one server process runs at once
+    heavy_requests: int = 4                  # heavy requests a process runs at once (serve: threads-1)
     public_url: str | None = None            # GISDB_PUBLIC_URL: links are built from it
     trusted_hosts: tuple[str, ...] = ()      # GISDB_TRUSTED_HOSTS: Host headers accepted
     extra: dict = field(default_factory=dict)
@@ -72,7 +72,7 @@ class Settings:
             sample_scale=_int(env, "GISDB_SAMPLE_SCALE", 1),
             max_body_bytes=_int(env, "GISDB_MAX_BODY_BYTES", 1_048_576),
             request_timeout_ms=_int(env, "GISDB_REQUEST_TIMEOUT_MS", 15000),
-            heavy_requests=_int(env, "GISDB_HEAVY_REQUESTS", 1),
+            heavy_requests=_int(env, "GISDB_HEAVY_REQUESTS", 4),
             public_url=(env.get("GISDB_PUBLIC_URL") or "").rstrip("/") or None,
             trusted_hosts=_names(env.get("GISDB_TRUSTED_HOSTS")),
         )

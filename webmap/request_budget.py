@@ -12,8 +12,8 @@ the expensive kinds of request, one of a few per-process slots.
   heavy requests arrive.
 - PNG renders (not cache hits) have slots of their own, as many, and may wait up to
   `PNG_WAIT_S` for one: a map asks for a dozen tiles at once and most renders take tens
-  of milliseconds, so a short wait saves the planner blank tiles; a light request can
-  be delayed by that much at the most."""
+  of milliseconds, so a short wait saves the planner blank tiles. A light request
+  waits at most for the running render to end, or for that bound."""
 from __future__ import annotations
 
 import threading
@@ -28,7 +28,7 @@ from gisdb.errors import ServerBusy
 
 from .wsgi_errors import json_error
 
-PNG_WAIT_S = 0.5
+PNG_WAIT_S = 2.0
 HEAVY_PATHS = frozenset({"/query/stats", "/query/within"})
 # items parameters that keep a request on the indexes: anything else filters or sorts
 LIGHT_ITEMS_PARAMS = frozenset({"limit", "offset", "f", "bbox", "bbox-crs", "crs", "properties"})
