@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -47,20 +48,21 @@ def _in_transaction(dbapi_conn) -> bool:
     return not dbapi_conn.autocommit
 
 
-def _set_timeout(cursor, info: dict, dbapi_conn, wanted: int) -> None:
+def _set_timeout(info: dict, dbapi_conn, wanted: int) -> None:
+    """On a cursor of its own: the statement's may be a server-side (named) cursor."""
     if _in_transaction(dbapi_conn):
-        cursor.execute(f"SET LOCAL statement_timeout = {int(wanted)}")
+        dbapi_conn.execute(f"SET LOCAL statement_timeout = {int(wanted)}")
         info["local_timeout"] = wanted
     else:
-        cursor.execute(f"SET statement_timeout = {int(wanted)}")
+        dbapi_conn.execute(f"SET statement_timeout = {int(wanted)}")
         info["session_timeout"] = wanted
 
 
 def _timeout_in_force(info: dict, dbapi_conn, default_ms: int) -> int:
     session = info.get("session_timeout", default_ms)
     local = info.get("local_timeout")
-    if local is not None and dbapi_conn.info.transaction_status != 0:   # 0: idle, no block
-        return local
+    if local is not None and dbapi_conn.info.transaction_status != TransactionStatus.IDLE:
+        return local                    # still inside the transaction that set it
     info.pop("local_timeout", None)
     return session
 
@@ -75,14 +77,14 @@ def bound_statements(engine: Engine, default_ms: int) -> None:
         current = _timeout_in_force(info, dbapi_conn, default_ms)
         if left is None:
             if current != default_ms and "local_timeout" not in info:
-                _set_timeout(cursor, info, dbapi_conn, default_ms)
+                _set_timeout(info, dbapi_conn, default_ms)
             return
         if left <= 0:
             raise QueryTimeout("the request ran past its deadline")
         wanted = int(min(left, default_ms))
         if current > wanted + SLACK_MS or (current < wanted - SLACK_MS
                                            and "local_timeout" not in info):
-            _set_timeout(cursor, info, dbapi_conn, wanted)
+            _set_timeout(info, dbapi_conn, wanted)
 
     @event.listens_for(engine, "checkin")
     def _forget_local(dbapi_conn, record):

@@ -197,6 +197,25 @@ def test_statements_share_the_request_deadline(settings):
         engine.dispose()
 
 
+def test_a_streamed_statement_under_a_short_deadline(settings, sample_city):
+    """The lowered timeout goes on a cursor of its own: a server-side cursor (a streamed
+    page of features) cannot run SET."""
+    engine = make_engine(settings, timeout_ms=10_000)
+    deadline.bound_statements(engine, 10_000)
+    try:
+        with engine.connect() as conn:
+            deadline.start(3000)
+            try:
+                rows = conn.execution_options(stream_results=True, yield_per=10).execute(
+                    sa.text("SELECT id FROM land.parcels"))
+                assert len(rows.fetchmany(10)) == 10
+                assert conn.execute(sa.text("SELECT current_setting('statement_timeout')")).scalar_one() != "10s"
+            finally:
+                deadline.clear()
+    finally:
+        engine.dispose()
+
+
 def _hold_lock(engine, table, locked, release):
     with engine.begin() as conn:
         conn.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
