@@ -47,6 +47,9 @@ def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev
     if do_prepare:
         click.echo(prepare(settings, say=click.echo))
     click.echo(f"Serving on http://{host}:{port}/  (map: http://{host}:{port}/map)")
+    if host in ("0.0.0.0", "::") and not (settings.public_url or settings.trusted_hosts):
+        click.echo("Only localhost is trusted as Host: set GISDB_PUBLIC_URL or "
+                   "GISDB_TRUSTED_HOSTS for the names clients use (others get 400).")
     if dev:
         from webmap.app import create_app
         create_app().run(host=host, port=port, debug=True)
