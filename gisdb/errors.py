@@ -35,6 +35,18 @@ class InvalidParameter(GisdbError, ValueError):
     code = "InvalidParameterValue"
 
 
+class BodyTooLarge(InvalidParameter):
+    """A request body passed the server's size limit (noticed while it streamed in)."""
+
+    code = "PayloadTooLarge"
+
+
+class ServerBusy(GisdbError):
+    """Every slot for this kind of expensive request is taken; the client should retry."""
+
+    code = "ServerBusy"
+
+
 class InvalidFilter(InvalidParameter):
     code = "InvalidFilter"
 

@@ -22,6 +22,11 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _names(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated list, lower-cased, without blanks."""
+    return tuple(part.strip().lower() for part in (raw or "").split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one process (server, command line or test run)."""
@@ -39,6 +44,11 @@ class Settings:
     pool_max_overflow: int = 4
     tile_cache_mb: int = 512
     sample_scale: int = 1                    # scale of the sample city loaded on first run
+    max_body_bytes: int = 1_048_576          # request bodies, enforced while streaming (413)
+    request_timeout_ms: int = 15000          # deadline of a whole web request (all statements)
+    heavy_requests: int = 4                  # heavy requests a process runs at once (serve: threads-1)
+    public_url: str | None = None            # GISDB_PUBLIC_URL: links are built from it
+    trusted_hosts: tuple[str, ...] = ()      # GISDB_TRUSTED_HOSTS: Host headers accepted
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -60,6 +70,11 @@ class Settings:
             pool_max_overflow=_int(env, "GISDB_POOL_MAX_OVERFLOW", 4),
             tile_cache_mb=_int(env, "GISDB_TILE_CACHE_MB", 512),
             sample_scale=_int(env, "GISDB_SAMPLE_SCALE", 1),
+            max_body_bytes=_int(env, "GISDB_MAX_BODY_BYTES", 1_048_576),
+            request_timeout_ms=_int(env, "GISDB_REQUEST_TIMEOUT_MS", 15000),
+            heavy_requests=_int(env, "GISDB_HEAVY_REQUESTS", 4),
+            public_url=(env.get("GISDB_PUBLIC_URL") or "").rstrip("/") or None,
+            trusted_hosts=_names(env.get("GISDB_TRUSTED_HOSTS")),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -8,6 +8,7 @@ threads; a crashed worker is started again."""
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -45,11 +46,24 @@ def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev
     if do_prepare:
         click.echo(prepare(settings, say=click.echo))
     click.echo(f"Serving on http://{host}:{port}/  (map: http://{host}:{port}/map)")
+    if host in ("0.0.0.0", "::") and not (settings.public_url or settings.trusted_hosts):
+        click.echo("Only localhost is trusted as Host: set GISDB_PUBLIC_URL or "
+                   "GISDB_TRUSTED_HOSTS for the names clients use (others get 400).")
     if dev:
         from webmap.app import create_app
         create_app().run(host=host, port=port, debug=True)
         return
-    raise SystemExit(run_server(server_command(host, port, workers, threads, access_log)))
+    raise SystemExit(run_server(server_command(host, port, workers, threads, access_log),
+                                server_env(host, port, threads)))
+
+
+def server_env(host: str, port: int, threads: int) -> dict:
+    """The workers' environment: where they listen (their own Host is trusted) and, unless
+    set, heavy request slots one below the thread count (one thread stays for light
+    requests)."""
+    env = dict(os.environ, GISDB_HOST=host, GISDB_PORT=str(port))
+    env.setdefault("GISDB_HEAVY_REQUESTS", str(max(1, threads - 1)))
+    return env
 
 
 def _die_with_parent() -> None:
@@ -60,14 +74,15 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_server(command: list[str]) -> int:
+def run_server(command: list[str], env: dict | None = None) -> int:
     """Run Granian in its own session and hand Ctrl-C / SIGTERM to its main process only.
 
     A terminal's Ctrl-C signals the whole foreground process group; Granian's workers,
     signalled at once with their main process, often miss their graceful stop and are
     killed after the 5 s kill timeout. Signalled through their main process they nearly
     always stop at once (the rare worker that does not is still killed after 5 s)."""
-    server = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
+    server = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent,
+                              env=env)
 
     def forward(_signum, _frame) -> None:
         if server.poll() is None:

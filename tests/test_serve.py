@@ -9,67 +9,23 @@ import gzip
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 
+from served_app import http_get as _get
+from served_app import serving
 from tiles.grid import lonlat_to_tile
-
-PROJECT = Path(__file__).resolve().parents[1]
-GISDB = Path(sys.executable).with_name("gisdb")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str, headers: dict | None = None, timeout: float = 60):
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
 
 
 @pytest.fixture(scope="module")
 def served(settings, sample_city, tmp_path_factory):
-    """`gisdb serve --no-prepare` on a free port, one worker, access log on."""
-    port = _free_port()
+    """`gisdb serve --no-prepare` on a free port, two workers, access log on."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url,
-               GISDB_DATA_DIR=str(settings.data_dir))
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(GISDB), "serve", "--no-prepare", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", "2", "--threads", "2"],
-                                cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _get(url + "/healthz", timeout=5)[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail("gisdb serve did not start:\n" + log.read_text(errors="replace")[-3000:])
-        time.sleep(0.2)
-    yield url, proc, log
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+    with serving(settings, log, workers=2, threads=2) as (url, proc):
+        yield url, proc, log
 
 
 def test_long_feature_response_streams_out_complete(served, sample_city):

@@ -246,7 +246,7 @@ def test_http_within_hostile_bodies(client, engine):
     assert client.post("/query/within", json=huge).status_code == 400
     assert client.post("/query/within", data="{nope", content_type="application/json").status_code == 400
     assert client.post("/query/within", data=b"x" * 1_100_000,
-                       content_type="application/json").status_code == 400
+                       content_type="application/json").status_code == 413
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM land.parcels")).scalar_one() > 0
 

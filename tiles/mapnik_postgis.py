@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
-from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout
+from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout, ServerBusy
 from layers.layer import Layer
 
 from .generalise import SIMPLIFY_PX
@@ -47,6 +47,7 @@ from .mapnik_style import geometry_rank
 
 WORLD_EXTENT = "-20037508.342789244,-20037508.342789244,20037508.342789244,20037508.342789244"
 SAFE_DBNAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+POOL_GENERATION = re.compile(r"gisdb\.pool=(\d+)")
 TIMEOUT_MESSAGES = ("statement timeout", "canceling statement")
 UNAVAILABLE_MESSAGES = ("could not connect", "connection refused", "server closed the connection",
                         "no connection to the server", "terminating connection",
@@ -72,7 +73,7 @@ class PgSource:
         if isinstance(port, tuple):
             port = port[0]
         options = ("-c statement_timeout=" + str(int(timeout_ms))
-                   + " -c max_parallel_workers_per_gather=0 -c jit=off")
+                   + " -c max_parallel_workers_per_gather=0 -c jit=off -c gisdb.pool=0")
         params = {"host": str(host), "port": str(int(port)), "user": url.username or "",
                   "dbname": url.database + " options='" + options + "'",
                   "connect_timeout": "5", "persist_connection": "true",
@@ -80,6 +81,16 @@ class PgSource:
         if url.password:
             params["password"] = url.password
         return cls(tuple(sorted(params.items())))
+
+    def renewed(self) -> "PgSource":
+        """The same source with a new pool: the plugin keeps one pool per connection
+        string and notices a dead connection only by failing a render on it, so after
+        a database restart every pooled connection would fail once. A new generation
+        number (`-c gisdb.pool=N`, a harmless custom setting) makes a new string."""
+        params = dict(self.params)
+        params["dbname"] = POOL_GENERATION.sub(
+            lambda m: f"gisdb.pool={int(m.group(1)) + 1}", params["dbname"])
+        return PgSource(tuple(sorted(params.items())))
 
     @property
     def pool_size(self) -> int:
@@ -103,7 +114,7 @@ def connection_slot(source: PgSource, wait_s: float = 10.0) -> Iterator[None]:
     renders queue here instead; a queue longer than `wait_s` is a 503."""
     slots = _slots(source)
     if not slots.acquire(timeout=wait_s):
-        raise DatabaseUnavailable("every database connection for PNG tiles is busy; try again")
+        raise ServerBusy("every database connection for PNG tiles is busy; try again")
     try:
         yield
     finally:

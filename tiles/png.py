@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, ContextManager
 
 import sqlalchemy as sa
 
 from gisdb.engine import db_errors
-from gisdb.errors import InvalidParameter, NotFound
+from gisdb.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
@@ -183,10 +184,13 @@ class PngTiles:
     """PNG tiles of the registry's layers (and the base map) over one engine and cache.
     A tile's key and ETag include its layers' data versions: edits show at once."""
 
-    def __init__(self, engine: sa.Engine, cache: TileCache, source: PgSource):
+    def __init__(self, engine: sa.Engine, cache: TileCache, source: PgSource,
+                 render_gate: Callable[[], ContextManager] = nullcontext):
         self.engine = engine
         self.cache = cache
         self.source = source
+        self.render_gate = render_gate      # held around a render (not a cache hit)
+        self._source_worked = False
 
     def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
@@ -202,12 +206,36 @@ class PngTiles:
         return self._answer(key, [], lambda: render_base_png(tile, scale)[0])
 
     def _answer(self, key: tuple, tables: list[str], draw: Callable[[], bytes]) -> ImageTile:
-        versions = {}
-        if tables:                    # the base map has none: it needs no database
-            with db_errors(), self.engine.connect() as conn:
-                versions = table_versions(conn, tables)
-        return ImageTile(tile_etag(key, versions),
-                         lambda: self.cache.get_or_render(key, versions, draw))
+        """The tile's tag now, its bytes when the web layer asks (`load`); both retried once
+        on fresh connections when the database was lost: the tile engine is not pre-pinged
+        and Mapnik's pool keeps dead connections, so after a restart each pooled connection
+        would otherwise fail one request."""
+        versions = self._retried(lambda: self._versions(tables))
+        return ImageTile(tile_etag(key, versions), lambda: self._retried(
+            lambda: self.cache.get_or_render(key, versions, self._gated(draw))))
+
+    def _versions(self, tables: list[str]) -> dict:
+        if not tables:                # the base map has none: it needs no database
+            return {}
+        with db_errors(), self.engine.connect() as conn:
+            return table_versions(conn, tables)
+
+    def _retried(self, step: Callable):
+        try:
+            result = step()
+        except DatabaseUnavailable:
+            self.engine.dispose(close=False)
+            if self._source_worked:         # not again and again while the database is down
+                self.source, self._source_worked = self.source.renewed(), False
+            result = step()
+        self._source_worked = True
+        return result
+
+    def _gated(self, draw: Callable[[], bytes]) -> Callable[[], bytes]:
+        def gated_draw() -> bytes:
+            with self.render_gate():
+                return draw()
+        return gated_draw
 
 
 def check_zoom(layer_id: str, z: int) -> None:

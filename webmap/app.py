@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from gisdb import deadline
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
 
-from . import cors
+from . import body_limit, cors, request_budget, request_checks
 from .errors import install_error_handlers
 from .services import Services
 
@@ -22,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
     engine = make_engine(settings, application_name="gisdb-web")
+    deadline.bound_statements(engine, settings.statement_timeout_ms)
     app.extensions["gisdb"] = Services(settings=settings, engine=engine)
     install_error_handlers(app)
     cors.install(app)
@@ -31,7 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ogc_views.bp)
     from . import png_tile_views, raster_views, tile_fastpath, vector_tile_views
     app.register_blueprint(vector_tile_views.bp)
-    tile_fastpath.install(app)
     app.register_blueprint(png_tile_views.bp)
     app.register_blueprint(raster_views.bp)
     from . import map_page, vendor_views
@@ -39,4 +40,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(vendor_views.bp)
     from . import queries
     app.register_blueprint(queries.bp)
+    _guard(app, settings)
+    tile_fastpath.install(app)      # outermost: plain vector tiles skip the guards
     return app
+
+
+def _guard(app: Flask, settings: Settings) -> None:
+    """The WSGI middlewares in front of Flask (the outermost runs first): request checks
+    (Host, NUL), the body limit, the request budget (deadline, heavy slots). Vector
+    tiles without a query string (webmap.tile_fastpath) are answered before them: no
+    links, no body, one statement under the statement timeout."""
+    heavy = request_budget.HeavySlots(settings.heavy_requests)
+    app.extensions["gisdb.heavy"] = heavy
+    app.extensions["gisdb.heavy.png"] = request_budget.HeavySlots(settings.heavy_requests)
+    request_budget.install(app, settings.request_timeout_ms, heavy)
+    body_limit.install(app, settings.max_body_bytes)
+    request_checks.install(app, settings)

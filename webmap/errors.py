@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 STATUS = {
     errors.NotFound: 404,
     errors.InvalidFilter: 400,
+    errors.BodyTooLarge: 413,
+    errors.ServerBusy: 503,
     errors.InvalidParameter: 400,
     errors.UnsafeInput: 400,
     errors.ImportFailed: 422,
@@ -51,6 +53,9 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(sa_exc.DBAPIError)
     def _db(exc: sa_exc.DBAPIError):
+        if isinstance(exc, sa_exc.DataError):   # a request value the database refused
+            return error_response("InvalidParameterValue",
+                                  "a value of the request could not be used by the database", 400)
         mapped = translate_db_error(exc)
         if isinstance(mapped, errors.GisdbError):
             return _gisdb(mapped)

@@ -25,7 +25,6 @@ from .responses import respond
 from .services import services
 
 bp = Blueprint("queries", __name__)
-MAX_BODY_BYTES = 1_000_000
 COMMON = {"f"}
 ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer"}
 NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "filter-crs", "limit",
@@ -48,14 +47,11 @@ def _params(allowed: set[str], extra: set[str] = frozenset()) -> dict:
 
 
 def _body() -> dict | None:
-    """The JSON body of a POST (bounded), or None."""
+    """The JSON body of a POST, or None. Its size is bounded while it streams in
+    (webmap.body_limit); nesting deeper than Python's recursion limit is a 400."""
     if request.method != "POST":
         return None
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise InvalidParameter(f"the request body is larger than {MAX_BODY_BYTES} bytes")
     raw = request.get_data(cache=True)
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidParameter(f"the request body is larger than {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         return None
     try:
@@ -171,7 +167,7 @@ def _merge_body(p: dict, body: dict | None, allowed: set[str]) -> dict:
     for key in BODY_OPTIONS:
         if key in body and key in allowed:
             value = body[key]
-            merged[key] = ",".join(value) if isinstance(value, list) else value
+            merged[key] = ",".join(map(str, value)) if isinstance(value, list) else value
     return merged
 
 

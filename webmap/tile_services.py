@@ -17,6 +17,8 @@ from tiles.png import PngTiles
 from tiles.raster import RasterTiles
 from tiles.vector import VectorTiles, make_tile_engine
 
+from .request_budget import PNG_WAIT_S
+
 VECTOR_KEY = "gisdb.tiles"
 PNG_KEY = "gisdb.png_tiles"
 RASTER_KEY = "gisdb.raster_tiles"
@@ -39,8 +41,10 @@ def png_tiles() -> PngTiles:
     ext = current_app.extensions
     if PNG_KEY not in ext:
         vector, settings = vector_tiles(), ext["gisdb"].settings
+        slots = ext["gisdb.heavy.png"]          # renders (not cache hits) wait for a slot
         _build(ext, PNG_KEY, lambda: PngTiles(vector.engine, vector.cache, PgSource.from_engine(
-            vector.engine, settings.statement_timeout_ms, settings.pool_size)))
+            vector.engine, settings.statement_timeout_ms, settings.pool_size),
+            render_gate=lambda: slots.slot(wait_s=PNG_WAIT_S)))
     return ext[PNG_KEY]
 
 

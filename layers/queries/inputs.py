@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
+import threading
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
-from pyproj import Geod
+from pyproj import Transformer
 from shapely.geometry import shape
 
 from gisdb.errors import InvalidParameter
@@ -63,12 +66,16 @@ def number(value, name: str, *, low: float | None = None, high: float | None = N
     return out
 
 
+PLAIN_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
 def integer(value, name: str, *, low: int, high: int) -> int:
-    """An integer within [low, high]; strings are parsed, floats refused."""
-    try:
-        out = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise InvalidParameter(f"{name} must be an integer, got {str(value)[:40]!r}") from None
+    """An integer within [low, high] written in plain ASCII digits (Python's int() would
+    also take '١', '+1', '1_0' and ' 1 '); floats are refused."""
+    text = str(value)
+    if isinstance(value, bool) or not PLAIN_INTEGER.fullmatch(text):
+        raise InvalidParameter(f"{name} must be an integer, got {text[:40]!r}")
+    out = int(text)
     if not low <= out <= high:
         raise InvalidParameter(f"{name} must be between {low} and {high}, got {out}")
     return out
@@ -133,6 +140,8 @@ def geojson_geometry(value, *, allowed: tuple[str, ...] = POINT_TYPES + LINE_TYP
             value = json.loads(value)
         except ValueError:
             raise InvalidParameter("geometry is not valid JSON") from None
+        except RecursionError:
+            raise InvalidParameter("geometry is nested too deeply") from None
     if not isinstance(value, dict):
         raise InvalidParameter("geometry must be a GeoJSON object")
     if value.get("type") == "Feature":
@@ -158,9 +167,29 @@ def geojson_geometry(value, *, allowed: tuple[str, ...] = POINT_TYPES + LINE_TYP
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         raise InvalidParameter(f"geometry is not valid: {reason[:80]}")
-    area = abs(Geod(ellps="WGS84").geometry_area_perimeter(geom)[0]) if gtype in AREA_TYPES else 0.0
+    area = area_m2(geom) if gtype in AREA_TYPES else 0.0
     return QueryGeometry(wkb=shapely.to_wkb(geom, include_srid=False), geom_type=gtype,
                          bounds=(minx, miny, maxx, maxy), area_m2=area)
+
+
+EQUAL_AREA = "EPSG:6933"          # WGS 84 / cylindrical equal-area on the ellipsoid
+SEGMENT_DEG = 0.1
+_transformers = threading.local()
+
+
+def area_m2(geom) -> float:
+    """Area of a lon/lat polygon in m², with its edges read as PostGIS `geometry` reads
+    them (straight in lon/lat): densified, then measured in an equal-area projection.
+    Geodesic measures see a polygon spanning -180..180 / -90..90 as a degenerate ring of
+    area 0, and such a polygon passed the area limit."""
+    transformer = getattr(_transformers, "to_equal_area", None)
+    if transformer is None:
+        transformer = _transformers.to_equal_area = Transformer.from_crs(
+            "EPSG:4326", EQUAL_AREA, always_xy=True)
+    dense = shapely.segmentize(geom, SEGMENT_DEG)
+    projected = shapely.transform(dense, lambda xy: np.column_stack(
+        transformer.transform(xy[:, 0], xy[:, 1])))
+    return float(projected.area)
 
 
 def circle(lon, lat, radius_m) -> QueryGeometry:

@@ -49,7 +49,8 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
     except BaseException:
         conn.close()
         raise
-    tag = make_tag("items", layer.id, state.version, q.query_string(), fmt, "gz" if gzip else "")
+    tag = make_tag("items", layer.id, state.version, q.query_string(), fmt, "gz" if gzip else "",
+                   base)                            # links are built from base
     page = _Page(conn, layer, q, fmt, f"{base}/collections/{layer.id}/items", statements,
                  streamed, state.small)
     return ApiResponse(etag=tag, headers=_headers(q), later=lambda: page.answer(gzip),
@@ -157,10 +158,10 @@ def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
 
 
 def _feature_id(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise NotFound(f"no feature with id {raw[:40]!r}") from None
+    """A feature id: plain ASCII digits only (int() would also take '١', '+1', '1_0')."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        raise NotFound(f"no feature with id {raw[:40]!r} (ids are plain digits)")
+    value = int(raw)
     if not 0 < value < 2 ** 63:
         raise NotFound(f"no feature with id {raw[:40]!r}")
     return value
@@ -184,7 +185,7 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
     except BaseException:
         conn.close()
         raise
-    tag = make_tag("item", layer.id, fid, state.version, q.query_string(), fmt)
+    tag = make_tag("item", layer.id, fid, state.version, q.query_string(), fmt, base)
     return ApiResponse(etag=tag, headers=_headers(q), release=conn.close,
                        later=lambda: _feature(conn, stmt, values, layer, q, fid, fmt, base))
 
