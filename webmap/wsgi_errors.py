@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
+from .caching import CACHE_CONTROL
 from .cors import CORS
 
 RETRY_AFTER_S = "5"
@@ -15,7 +16,7 @@ def json_error(start_response, status: int, code: str, description: str) -> list
     """Start a JSON error response and return its body (a list: one write)."""
     body = json.dumps({"code": code, "description": description}, ensure_ascii=False).encode()
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-               ("Cache-Control", "no-store"), *CORS.items()]
+               ("Cache-Control", CACHE_CONTROL["never"]), *CORS.items()]
     if status == 503:
         headers.append(("Retry-After", RETRY_AFTER_S))
     start_response(f"{status} {HTTPStatus(status).phrase}", headers)
