@@ -3,12 +3,12 @@ drawn from them (sea where the sea is, land in the city, names, attribution)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import numpy as np
 import pytest
 
+from clients import require
 from conftest import REALDATA
 from layers.basemap import ATTRIBUTION, BASEMAP_DIR, VECTOR_LAYERS, hillshade_path, vector_path
 from layers.basemap.build import content_digest
@@ -24,11 +24,8 @@ HILLS = (108.130, 16.040)                # the hills west of Hòa Khánh
 
 def realdata_folder():
     """The OSM/DEM extracts: skipped on a user's machine, a failure in CI without them."""
-    if REALDATA.is_dir():
-        return REALDATA
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must have the real Da Nang data at {REALDATA}")
-    pytest.skip(f"real Da Nang data not found at {REALDATA} (only present in CI/dev)")
+    require("realdata")
+    return REALDATA
 
 
 def rgb_at(lonlat: tuple[float, float], z: int) -> np.ndarray:

@@ -265,9 +265,14 @@ def test_heavy_requests_give_way_when_their_slots_are_taken(app, client, sample_
 # --- PNG tiles after lost connections ---------------------------------------------------------
 
 def test_png_tiles_heal_at_once_when_their_connections_die(settings, engine, sample_city, tmp_path):
-    app = _app(settings, data_dir=tmp_path)                # own (empty) tile cache
+    # own (empty) tile cache, and a statement timeout of its own: its Mapnik pool (one per
+    # connection string) is then its own, and only its connections are killed below, not
+    # the pools other tests of this session render with
+    app = _app(settings, data_dir=tmp_path, statement_timeout_ms=14_321)
     try:
         client = app.test_client()
+        with engine.connect() as conn:
+            born = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
         x, y = lonlat_to_tile(108.22, 16.06, 15)
         for dx in range(3):
             assert client.get(f"/tiles/parcels,roads/15/{x + dx}/{y}.png").status_code == 200
@@ -275,7 +280,9 @@ def test_png_tiles_heal_at_once_when_their_connections_die(settings, engine, sam
             killed = conn.execute(sa.text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND (application_name LIKE 'mapnik%' OR application_name = 'gisdb-tiles')")).scalar_one()
+                "AND backend_start >= :born "
+                "AND (application_name LIKE 'mapnik%' OR application_name = 'gisdb-tiles')"),
+                {"born": born}).scalar_one()
         assert killed >= 1
         started = time.monotonic()
         for dy in range(1, 4):                              # uncached tiles: Mapnik renders
