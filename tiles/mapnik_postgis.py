@@ -8,7 +8,9 @@ than aggregating GeoJSON in PostGIS and parsing it with Mapnik's `geojson` datas
 
 What the plugin lacks, and how it is supplied:
 - a statement timeout: libpq's `options` (`-c statement_timeout=...`, plus no parallel
-  workers and no JIT, like the vector tiles' engine) travel in the connection string. The
+  workers and no JIT, like the vector tiles' engine, and read-only sessions, like every
+  web connection) travel in the connection string; the user is the engine's (the web's
+  read role, `gisdb.roles`). The
   plugin has no `options` parameter, but it appends `dbname` to the connection string
   as given, so the options are passed after the database name. A test checks that a
   locked table gives a 503 after the timeout; were Mapnik ever to quote the value, the
@@ -72,7 +74,8 @@ class PgSource:
         if isinstance(port, tuple):
             port = port[0]
         options = ("-c statement_timeout=" + str(int(timeout_ms))
-                   + " -c max_parallel_workers_per_gather=0 -c jit=off")
+                   + " -c max_parallel_workers_per_gather=0 -c jit=off"
+                   + " -c default_transaction_read_only=on")
         params = {"host": str(host), "port": str(int(port)), "user": url.username or "",
                   "dbname": url.database + " options='" + options + "'",
                   "connect_timeout": "5", "persist_connection": "true",
