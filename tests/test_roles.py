@@ -5,15 +5,19 @@ after switching its session back to read-write."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
 from gisdb.cluster import Cluster
+from gisdb.database import create_database, drop_database, web_url_of
 from gisdb.engine import make_engine
 from gisdb.roles import READ_ROLE, WEB_ROLE
+from layers.schema import head_revision, migrate
 from tiles.mapnik_postgis import PgSource
 from webmap.tile_views import vector_tiles
 
@@ -57,7 +61,9 @@ def _web_engine(app) -> sa.Engine:
 
 
 def _refused(conn: sa.Connection, statement: str) -> str:
-    """Run `statement` in a savepoint-free transaction of its own; returns its SQLSTATE."""
+    """Run `statement` in a transaction of its own; returns its SQLSTATE."""
+    if conn.in_transaction():
+        conn.rollback()
     trans = conn.begin()
     try:
         conn.exec_driver_sql(statement)
@@ -190,3 +196,55 @@ def test_cluster_creates_missing_roles_on_start(scratch_cluster):
         assert roles() == expected
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def non_superuser_owner(base_settings, tmp_path):
+    """A database owned by a login role without superuser or CREATEROLE, as a DBA would
+    set up on an external PostGIS (extensions made by the superuser beforehand)."""
+    if not base_settings.embedded:
+        pytest.skip("needs the embedded cluster's superuser to set the database up")
+    name = f"gisdb_owner_{uuid.uuid4().hex[:6]}"
+    url = create_database(base_settings, name)
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB")
+        conn.exec_driver_sql(f"ALTER DATABASE {name} OWNER TO {name}")
+        conn.exec_driver_sql(f"GRANT CREATE ON SCHEMA public TO {name}")
+    try:
+        yield replace(base_settings, database_url=make_url(url).set(username=name)
+                      .render_as_string(hide_password=False),
+                      web_database_url=web_url_of(base_settings, name), data_dir=tmp_path)
+    finally:
+        admin.dispose()
+        drop_database(base_settings, name)
+        cluster = sa.create_engine(make_url(url).set(database="postgres"),
+                                   poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+        with cluster.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {name}")
+        cluster.dispose()
+
+
+def test_owner_needs_no_superuser(non_superuser_owner):
+    """Migrations, an edit and its version bump run as a plain owner; the web role then
+    reads the edit and still cannot write."""
+    owner = make_engine(non_superuser_owner, pool_size=1)
+    web = make_engine(non_superuser_owner.for_web(), pool_size=1)
+    try:
+        assert migrate(owner) == head_revision()
+        with owner.begin() as conn:
+            assert conn.exec_driver_sql("SELECT rolsuper FROM pg_roles "
+                                        "WHERE rolname = current_user").scalar() is False
+            conn.exec_driver_sql(
+                "INSERT INTO land.zoning (zone_code, planned_use, geom) VALUES ('R1', 'ODT', ST_Multi("
+                "ST_MakeEnvelope(108.2, 16.05, 108.21, 16.06, 4326)))")
+        with web.connect() as conn:
+            assert conn.exec_driver_sql("SELECT current_user").scalar() == WEB_ROLE
+            assert conn.exec_driver_sql("SELECT zone_code FROM land.zoning").scalar() == "R1"
+            assert conn.exec_driver_sql("SELECT count(*) FROM meta.layer_versions "
+                                        "WHERE table_name = 'land.zoning'").scalar() == 1
+            assert _refused(conn, "DELETE FROM land.zoning") in (INSUFFICIENT_PRIVILEGE,
+                                                                  READ_ONLY_TRANSACTION)
+    finally:
+        owner.dispose()
+        web.dispose()
