@@ -5,6 +5,7 @@ their gzip Content-Encoding, errors stay JSON, the access log names path and que
 and Ctrl-C stops the server."""
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -118,19 +119,24 @@ def test_access_log_names_path_and_query(served):
 
 
 def test_served_app_connects_as_the_read_role(served, settings, engine):
-    """The shipped server's feature, tile and PNG connections are the read role's (every
-    client of the test database but the owner's own engine, named `gisdb`)."""
+    """The shipped server's feature, tile and PNG connections (named gisdb-web,
+    gisdb-tiles and mapnik, opened since it started) are the read role's."""
     if not settings.web_database_url:
         pytest.skip("no read role configured (GISDB_DATABASE_URL without GISDB_WEB_DATABASE_URL)")
-    url, _, _ = served
+    url, proc, _ = served
+    started = datetime.datetime.fromtimestamp(os.stat(f"/proc/{proc.pid}").st_ctime,
+                                              datetime.timezone.utc)
     for path in ("/collections/roads/items?limit=2", "/tiles/roads/14/13116/7451.mvt",
                  "/tiles/roads/14/13116/7451.png"):
         assert _get(url + path)[0] in (200, 204), path
     with engine.connect() as conn:
         users = conn.execute(sa.text(
-            "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND application_name <> 'gisdb'")).scalars().all()
-    assert users == [sa.engine.make_url(settings.web_database_url).username]
+            "SELECT application_name, array_agg(DISTINCT usename) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name IN "
+            "('gisdb-web', 'gisdb-tiles', 'mapnik') AND backend_start >= :t GROUP BY 1"),
+            {"t": started}).all()
+    web = sa.engine.make_url(settings.web_database_url).username
+    assert dict(users) == {name: [web] for name in ("gisdb-web", "gisdb-tiles", "mapnik")}
 
 
 def test_ctrl_c_stops_the_server(served):
