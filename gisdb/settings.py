@@ -29,6 +29,7 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str | None = None          # GISDB_DATABASE_URL: use an existing PostGIS
     web_database_url: str | None = None      # GISDB_WEB_DATABASE_URL: the web's read role
+    read_only: bool = False                  # connect as the web's read role (see for_web)
     database_name: str = "gisdb"             # name of the database in the embedded cluster
     pg_bin_dir: Path | None = None           # where initdb/pg_ctl live (auto-detected)
     pg_tcp_port: int | None = None           # embedded cluster also listens on 127.0.0.1:PORT
@@ -40,7 +41,6 @@ class Settings:
     pool_max_overflow: int = 4
     tile_cache_mb: int = 512
     sample_scale: int = 1                    # scale of the sample city loaded on first run
-    read_only: bool = False                  # connect as the web's read role (see for_web)
     extra: dict = field(default_factory=dict)
 
     @classmethod

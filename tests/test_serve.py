@@ -5,7 +5,6 @@ their gzip Content-Encoding, errors stay JSON, the access log names path and que
 and Ctrl-C stops the server."""
 from __future__ import annotations
 
-import datetime
 import gzip
 import json
 import os
@@ -50,8 +49,6 @@ def served(settings, sample_city, tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url,
                GISDB_DATA_DIR=str(settings.data_dir))
-    if settings.web_database_url:
-        env["GISDB_WEB_DATABASE_URL"] = settings.web_database_url
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(GISDB), "serve", "--no-prepare", "--host", "127.0.0.1",
                                  "--port", str(port), "--workers", "2", "--threads", "2"],
@@ -116,27 +113,6 @@ def test_access_log_names_path_and_query(served):
             return
         time.sleep(0.2)
     pytest.fail("no access log line for the request:\n" + text[-2000:])
-
-
-def test_served_app_connects_as_the_read_role(served, settings, engine):
-    """The shipped server's feature, tile and PNG connections (named gisdb-web,
-    gisdb-tiles and mapnik, opened since it started) are the read role's."""
-    if not settings.web_database_url:
-        pytest.skip("no read role configured (GISDB_DATABASE_URL without GISDB_WEB_DATABASE_URL)")
-    url, proc, _ = served
-    started = datetime.datetime.fromtimestamp(os.stat(f"/proc/{proc.pid}").st_ctime,
-                                              datetime.timezone.utc)
-    for path in ("/collections/roads/items?limit=2", "/tiles/roads/14/13116/7451.mvt",
-                 "/tiles/roads/14/13116/7451.png"):
-        assert _get(url + path)[0] in (200, 204), path
-    with engine.connect() as conn:
-        users = conn.execute(sa.text(
-            "SELECT application_name, array_agg(DISTINCT usename) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name IN "
-            "('gisdb-web', 'gisdb-tiles', 'mapnik') AND backend_start >= :t GROUP BY 1"),
-            {"t": started}).all()
-    web = sa.engine.make_url(settings.web_database_url).username
-    assert dict(users) == {name: [web] for name in ("gisdb-web", "gisdb-tiles", "mapnik")}
 
 
 def test_ctrl_c_stops_the_server(served):

@@ -54,6 +54,7 @@ UNAVAILABLE_MESSAGES = ("could not connect", "connection refused", "server close
                         "no connection to the server", "terminating connection",
                         "the database system is", "connection to server", "Connection string",
                         "Null connection")
+READ_ONLY = " -c default_transaction_read_only=on"    # like every web session
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,9 @@ class PgSource:
         if isinstance(port, tuple):
             port = port[0]
         options = ("-c statement_timeout=" + str(int(timeout_ms))
-                   + " -c max_parallel_workers_per_gather=0 -c jit=off"
-                   + " -c default_transaction_read_only=on")
+                   + " -c max_parallel_workers_per_gather=0 -c jit=off")
         params = {"host": str(host), "port": str(int(port)), "user": url.username or "",
-                  "dbname": url.database + " options='" + options + "'",
+                  "dbname": url.database + " options='" + options + READ_ONLY + "'",
                   "connect_timeout": "5", "persist_connection": "true",
                   "max_size": str(int(pool_size)), "initial_size": "1"}
         if url.password:
