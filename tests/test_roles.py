@@ -28,7 +28,6 @@ from gisdb.engine import make_engine
 from gisdb.roles import READ_ROLE, WEB_ROLE
 from layers.schema import head_revision, migrate
 from tiles.mapnik_postgis import PgSource
-from webmap.tile_views import vector_tiles
 
 GISDB = Path(sys.executable).with_name("gisdb")
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -66,6 +65,14 @@ HOSTILE = [
 ]
 
 
+def web_user(settings) -> str:
+    """The read role these tests expect the web to use: the embedded cluster's, or the
+    one GISDB_WEB_DATABASE_URL names (an external database needs it for these tests)."""
+    assert settings.web_database_url, ("GISDB_DATABASE_URL is set without "
+                                       "GISDB_WEB_DATABASE_URL: no read role to check")
+    return make_url(settings.web_database_url).username
+
+
 def _web_engine(app) -> sa.Engine:
     return app.extensions["gisdb"].engine
 
@@ -84,16 +91,22 @@ def _refused(conn: sa.Connection, statement: str) -> str:
     pytest.fail(f"the web role was allowed to run: {statement}")
 
 
-def test_web_engines_connect_as_the_read_role(app):
+def _tile_engine(app) -> sa.Engine:
+    """The app's tile engine (built on the first tile request)."""
+    assert app.test_client().get("/tiles/roads/14/13116/7451.mvt").status_code in (200, 204)
+    return app.extensions["gisdb.tiles"].engine
+
+
+def test_web_engines_connect_as_the_read_role(app, settings):
     """The feature engine, the tile engine and Mapnik's parameters all name gisdb_web."""
-    for engine in (_web_engine(app), vector_tiles(app).engine):
+    for engine in (_web_engine(app), _tile_engine(app)):
         with engine.connect() as conn:
             user, read_only, superuser = conn.execute(sa.text(
                 "SELECT current_user, current_setting('default_transaction_read_only'), "
                 "rolsuper FROM pg_roles WHERE rolname = current_user")).one()
-        assert (user, read_only, superuser) == (WEB_ROLE, "on", False)
-    params = dict(PgSource.from_engine(vector_tiles(app).engine, 1000).params)
-    assert params["user"] == WEB_ROLE
+        assert (user, read_only, superuser) == (web_user(settings), "on", False)
+    params = dict(PgSource.from_engine(_tile_engine(app), 1000).params)
+    assert params["user"] == web_user(settings)
     assert "default_transaction_read_only=on" in params["dbname"]
 
 
@@ -156,10 +169,10 @@ def test_sample_city_is_not_writable_through_the_web_settings(settings):
 
 @pytest.fixture
 def scratch_cluster(base_settings, tmp_path):
-    """A second embedded cluster of its own (initdb once), stopped and removed after."""
-    if not base_settings.embedded:
-        pytest.skip("needs the embedded cluster (GISDB_DATABASE_URL is set)")
-    cluster = Cluster(replace(base_settings, data_dir=tmp_path, pg_tcp_port=None))
+    """A second embedded cluster of its own (initdb once), stopped and removed after;
+    also with GISDB_DATABASE_URL set (it only needs PostgreSQL's binaries)."""
+    cluster = Cluster(replace(base_settings, database_url=None, web_database_url=None,
+                              data_dir=tmp_path, pg_tcp_port=None))
     try:
         yield cluster
     finally:
@@ -211,9 +224,8 @@ def test_cluster_creates_missing_roles_on_start(scratch_cluster):
 @pytest.fixture
 def non_superuser_owner(base_settings, tmp_path):
     """A database owned by a login role without superuser or CREATEROLE, as a DBA would
-    set up on an external PostGIS (extensions made by the superuser beforehand)."""
-    if not base_settings.embedded:
-        pytest.skip("needs the embedded cluster's superuser to set the database up")
+    set up on an external PostGIS (extensions made by the superuser beforehand: the
+    test's own URL, which creates databases and extensions for every test)."""
     name = f"gisdb_owner_{uuid.uuid4().hex[:6]}"
     url = create_database(base_settings, name)
     admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
@@ -249,7 +261,8 @@ def test_owner_needs_no_superuser(non_superuser_owner):
                 "INSERT INTO land.zoning (zone_code, planned_use, geom) VALUES ('R1', 'ODT', ST_Multi("
                 "ST_MakeEnvelope(108.2, 16.05, 108.21, 16.06, 4326)))")
         with web.connect() as conn:
-            assert conn.exec_driver_sql("SELECT current_user").scalar() == WEB_ROLE
+            assert conn.exec_driver_sql("SELECT current_user").scalar() == web_user(
+                non_superuser_owner)
             assert conn.exec_driver_sql("SELECT zone_code FROM land.zoning").scalar() == "R1"
             assert conn.exec_driver_sql("SELECT count(*) FROM meta.layer_versions "
                                         "WHERE table_name = 'land.zoning'").scalar() == 1
@@ -271,8 +284,7 @@ def _get_status(url: str) -> int:
 def test_shipped_server_connects_as_the_read_role(settings, sample_city, engine, tmp_path):
     """`gisdb serve` as shipped: its feature, tile and PNG connections (gisdb-web,
     gisdb-tiles, mapnik; those opened since it started) are the read role's."""
-    if not settings.web_database_url:
-        pytest.skip("no read role configured (GISDB_DATABASE_URL without GISDB_WEB_DATABASE_URL)")
+    web = web_user(settings)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -307,5 +319,4 @@ def test_shipped_server_connects_as_the_read_role(settings, sample_city, engine,
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    web = make_url(settings.web_database_url).username
     assert dict(users) == {name: [web] for name in ("gisdb-web", "gisdb-tiles", "mapnik")}
