@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import sqlalchemy as sa
+
 from .errors import ConfigurationError, DatabaseUnavailable
+from .roles import ensure_cluster_roles
 from .settings import Settings
 
 SUPERUSER = "gisdb"
@@ -122,9 +125,11 @@ class Cluster:
     def logfile(self) -> Path:
         return self.root / "postgresql.log"
 
-    def url(self, database: str | None = None) -> str:
+    def url(self, database: str | None = None, user: str = SUPERUSER) -> str:
+        """SQLAlchemy URL of `database` (the configured one by default) as `user` (the
+        superuser, which owns the schema, by default; `roles.WEB_ROLE` for the web)."""
         db = database or self.settings.database_name
-        return (f"postgresql+psycopg://{SUPERUSER}@/{quote(db)}"
+        return (f"postgresql+psycopg://{quote(user)}@/{quote(db)}"
                 f"?host={quote(str(self.socket_dir))}&port={PG_PORT}")
 
     # -- running commands as the cluster owner ---------------------------------------
@@ -185,11 +190,28 @@ class Cluster:
         return self._run([str(bin_dir / "pg_ctl"), "status", "-D", str(self.pgdata)]).returncode == 0
 
     def start(self, timeout: float = 60) -> None:
-        """Initialise if needed, start if not running, and wait until it accepts."""
+        """Initialise if needed, start if not running, wait until it accepts, and make
+        sure the roles exist (a cluster from an earlier version gets them here)."""
         if not self.initialised():
             self.init()
-        if self.running():
-            return
+        if not self.running():
+            self._start_server(timeout)
+        self.ensure_roles()
+
+    def ensure_roles(self) -> None:
+        """Create the read and web roles if missing (`gisdb.roles`), as the superuser."""
+        engine = sa.create_engine(self.url("postgres"), poolclass=sa.pool.NullPool,
+                                  isolation_level="AUTOCOMMIT",
+                                  connect_args={"connect_timeout": 5})
+        try:
+            with engine.connect() as conn:
+                ensure_cluster_roles(conn)
+        except sa.exc.OperationalError as exc:
+            raise DatabaseUnavailable("could not set up the embedded cluster's roles") from exc
+        finally:
+            engine.dispose()
+
+    def _start_server(self, timeout: float) -> None:
         bin_dir = find_pg_bin(self.settings)
         sock = self.socket_dir
         sock.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from .engine import database_url
+from .engine import database_url, web_database_url
 from .settings import Settings
 
 EXTENSIONS = ("postgis", "unaccent", "pg_trgm")
@@ -54,6 +54,15 @@ def create_database(settings: Settings, name: str) -> str:
     eng.dispose()
     _enable_extensions(url)
     return url
+
+
+def web_url_of(settings: Settings, name: str) -> str | None:
+    """The read role's URL of database `name` beside the configured one; None when no
+    read role is configured (an external database without GISDB_WEB_DATABASE_URL)."""
+    if not (settings.embedded or settings.web_database_url):
+        return None
+    return make_url(web_database_url(settings)).set(database=name).render_as_string(
+        hide_password=False)
 
 
 def drop_database(settings: Settings, name: str) -> None:

@@ -13,15 +13,40 @@ from .errors import DatabaseUnavailable, QueryTimeout
 from .settings import Settings
 
 
+def _psycopg_url(text: str) -> str:
+    url = make_url(text)
+    if url.drivername in ("postgresql", "postgres", "postgis"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
 def database_url(settings: Settings) -> str:
-    """URL of the configured database: GISDB_DATABASE_URL, or the embedded cluster's."""
+    """URL of the configured database: GISDB_DATABASE_URL, or the embedded cluster's;
+    the read role's (`web_database_url`) for the web's settings (`Settings.for_web`)."""
+    if settings.read_only:
+        return web_database_url(settings)
+    return owner_database_url(settings)
+
+
+def owner_database_url(settings: Settings) -> str:
+    """URL of the schema's owner: migrations, imports and the command line."""
     if settings.database_url:
-        url = make_url(settings.database_url)
-        if url.drivername in ("postgresql", "postgres", "postgis"):
-            url = url.set(drivername="postgresql+psycopg")
-        return url.render_as_string(hide_password=False)
+        return _psycopg_url(settings.database_url)
     from .cluster import Cluster
     return Cluster(settings).url()
+
+
+def web_database_url(settings: Settings) -> str:
+    """URL of the web's read role: GISDB_WEB_DATABASE_URL, or the embedded cluster's
+    `gisdb_web`; with an external database and no read role named, the owner's URL
+    (its web sessions are still read-only, but its rights are the owner's)."""
+    if settings.web_database_url:
+        return _psycopg_url(settings.web_database_url)
+    if settings.database_url:
+        return _psycopg_url(settings.database_url)
+    from .cluster import Cluster
+    from .roles import WEB_ROLE
+    return Cluster(settings).url(user=WEB_ROLE)
 
 
 def make_engine(settings: Settings, *, timeout_ms: int | None = None,
@@ -32,6 +57,8 @@ def make_engine(settings: Settings, *, timeout_ms: int | None = None,
     on DatabaseUnavailable instead (the tile server's hot path)."""
     timeout = settings.statement_timeout_ms if timeout_ms is None else timeout_ms
     options = f"-c statement_timeout={int(timeout)} -c idle_in_transaction_session_timeout=600000"
+    if settings.read_only:
+        options += " -c default_transaction_read_only=on"
     kw.setdefault("pool_size", settings.pool_size)
     kw.setdefault("max_overflow", settings.pool_max_overflow)
     return sa.create_engine(

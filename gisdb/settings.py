@@ -33,6 +33,8 @@ class Settings:
 
     data_dir: Path = PROJECT_ROOT / "data"
     database_url: str | None = None          # GISDB_DATABASE_URL: use an existing PostGIS
+    web_database_url: str | None = None      # GISDB_WEB_DATABASE_URL: the web's read role
+    read_only: bool = False                  # connect as the web's read role (see for_web)
     database_name: str = "gisdb"             # name of the database in the embedded cluster
     pg_bin_dir: Path | None = None           # where initdb/pg_ctl live (auto-detected)
     pg_tcp_port: int | None = None           # embedded cluster also listens on 127.0.0.1:PORT
@@ -59,6 +61,7 @@ class Settings:
         settings = cls(
             data_dir=data_dir,
             database_url=env.get("GISDB_DATABASE_URL") or None,
+            web_database_url=env.get("GISDB_WEB_DATABASE_URL") or None,
             database_name=env.get("GISDB_DATABASE_NAME", "gisdb"),
             pg_bin_dir=Path(env["GISDB_PG_BIN"]) if env.get("GISDB_PG_BIN") else None,
             pg_tcp_port=int(tcp) if tcp else None,
@@ -97,3 +100,9 @@ class Settings:
 
     def with_database(self, url: str) -> "Settings":
         return replace(self, database_url=url)
+
+    def for_web(self) -> "Settings":
+        """These settings as the web app uses them: engines connect as the read role
+        (`gisdb.engine.web_database_url`) in read-only sessions, so a hole in a request
+        handler cannot write, create or read server files."""
+        return replace(self, read_only=True)

@@ -15,7 +15,8 @@ def test_healthz_ok(client):
 
 
 def test_healthz_503_json_when_database_down(settings, tmp_path):
-    down = replace(settings, database_url=f"postgresql+psycopg://gisdb@/nowhere?host={tmp_path}&port=1")
+    down = replace(settings, database_url=f"postgresql+psycopg://gisdb@/nowhere?host={tmp_path}&port=1",
+                   web_database_url=None)
     app = create_app({"TESTING": True, "SETTINGS": down})
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
@@ -38,7 +39,7 @@ def test_vector_tiles_503_json_when_database_down(settings, tmp_path):
     SQLAlchemy both answer a JSON 503, without the connection string, when the database
     cannot be reached."""
     down = replace(settings, database_url=f"postgresql+psycopg://gisdb@/nowhere?host={tmp_path}&port=1",
-                   data_dir=tmp_path)
+                   web_database_url=None, data_dir=tmp_path)
     client = create_app({"TESTING": True, "SETTINGS": down}).test_client()
     for url in ("/tiles/buildings/16/52460/29800.mvt",
                 "/collections/buildings/tiles/WebMercatorQuad/16/29800/52460",

@@ -8,7 +8,9 @@ than aggregating GeoJSON in PostGIS and parsing it with Mapnik's `geojson` datas
 
 What the plugin lacks, and how it is supplied:
 - a statement timeout: libpq's `options` (`-c statement_timeout=...`, plus no parallel
-  workers and no JIT, like the vector tiles' engine) travel in the connection string. The
+  workers and no JIT, like the vector tiles' engine, and read-only sessions, like every
+  web connection) travel in the connection string; the user is the engine's (the web's
+  read role, `gisdb.roles`). The
   plugin has no `options` parameter, but it appends `dbname` to the connection string
   as given, so the options are passed after the database name. A test checks that a
   locked table gives a 503 after the timeout; were Mapnik ever to quote the value, the
@@ -53,6 +55,7 @@ UNAVAILABLE_MESSAGES = ("could not connect", "connection refused", "server close
                         "no connection to the server", "terminating connection",
                         "the database system is", "connection to server", "Connection string",
                         "Null connection")
+READ_ONLY = " -c default_transaction_read_only=on"    # like every web session
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class PgSource:
         options = ("-c statement_timeout=" + str(int(timeout_ms))
                    + " -c max_parallel_workers_per_gather=0 -c jit=off -c gisdb.pool=0")
         params = {"host": str(host), "port": str(int(port)), "user": url.username or "",
-                  "dbname": url.database + " options='" + options + "'",
+                  "dbname": url.database + " options='" + options + READ_ONLY + "'",
                   "connect_timeout": "5", "persist_connection": "true",
                   "max_size": str(int(pool_size)), "initial_size": "1"}
         if url.password:

@@ -21,7 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     if test_config:
         app.config.update(test_config)
-    settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
+    # The web runs as the read role in read-only sessions (gisdb.roles), never the owner.
+    settings: Settings = (app.config.get("SETTINGS") or Settings.from_env()).for_web()
     engine = make_engine(settings, application_name="gisdb-web")
     deadline.bound_statements(engine, settings.statement_timeout_ms)
     app.extensions["gisdb"] = Services(settings=settings, engine=engine)

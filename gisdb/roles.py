@@ -1,0 +1,106 @@
+"""Database roles: least privilege for the web.
+
+- the owner (the URL of `GISDB_DATABASE_URL`, or the embedded cluster's `gisdb`) owns the
+  schema; migrations, imports and the command line run as it;
+- `gisdb_reader` (NOLOGIN) holds what serving needs: USAGE on the layer schemas and
+  `meta`, SELECT on the layer tables and on the meta tables the web reads;
+- `gisdb_web` (LOGIN, member of `gisdb_reader`, no other right, sessions read-only by
+  default) is the role the web app, its tiles and its PNG renderer connect as.
+
+The embedded cluster creates both roles on every start (an older cluster is upgraded);
+on an external server a DBA creates them, or the migration creates `gisdb_reader` when
+the owner may create roles. Grants are idempotent: the migration applies them once and
+`layers.schema.migrate` re-applies them, so tables added later are covered too.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+READ_ROLE = "gisdb_reader"
+WEB_ROLE = "gisdb_web"
+# meta tables the web reads: data versions (ETags, tile cache keys) and the raster catalog.
+WEB_META_TABLES = ("meta.layer_versions", "meta.rasters")
+
+_IGNORE_RACE = "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;"
+
+CLUSTER_ROLES_SQL = f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READ_ROLE}') THEN
+    BEGIN CREATE ROLE {READ_ROLE} NOLOGIN; {_IGNORE_RACE} END;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WEB_ROLE}') THEN
+    BEGIN CREATE ROLE {WEB_ROLE} LOGIN; {_IGNORE_RACE} END;
+  END IF;
+END $$;
+ALTER ROLE {WEB_ROLE} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
+ALTER ROLE {WEB_ROLE} SET default_transaction_read_only = on;
+GRANT {READ_ROLE} TO {WEB_ROLE};
+"""
+
+# No '%' in these statements: the driver would read it as a placeholder.
+# Created by the migration when missing and the owner may create roles; otherwise the
+# grants wait for a DBA (a WARNING says so) and the web keeps read-only sessions.
+READ_ROLE_SQL = f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READ_ROLE}') THEN
+    IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+      BEGIN CREATE ROLE {READ_ROLE} NOLOGIN; {_IGNORE_RACE} END;
+    ELSE
+      RAISE WARNING USING MESSAGE = 'role {READ_ROLE} is missing and ' || current_user
+        || ' may not create it: the web role gets no grants until a DBA creates it and '
+        || '`gisdb migrate` runs again';
+    END IF;
+  END IF;
+END $$;
+"""
+
+# TEMP is granted to PUBLIC by default: the read role needs no table of its own, so it
+# goes (the owner keeps it; only the database owner or a superuser may change it).
+DATABASE_SQL = """
+DO $$ BEGIN
+  IF pg_has_role(current_user, (SELECT datdba FROM pg_database
+                                WHERE datname = current_database()), 'USAGE') THEN
+    EXECUTE 'REVOKE TEMPORARY, CREATE ON DATABASE ' || quote_ident(current_database())
+      || ' FROM PUBLIC';
+    EXECUTE 'GRANT TEMPORARY ON DATABASE ' || quote_ident(current_database())
+      || ' TO ' || quote_ident(current_user);
+  END IF;
+END $$;
+"""
+
+
+def ensure_cluster_roles(conn: Connection) -> None:
+    """Create (or bring up to date) the read and web roles; run as the superuser."""
+    conn.exec_driver_sql(CLUSTER_ROLES_SQL)
+
+
+def read_role_exists(conn: Connection) -> bool:
+    return conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
+                        {"r": READ_ROLE}).scalar() is not None
+
+
+def grant_read(conn: Connection, layer_schemas: Iterable[str]) -> bool:
+    """Grant `gisdb_reader` what serving needs in this database, and SELECT on the layer
+    tables created later by the current role; returns False when the role is missing."""
+    conn.exec_driver_sql(READ_ROLE_SQL)
+    if not read_role_exists(conn):
+        return False
+    q = conn.dialect.identifier_preparer
+    role = q.quote_identifier(READ_ROLE)
+    conn.exec_driver_sql(DATABASE_SQL)
+    conn.exec_driver_sql("GRANT USAGE ON SCHEMA meta TO " + role)
+    for table in WEB_META_TABLES:
+        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+            schema, name = table.split(".")
+            conn.exec_driver_sql("GRANT SELECT ON " + q.quote_schema(schema) + "."
+                                 + q.quote_identifier(name) + " TO " + role)
+    for schema in layer_schemas:
+        quoted = q.quote_schema(schema)
+        conn.exec_driver_sql("GRANT USAGE ON SCHEMA " + quoted + " TO " + role)
+        conn.exec_driver_sql("GRANT SELECT ON ALL TABLES IN SCHEMA " + quoted + " TO " + role)
+        conn.exec_driver_sql("ALTER DEFAULT PRIVILEGES IN SCHEMA " + quoted
+                             + " GRANT SELECT ON TABLES TO " + role)
+    return True
