@@ -42,6 +42,8 @@ def serving(settings, log: Path, *, workers: int = 2, threads: int = 2,
     port = free_port()
     full_env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url,
                     GISDB_DATA_DIR=str(settings.data_dir), **(env or {}))
+    if settings.web_database_url:       # served as the shipped server is: the read role
+        full_env["GISDB_WEB_DATABASE_URL"] = settings.web_database_url
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(GISDB), "serve", "--no-prepare", "--host", "127.0.0.1",
                                  "--port", str(port), "--workers", str(workers),

@@ -7,8 +7,8 @@ Revision ID: 0004
 """
 from alembic import op
 
-from gisdb.roles import READ_ROLE, WEB_META_TABLES, grant_read
 import layers.registry as registry
+from gisdb.roles import READ_ROLE, WEB_META_TABLES, grant_read
 
 revision = "0004"
 down_revision = "0003"
