@@ -19,6 +19,11 @@ from pyproj.exceptions import CRSError
 from ..errors import ImportFailed, InvalidParameter
 
 STORAGE_EPSG = 4326
+# VN-2000 / TM-3 107-45, Da Nang's own grid: where an import measures tolerances in metres.
+METRIC_EPSG = 5899
+# Two geometries closer than this (Hausdorff, metres in METRIC_EPSG) are the same feature:
+# a Shapefile's ring order, GeoJSON's rounding and VN-2000's float noise are all far below.
+GEOMETRY_TOLERANCE_M = 0.001
 # Da Nang after the 1 July 2025 merger with Quang Nam, with a margin (lon/lat, EPSG:4326).
 EXPECTED_REGION = (107.0, 14.8, 109.2, 16.6)
 MIN_MATCH_CONFIDENCE = 70

@@ -4,7 +4,9 @@ Shapefile (`.shp` with its parts, or inside a `.zip`), GeoJSON, GeoPackage (one 
 chosen with `--table` when there are several), FlatGeobuf and CSV. Geometries leave here
 as WKB in EPSG:4326: the source CRS is transformed with pyproj, in bulk per batch. CSV
 geometries come from a WKT column, longitude/latitude columns or one "lat,lng" column;
-they are built with vectorised Arrow and shapely calls.
+they are built with vectorised Arrow and shapely calls. Date-times are read as ISO text
+with their UTC offset (`datetime_as_string`): Arrow's timestamps would drop the offset a
+FlatGeobuf carries, and the value would then move by the import's time zone.
 
 GDAL never picks the driver: the one for the file's extension is named, with GDAL's own
 prefix where the driver has one (`GeoJSON:`, `CSV:`), and `gdal_guard` leaves only the
@@ -197,7 +199,8 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
         kwargs["ENCODING"] = choice.gdal
     try:
         info = pyogrio.read_info(named_path(dataset, driver), **kwargs)
-        with open_arrow(named_path(dataset, driver), use_pyarrow=True, batch_size=1, **kwargs) as (_, reader):
+        with open_arrow(named_path(dataset, driver), use_pyarrow=True, batch_size=1, datetime_as_string=True,
+                        **kwargs) as (_, reader):
             schema = reader.schema
     except Exception as exc:  # GDAL's errors are many types; the message is what matters
         raise ImportFailed(f"{original.name} cannot be read as {driver}: {exc}") from None
@@ -292,7 +295,7 @@ def read_chunks(source: Source, transformer, chunk_size: int = 50_000) -> Iterat
     """Stream the dataset in batches of WKB (EPSG:4326) plus field values."""
     start = 0
     try:
-        with open_arrow(source.gdal_path, use_pyarrow=True, batch_size=chunk_size,
+        with open_arrow(source.gdal_path, use_pyarrow=True, batch_size=chunk_size, datetime_as_string=True,
                         **source.open_kwargs()) as (meta, reader):
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             names = reader.schema.names

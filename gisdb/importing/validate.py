@@ -163,7 +163,10 @@ def build_checked(conn: sa.Connection, stage: sa.Table, target: ImportTarget,
                       sa.or_(sa.literal(policy.on_invalid != "fix"), sa.not_(fixed_ok))),
               "invalid_geometry_rejected"),
         _flag(sa.and_(sa.not_(s.c.empty), final_type != target.geometry_type), "wrong_geometry_type"),
-        _flag(sa.and_(sa.not_(s.c.empty), sa.not_(s.c.final.op("&&")(region))), "outside_region"),
+        # Only a geometry that survived repair can be out of place: a zero-length line
+        # repaired to nothing is invalid, not elsewhere.
+        _flag(sa.and_(sa.not_(s.c.empty), sa.not_(f.ST_IsEmpty(s.c.final)),
+                      sa.not_(s.c.final.op("&&")(region))), "outside_region"),
     ]
     repairs = [
         _flag(s.c._flag.op("&")(RING_CLOSED) != 0, "ring_closed"),
