@@ -29,12 +29,12 @@ from pyproj.exceptions import CRSError
 from .bbox import Box, box_condition, parse_bbox  # noqa: F401  (the export command parses --bbox with it)
 from .engine import db_errors
 from .errors import ExportFailed, InvalidParameter
+from .field_names import SHAPEFILE_FIELD_LIMIT, short_field_names
 from .model import STORAGE_SRID
 from .srids import ensure_epsg_srid
 
 Progress = Callable[[int, int], None]       # (rows written so far, total rows)
 SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg", ".shp")   # .shp last: it is what readers open
-SHAPEFILE_FIELD_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -121,23 +121,6 @@ def epsg_code(user_crs: str) -> int:
         raise InvalidParameter(f"{user_crs!r} has no exact EPSG code: name the EPSG code "
                                "(e.g. EPSG:5899 for VN-2000 / TM-3 107-45)")
     return code
-
-
-def short_field_names(names: list[str], limit: int) -> dict[str, str]:
-    """Unique names of at most `limit` characters (DBF), case-insensitively unique;
-    maps every original name to the name written."""
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    for name in names:
-        candidate = name[:limit]
-        serial = 1
-        while candidate.lower() in taken:
-            suffix = f"_{serial}"
-            candidate = name[:limit - len(suffix)] + suffix
-            serial += 1
-        taken.add(candidate.lower())
-        out[name] = candidate
-    return out
 
 
 # --- query -----------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ file:
 
 Two virtual sources exist: `$fid` (the feature's position in the file, 1-based) and
 `$geom_hash` (an MD5 of its geometry), for files that carry no identifier of their own.
-Source fields named like a target column map to it without being asked."""
+Source fields named like a target column map to it without being asked, and so do the
+shortened names the layer's own Shapefile export writes (`building_c` for
+`building_code`: `short_names`, given for Shapefiles only)."""
 from __future__ import annotations
 
 import json
@@ -83,12 +85,22 @@ class ColumnPlan:
         return " | ".join(field_names[i] for i in self.fields)
 
 
-def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str]) -> list[ColumnPlan]:
+def _implicit(col: str, by_lower: dict[str, int], short: dict[str, str]) -> int | None:
+    """The file field that fills `col` unasked: its own name, else its shortened name."""
+    if col.lower() in by_lower:
+        return by_lower[col.lower()]
+    return by_lower.get(short.get(col, "").lower())
+
+
+def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str],
+            short_names: dict[str, str] | None = None) -> list[ColumnPlan]:
     """Check the mapping against the file's fields and the target's columns; returns one
-    plan per target column that gets a value. Unknown names are an InvalidParameter."""
+    plan per target column that gets a value. Unknown names are an InvalidParameter.
+    `short_names` (shortened name, lower case -> column) lets a Shapefile's cut names in."""
     known = set(target.column_names)
     by_name = {name: i for i, name in enumerate(field_names)}
     by_lower = {name.lower(): i for i, name in enumerate(field_names)}
+    short = {column: name for name, column in (short_names or {}).items()}
     for dst in (*mapping.columns, *mapping.constants, *mapping.values):
         if dst not in known:
             raise InvalidParameter(f"{target.layer_id} has no column {dst!r} "
@@ -111,8 +123,8 @@ def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str])
                 raise InvalidParameter(f"the file has no field {missing[0]!r} "
                                        f"(fields: {', '.join(field_names) or 'none'})")
             plans.append(ColumnPlan(col, fields=tuple(by_name[s] for s in sources), values=values))
-        elif col.lower() in by_lower:
-            plans.append(ColumnPlan(col, fields=(by_lower[col.lower()],), values=values))
+        elif _implicit(col, by_lower, short) is not None:
+            plans.append(ColumnPlan(col, fields=(_implicit(col, by_lower, short),), values=values))
     filled = {p.column for p in plans}
     unfilled = [c.name for c in target.columns if c.required and c.name not in filled]
     if unfilled:

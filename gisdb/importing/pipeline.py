@@ -148,7 +148,8 @@ def _describe(report: ImportReport, source, options: ImportOptions, target: Impo
     report.table = source.layer
     report.encoding = source.encoding.name
     report.warnings.extend(source.warnings)
-    plans = resolve(options.mapping, target, source.field_names)
+    short = target.short_names if source.driver == "ESRI Shapefile" else None
+    plans = resolve(options.mapping, target, source.field_names, short)
     report.mapping = {p.column: p.describe(source.field_names) for p in plans}
     source.plans = plans
 
