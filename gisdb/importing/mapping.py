@@ -1,8 +1,9 @@
 """Field mapping: which source field (or constant) fills which target column.
 
 Staff write `--map name:vi=name` (repeatable; several sources for one column are tried
-in order, first non-empty wins), `--set level=ward` for constants, or a JSON mapping
-file:
+in order, first non-empty wins), `--set level=ward` for constants or
+`--set "level=commune if name startswith 'Xã ' else ward"` for a value chosen per row
+(`set_expressions`; also in the mapping file's constants), or a JSON mapping file:
 
     {"columns":   {"name": "name:vi", "planned_use": ["landuse", "natural"],
                    "zone_code": "$geom_hash"},
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from .set_expressions import parse as parse_expression
 from .target import ImportTarget
 
 VIRTUAL_SOURCES = ("$fid", "$geom_hash")
@@ -76,13 +78,33 @@ class ColumnPlan:
     virtual: str | None = None
     constant: str | None = None
     values: dict | None = None
+    cases: tuple[tuple[int, str, str, str], ...] = ()   # (field index, operator, literal, value)
 
     def describe(self, field_names: list[str]) -> str:
+        if self.cases:
+            chosen = " else ".join(f"{value!r} if {field_names[i]} {op} {literal!r}"
+                                   for i, op, literal, value in self.cases)
+            return f"{chosen} else {self.constant!r}"
         if self.constant is not None:
             return repr(self.constant)
         if self.virtual:
             return self.virtual
         return " | ".join(field_names[i] for i in self.fields)
+
+
+def _constant_plan(col: str, text: str, by_name: dict, by_lower: dict, field_names: list[str]) -> ColumnPlan:
+    """A constant, or a value chosen per row when `text` is a `--set` expression."""
+    choice = parse_expression(col, text)
+    if choice is None:
+        return ColumnPlan(col, constant=text)
+    cases = []
+    for case in choice.cases:
+        index = by_name.get(case.field, by_lower.get(case.field.lower()))
+        if index is None:
+            raise InvalidParameter(f"--set {col}=...: the file has no field {case.field!r} "
+                                   f"(fields: {', '.join(field_names) or 'none'})")
+        cases.append((index, case.operator, case.literal, case.result))
+    return ColumnPlan(col, constant=choice.default, cases=tuple(cases))
 
 
 def _implicit(col: str, by_lower: dict[str, int], short: dict[str, str]) -> int | None:
@@ -109,7 +131,7 @@ def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str],
     for col in target.column_names:
         values = mapping.values.get(col)
         if col in mapping.constants:
-            plans.append(ColumnPlan(col, constant=mapping.constants[col]))
+            plans.append(_constant_plan(col, mapping.constants[col], by_name, by_lower, field_names))
         elif col in mapping.columns:
             sources = mapping.columns[col]
             virtual = [s for s in sources if s in VIRTUAL_SOURCES]

@@ -56,6 +56,7 @@ class ImportOptions:
     chunk_size: int = 50_000
     user: str | None = None
     tolerance_m: float = GEOMETRY_TOLERANCE_M   # geometries closer than this are unchanged
+    geometry_columns: tuple[str, ...] = ()      # a CSV's geometry columns, when named
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -129,7 +130,8 @@ def _run_logged(run: ImportRun, checked_path: Path, original: Path) -> None:
     options = run.options
     try:
         with open_source(checked_path, run.settings, original=original, table=options.table,
-                         encoding=options.encoding) as run.source:
+                         encoding=options.encoding,
+                         geometry_columns=tuple(options.geometry_columns)) as run.source:
             _describe(run.report, run.source, options, run.target)
             run.progress.total = run.source.feature_count
             _run(run)
