@@ -162,6 +162,8 @@ def _run(run: ImportRun) -> None:
     choice = resolve_crs(options.srs, source.crs_text, file_label=source.original.name)
     report.crs = choice.as_dict()
     report.warnings.extend(choice.warnings)
+    for warning in choice.warnings:
+        run.progress.warn(warning)
     transformer = transformer_to_storage(choice)
     columns = stage_columns(source.field_types)
     stage = stage_table(columns)
