@@ -9,6 +9,7 @@ import click
 
 from gisdb.engine import make_engine
 from gisdb.importing import FieldMapping, ImportOptions
+from gisdb.importing.crs import GEOMETRY_TOLERANCE_M
 from gisdb.importing.log import get_report, list_imports
 from gisdb.importing.progress import Progress
 from layers.importing import import_layer
@@ -36,7 +37,7 @@ from .context import settings_from, user_errors
 @click.option("--geometry-columns", "geometry_columns", multiple=True, metavar="COL[,COL...]",
               help="CSV: the columns holding the geometry (WKT, 'lat,lng', lon,lat, or 'lat,lng' "
                    "columns joined into a line).")
-@click.option("--tolerance", type=float, default=0.001, show_default=True,
+@click.option("--tolerance", type=float, default=GEOMETRY_TOLERANCE_M, show_default=True,
               help="Metres: a geometry moved less than this is unchanged (upsert, replace).")
 @click.option("--on-invalid", type=click.Choice(["fix", "reject", "fail"]), default="fix",
               show_default=True, help="What to do with invalid geometries.")
