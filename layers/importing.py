@@ -1,23 +1,29 @@
 """The layer-aware side of imports: which table a layer id loads into, its natural key
 and required columns, read from the registry, handed to the generic engine in
-`gisdb.importing`."""
+`gisdb.importing`; and the names the layer's own Shapefile export shortens, so that export
+and import agree without a mapping."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from gisdb.field_names import long_names
 from gisdb.importing import ImportOptions, ImportReport, ImportTarget, run_import, target_from_table
 from gisdb.importing.progress import Progress
 from gisdb.settings import Settings
 
+from .exporting import layer_columns
 from .registry import get_layer
 
 
 def import_target(layer_id: str) -> ImportTarget:
     """The import description of a layer (NotFound for an unknown id)."""
     layer = get_layer(layer_id)
-    return target_from_table(layer.table, layer.id, layer.natural_key)
+    target = target_from_table(layer.table, layer.id, layer.natural_key)
+    exported = [c.key for c in layer_columns(layer)]
+    return replace(target, short_names=long_names(exported))
 
 
 def import_layer(engine: sa.Engine, settings: Settings, layer_id: str, path: str | Path,

@@ -9,6 +9,7 @@ import click
 
 from gisdb.engine import make_engine
 from gisdb.importing import FieldMapping, ImportOptions
+from gisdb.importing.crs import GEOMETRY_TOLERANCE_M
 from gisdb.importing.log import get_report, list_imports
 from gisdb.importing.progress import Progress
 from layers.importing import import_layer
@@ -28,10 +29,16 @@ from .context import settings_from, user_errors
 @click.option("--encoding", help="Text encoding of a DBF/CSV (e.g. cp1258, utf-8) when the file lies.")
 @click.option("--map", "maps", multiple=True, metavar="SRC=COLUMN",
               help="Fill COLUMN from the file's field SRC (repeatable; $fid and $geom_hash allowed).")
-@click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE", help="Fill COLUMN with a constant.")
+@click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE",
+              help="Fill COLUMN with a constant, or per row: \"level=commune if name startswith 'Xã ' else ward\".")
 @click.option("--map-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON mapping file: {columns: {...}, constants: {...}, values: {...}}.")
 @click.option("--table", help="GeoPackage table (or dataset name inside a zip) to import.")
+@click.option("--geometry-columns", "geometry_columns", multiple=True, metavar="COL[,COL...]",
+              help="CSV: the columns holding the geometry (WKT, 'lat,lng', lon,lat, or 'lat,lng' "
+                   "columns joined into a line).")
+@click.option("--tolerance", type=float, default=GEOMETRY_TOLERANCE_M, show_default=True,
+              help="Metres: a geometry moved less than this is unchanged (upsert, replace).")
 @click.option("--on-invalid", type=click.Choice(["fix", "reject", "fail"]), default="fix",
               show_default=True, help="What to do with invalid geometries.")
 @click.option("--dry-run", is_flag=True, help="Validate and report, change nothing.")
@@ -45,8 +52,8 @@ from .context import settings_from, user_errors
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 @user_errors
-def import_command(ctx, layer_id, path, mode, srs, encoding, maps, sets, map_file, table, on_invalid,
-                   dry_run, report_path, rejects_path, force, chunk_size, quiet):
+def import_command(ctx, layer_id, path, mode, srs, encoding, maps, sets, map_file, table, geometry_columns,
+                   tolerance, on_invalid, dry_run, report_path, rejects_path, force, chunk_size, quiet):
     """Import PATH (Shapefile or .zip, GeoJSON, GeoPackage, FlatGeobuf, CSV) into LAYER.
 
     Validates everything first (a report is printed; rejected rows go to a GeoJSON
@@ -56,7 +63,8 @@ def import_command(ctx, layer_id, path, mode, srs, encoding, maps, sets, map_fil
     options = ImportOptions(mode=mode, srs=srs, encoding=encoding, dry_run=dry_run,
                             mapping=FieldMapping.from_options(maps, sets, map_file),
                             report_path=report_path, rejects_path=rejects_path, on_invalid=on_invalid,
-                            force=force, table=table, chunk_size=chunk_size)
+                            force=force, table=table, chunk_size=chunk_size,
+                            geometry_columns=geometry_columns, tolerance_m=tolerance)
     engine = make_engine(settings, pool_size=2, max_overflow=0, application_name="gisdb-import")
     try:
         report = import_layer(engine, settings, layer_id, path, options,

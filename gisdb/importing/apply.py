@@ -2,8 +2,10 @@
 
 Modes: `append` inserts (rows whose key is already there were rejected in validation);
 `upsert` inserts new keys and updates only rows whose values really differ
-(`IS DISTINCT FROM`), so importing the same file twice writes nothing and the layer's
-data version does not move; `replace` is upsert plus deleting features whose key is not
+(attributes by value with `IS DISTINCT FROM`, geometries as a surveyor compares them:
+`same_geometry`, within a tolerance in metres measured in a metric CRS), so importing
+the same file twice, or the layer's own export in any format and CRS, writes nothing
+and the layer's data version does not move; `replace` is upsert plus deleting features whose key is not
 in the file, all in one transaction, so readers see the old layer until the commit and
 then the new one, never a half-loaded or empty layer. Removing most of a layer needs
 `force`. A big load into a small layer drops the secondary indexes (GiST, search GIN) and the
@@ -62,8 +64,19 @@ def _shared_columns(checked: sa.Table, target: ImportTarget) -> list[str]:
     return [c.name for c in target.columns if c.name in present]
 
 
+def same_geometry(stored, incoming, tolerance_m: float, metric_srid: int):
+    """True when two geometries are the same shape within `tolerance_m` metres: the
+    bytes are equal, or (ring order and start, part order, rounding and datum-shift float
+    noise aside) no vertex of either lies further than the tolerance from the other,
+    measured in `metric_srid` (Hausdorff distance). A move of twice the tolerance is a change."""
+    f = sa.func
+    near = f.ST_HausdorffDistance(f.ST_Transform(stored, metric_srid),
+                                  f.ST_Transform(incoming, metric_srid)) <= tolerance_m
+    return sa.case((stored.op("=")(incoming), sa.true()), else_=near)
+
+
 def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget,
-                 mode: str) -> tuple[sa.Table | None, Changes]:
+                 mode: str, tolerance_m: float = 0.0) -> tuple[sa.Table | None, Changes]:
     """Match accepted rows to existing features on the natural key, and count what the
     apply step would insert, update, leave alone and delete. The match table is None
     when the layer is empty (all accepted rows are inserts)."""
@@ -82,8 +95,11 @@ def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget,
     match = _match_table()
     match.create(conn)
     on = sa.and_(*[table.c[k] == checked.c[k] for k in target.natural_key])
-    distinct = sa.tuple_(*[table.c[c] for c in cols], table.c[geom]).is_distinct_from(
-        sa.tuple_(*[checked.c[c] for c in cols], checked.c.geom))
+    distinct = sa.or_(
+        sa.tuple_(*[table.c[c] for c in cols]).is_distinct_from(sa.tuple_(*[checked.c[c] for c in cols]))
+        if cols else sa.false(),
+        sa.not_(sa.func.coalesce(same_geometry(table.c[geom], checked.c.geom, tolerance_m,
+                                               target.metric_srid), sa.false())))
     conn.execute(match.insert().from_select(
         ["_row", "_id", "_changed"],
         sa.select(checked.c._row, ident, distinct).select_from(checked.outerjoin(table, on)).where(accepted)))

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-INT_RANGES = {sa.SmallInteger: (-32768, 32767), sa.Integer: (-2147483648, 2147483647),
-              sa.BigInteger: (-9223372036854775808, 9223372036854775807)}
+# BigInteger and SmallInteger subclass Integer: they come first so each finds its own range.
+INT_RANGES = {sa.SmallInteger: (-32768, 32767), sa.BigInteger: (-9223372036854775808, 9223372036854775807),
+              sa.Integer: (-2147483648, 2147483647)}
 INTEGER_RE = r"^[-+]?[0-9]+(\.0*)?$"
 DECIMAL_RE = r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
-ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$"
+ISO_DATE_RE = r"^[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}([ T].*)?$"     # GDAL's CSV writes 2025/01/03
 VN_DATE_RE = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"
 TIME_PART_RE = r"^([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?)?\s*(Z|[-+][0-9]{2}(:?[0-9]{2})?)?$"
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "có", "co", "x")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "không", "khong")
-# A '?' between letters: the trace of Vietnamese letters lost to a wrong code page.
-LOST_LETTERS_RE = r"[[:alpha:]]\?+[[:alpha:]]"
+# The trace of Vietnamese letters lost to a wrong code page: a '?' between letters
+# ("Tr??ng"), or ending a short word fragment that more words follow ("B? boi").
+LOST_LETTERS_RE = r"[[:alpha:]]\?+[[:alpha:]]|(^|[^[:alpha:]])[[:alpha:]]{1,4}\?+\s+[[:alpha:]]"
 
 
 def _match(text, pattern: str):
@@ -45,11 +47,13 @@ def decimal(text, type_: sa.types.TypeEngine):
 
 
 def _iso_date(text):
-    """'2024-07-01...' or Vietnamese '1/7/2024' -> 'YYYY-MM-DD' text (unchecked)."""
+    """'2024-07-01...', GDAL's '2024/07/01...' or Vietnamese '1/7/2024' -> 'YYYY-MM-DD'
+    text (unchecked)."""
     day_first = sa.func.concat(sa.func.split_part(text, "/", 3), "-",
                                sa.func.lpad(sa.func.split_part(text, "/", 2), 2, "0"), "-",
                                sa.func.lpad(sa.func.split_part(text, "/", 1), 2, "0"))
-    return sa.case((_match(text, VN_DATE_RE), day_first), else_=sa.func.substr(text, 1, 10))
+    return sa.case((_match(text, VN_DATE_RE), day_first),
+                   else_=sa.func.replace(sa.func.substr(text, 1, 10), "/", "-"))
 
 
 def _date_fits(iso):

@@ -17,8 +17,14 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from ..errors import ImportFailed, InvalidParameter
+from .places import describe_place
 
 STORAGE_EPSG = 4326
+# VN-2000 / TM-3 107-45, Da Nang's own grid: where an import measures tolerances in metres.
+METRIC_EPSG = 5899
+# Two geometries closer than this (Hausdorff, metres in METRIC_EPSG) are the same feature:
+# a Shapefile's ring order, GeoJSON's rounding and VN-2000's float noise are all far below.
+GEOMETRY_TOLERANCE_M = 0.001
 # Da Nang after the 1 July 2025 merger with Quang Nam, with a margin (lon/lat, EPSG:4326).
 EXPECTED_REGION = (107.0, 14.8, 109.2, 16.6)
 MIN_MATCH_CONFIDENCE = 70
@@ -194,7 +200,22 @@ def diagnose(points: np.ndarray, choice: CrsChoice) -> str | None:
             return (f"{where}: the coordinates look like {fits[0]} metres: pass --srs EPSG:"
                     f"{fits[0].rsplit('EPSG:', 1)[1].rstrip(')')}"
                     + (f" (also possible: {', '.join(fits[1:3])})" if len(fits) > 1 else ""))
+    if _fits_area_of_use(choice.crs, np.asarray(x, dtype=float), np.asarray(y, dtype=float)):
+        return (f"read as {choice.label}, the features lie {describe_place(np.asarray(x), np.asarray(y))}: "
+                "outside Da Nang, where this database's layers are. The coordinate system fits where "
+                "they lie, so it is probably right: check that this is the file meant for Da Nang")
     return f"{where}: check the file's coordinate system and pass --srs"
+
+
+def _fits_area_of_use(crs: CRS, lon: np.ndarray, lat: np.ndarray) -> bool:
+    """Whether (nearly) all positions are finite and inside the CRS's area of use: then
+    the CRS is plausible and the data simply lies elsewhere."""
+    area = crs.area_of_use
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if area is None or not ok.any():
+        return False
+    inside = (lon >= area.west) & (lon <= area.east) & (lat >= area.south) & (lat <= area.north)
+    return bool(ok.mean() >= 0.9 and inside[ok].mean() >= 0.9)
 
 
 def _extent(x, y) -> str:

@@ -1,8 +1,9 @@
 """Field mapping: which source field (or constant) fills which target column.
 
 Staff write `--map name:vi=name` (repeatable; several sources for one column are tried
-in order, first non-empty wins), `--set level=ward` for constants, or a JSON mapping
-file:
+in order, first non-empty wins), `--set level=ward` for constants or
+`--set "level=commune if name startswith 'Xã ' else ward"` for a value chosen per row
+(`set_expressions`; also in the mapping file's constants), or a JSON mapping file:
 
     {"columns":   {"name": "name:vi", "planned_use": ["landuse", "natural"],
                    "zone_code": "$geom_hash"},
@@ -11,7 +12,9 @@ file:
 
 Two virtual sources exist: `$fid` (the feature's position in the file, 1-based) and
 `$geom_hash` (an MD5 of its geometry), for files that carry no identifier of their own.
-Source fields named like a target column map to it without being asked."""
+Source fields named like a target column map to it without being asked, and so do the
+shortened names the layer's own Shapefile export writes (`building_c` for
+`building_code`: `short_names`, given for Shapefiles only)."""
 from __future__ import annotations
 
 import json
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidParameter
+from .set_expressions import parse as parse_expression
 from .target import ImportTarget
 
 VIRTUAL_SOURCES = ("$fid", "$geom_hash")
@@ -74,8 +78,13 @@ class ColumnPlan:
     virtual: str | None = None
     constant: str | None = None
     values: dict | None = None
+    cases: tuple[tuple[int, str, str, str], ...] = ()   # (field index, operator, literal, value)
 
     def describe(self, field_names: list[str]) -> str:
+        if self.cases:
+            chosen = " else ".join(f"{value!r} if {field_names[i]} {op} {literal!r}"
+                                   for i, op, literal, value in self.cases)
+            return f"{chosen} else {self.constant!r}"
         if self.constant is not None:
             return repr(self.constant)
         if self.virtual:
@@ -83,12 +92,37 @@ class ColumnPlan:
         return " | ".join(field_names[i] for i in self.fields)
 
 
-def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str]) -> list[ColumnPlan]:
+def _constant_plan(col: str, text: str, by_name: dict, by_lower: dict, field_names: list[str]) -> ColumnPlan:
+    """A constant, or a value chosen per row when `text` is a `--set` expression."""
+    choice = parse_expression(col, text)
+    if choice is None:
+        return ColumnPlan(col, constant=text)
+    cases = []
+    for case in choice.cases:
+        index = by_name.get(case.field, by_lower.get(case.field.lower()))
+        if index is None:
+            raise InvalidParameter(f"--set {col}=...: the file has no field {case.field!r} "
+                                   f"(fields: {', '.join(field_names) or 'none'})")
+        cases.append((index, case.operator, case.literal, case.result))
+    return ColumnPlan(col, constant=choice.default, cases=tuple(cases))
+
+
+def _implicit(col: str, by_lower: dict[str, int], short: dict[str, str]) -> int | None:
+    """The file field that fills `col` unasked: its own name, else its shortened name."""
+    if col.lower() in by_lower:
+        return by_lower[col.lower()]
+    return by_lower.get(short.get(col, "").lower())
+
+
+def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str],
+            short_names: dict[str, str] | None = None) -> list[ColumnPlan]:
     """Check the mapping against the file's fields and the target's columns; returns one
-    plan per target column that gets a value. Unknown names are an InvalidParameter."""
+    plan per target column that gets a value. Unknown names are an InvalidParameter.
+    `short_names` (shortened name, lower case -> column) lets a Shapefile's cut names in."""
     known = set(target.column_names)
     by_name = {name: i for i, name in enumerate(field_names)}
     by_lower = {name.lower(): i for i, name in enumerate(field_names)}
+    short = {column: name for name, column in (short_names or {}).items()}
     for dst in (*mapping.columns, *mapping.constants, *mapping.values):
         if dst not in known:
             raise InvalidParameter(f"{target.layer_id} has no column {dst!r} "
@@ -97,7 +131,7 @@ def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str])
     for col in target.column_names:
         values = mapping.values.get(col)
         if col in mapping.constants:
-            plans.append(ColumnPlan(col, constant=mapping.constants[col]))
+            plans.append(_constant_plan(col, mapping.constants[col], by_name, by_lower, field_names))
         elif col in mapping.columns:
             sources = mapping.columns[col]
             virtual = [s for s in sources if s in VIRTUAL_SOURCES]
@@ -111,8 +145,8 @@ def resolve(mapping: FieldMapping, target: ImportTarget, field_names: list[str])
                 raise InvalidParameter(f"the file has no field {missing[0]!r} "
                                        f"(fields: {', '.join(field_names) or 'none'})")
             plans.append(ColumnPlan(col, fields=tuple(by_name[s] for s in sources), values=values))
-        elif col.lower() in by_lower:
-            plans.append(ColumnPlan(col, fields=(by_lower[col.lower()],), values=values))
+        elif _implicit(col, by_lower, short) is not None:
+            plans.append(ColumnPlan(col, fields=(_implicit(col, by_lower, short),), values=values))
     filled = {p.column for p in plans}
     unfilled = [c.name for c in target.columns if c.required and c.name not in filled]
     if unfilled:

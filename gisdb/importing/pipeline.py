@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from ..engine import db_errors
 from ..errors import GisdbError, ImportFailed, InvalidParameter
 from ..settings import Settings
+from ..srids import ensure_epsg_srid
 from . import apply as applying
 from . import log
-from .crs import diagnose, resolve_crs, transformer_to_storage
+from .crs import GEOMETRY_TOLERANCE_M, diagnose, resolve_crs, transformer_to_storage
 from .gdal_guard import guard_gdal
 from .mapping import FieldMapping, resolve
 from .prefetch import read_ahead
@@ -37,6 +38,7 @@ from .validate import Policy, build_checked, count_outcome
 MODES = ("append", "replace", "upsert")
 ON_INVALID = ("fix", "reject", "fail")
 IMPORT_TIMEZONE = "Asia/Ho_Chi_Minh"
+MAX_TOLERANCE_M = 10.0
 
 
 @dataclass
@@ -53,6 +55,8 @@ class ImportOptions:
     table: str | None = None
     chunk_size: int = 50_000
     user: str | None = None
+    tolerance_m: float = GEOMETRY_TOLERANCE_M   # geometries closer than this are unchanged
+    geometry_columns: tuple[str, ...] = ()      # a CSV's geometry columns, when named
 
     def check(self) -> None:
         if self.mode not in MODES:
@@ -61,6 +65,8 @@ class ImportOptions:
             raise InvalidParameter(f"--on-invalid must be one of {', '.join(ON_INVALID)}")
         if self.chunk_size < 1:
             raise InvalidParameter("the chunk size must be positive")
+        if not (0 <= self.tolerance_m <= MAX_TOLERANCE_M):
+            raise InvalidParameter(f"--tolerance must be between 0 and {MAX_TOLERANCE_M} metres")
 
 
 def _rejects_path(settings: Settings, options: ImportOptions, report: ImportReport) -> Path:
@@ -124,7 +130,8 @@ def _run_logged(run: ImportRun, checked_path: Path, original: Path) -> None:
     options = run.options
     try:
         with open_source(checked_path, run.settings, original=original, table=options.table,
-                         encoding=options.encoding) as run.source:
+                         encoding=options.encoding,
+                         geometry_columns=tuple(options.geometry_columns)) as run.source:
             _describe(run.report, run.source, options, run.target)
             run.progress.total = run.source.feature_count
             _run(run)
@@ -143,7 +150,8 @@ def _describe(report: ImportReport, source, options: ImportOptions, target: Impo
     report.table = source.layer
     report.encoding = source.encoding.name
     report.warnings.extend(source.warnings)
-    plans = resolve(options.mapping, target, source.field_names)
+    short = target.short_names if source.driver == "ESRI Shapefile" else None
+    plans = resolve(options.mapping, target, source.field_names, short)
     report.mapping = {p.column: p.describe(source.field_names) for p in plans}
     source.plans = plans
 
@@ -154,10 +162,13 @@ def _run(run: ImportRun) -> None:
     choice = resolve_crs(options.srs, source.crs_text, file_label=source.original.name)
     report.crs = choice.as_dict()
     report.warnings.extend(choice.warnings)
+    for warning in choice.warnings:
+        run.progress.warn(warning)
     transformer = transformer_to_storage(choice)
     columns = stage_columns(source.field_types)
     stage = stage_table(columns)
     policy = Policy(on_invalid=options.on_invalid, append=options.mode == "append")
+    ensure_epsg_srid(run.engine, run.target.metric_srid)
     with db_errors(), run.engine.connect() as conn:
         with conn.begin() as trans:
             conn.execute(sa.text("SELECT set_config('statement_timeout', :t, true), "
@@ -210,7 +221,7 @@ def _validate_and_apply(run: ImportRun, conn: sa.Connection, stage, policy: Poli
         path = _rejects_path(run.settings, options, report)
         write_rejects(conn, stage, checked, source.field_names, path)
         report.rejects_file = str(path)
-    match, changes = applying.plan_changes(conn, checked, target, options.mode)
+    match, changes = applying.plan_changes(conn, checked, target, options.mode, options.tolerance_m)
     refusal = applying.check_replace(changes, options.force, target.layer_id) \
         if options.mode == "replace" else None
     report.changes = changes.as_dict()

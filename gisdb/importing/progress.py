@@ -30,6 +30,14 @@ class Progress:
             self._bar = None
         print(f"import: {text}", file=self.stream, flush=True)
 
+    def warn(self, text: str) -> None:
+        """A warning staff must see while the import runs (a guessed CRS), even with
+        progress off: it goes to the console at once, not only into the report."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        print(f"import: warning: {text}", file=self.stream, flush=True)
+
     def start_rows(self, label: str = "reading") -> None:
         if self.enabled and self.tty:
             self._bar = tqdm(total=self.total, unit=" rows", desc=label, file=self.stream,

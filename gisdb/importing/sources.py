@@ -3,8 +3,11 @@
 Shapefile (`.shp` with its parts, or inside a `.zip`), GeoJSON, GeoPackage (one table,
 chosen with `--table` when there are several), FlatGeobuf and CSV. Geometries leave here
 as WKB in EPSG:4326: the source CRS is transformed with pyproj, in bulk per batch. CSV
-geometries come from a WKT column, longitude/latitude columns or one "lat,lng" column;
-they are built with vectorised Arrow and shapely calls.
+geometries come from a WKT column, longitude/latitude columns, one "lat,lng" column or
+the columns staff name (`csv_geometry`); they are built with vectorised Arrow and shapely
+calls. Date-times are read as ISO text
+with their UTC offset (`datetime_as_string`): Arrow's timestamps would drop the offset a
+FlatGeobuf carries, and the value would then move by the import's time zone.
 
 GDAL never picks the driver: the one for the file's extension is named, with GDAL's own
 prefix where the driver has one (`GeoJSON:`, `CSV:`), and `gdal_guard` leaves only the
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import struct
 import tempfile
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,9 @@ import shapely
 from pyogrio.raw import open_arrow
 
 from ..errors import ImportFailed, InvalidParameter, UnsafeInput
+from . import csv_geometry
 from . import encoding as enc
+from .csv_geometry import CsvGeometry
 from .gdal_guard import guard_gdal
 from .safety import extract_checked_zip, safe_open_path
 
@@ -36,23 +40,6 @@ DRIVERS = {".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON", 
            ".fgb": "FlatGeobuf", ".csv": "CSV"}
 DATASET_SUFFIXES = tuple(DRIVERS)
 GDAL_PREFIXES = {"GeoJSON": "GeoJSON:", "CSV": "CSV:"}    # GDAL's syntax naming the driver
-WKT_NAMES = ("wkt", "geom", "geometry", "the_geom", "shape", "hinh_hoc")
-LON_NAMES = ("lon", "lng", "long", "longitude", "x", "kinh_do", "kinhdo")
-LAT_NAMES = ("lat", "latitude", "y", "vi_do", "vido")
-LATLNG_NAMES = ("latlng", "lat_lng", "latlon", "lat_lon", "lat,lng", "lat,lon", "coordinates",
-                "coords", "toa_do", "toado", "location", "vi_tri")
-LNGLAT_NAMES = ("lnglat", "lng_lat", "lonlat", "lon_lat", "lng,lat", "lon,lat")
-_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
-_PAIR = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*[,; ]\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$"
-
-
-@dataclass
-class CsvGeometry:
-    kind: str                        # wkt | xy | pair
-    columns: tuple[str, ...]
-    lat_first: bool = False
-
-
 @dataclass
 class Source:
     """An opened, checked dataset: where it is, what GDAL reads it as, its fields."""
@@ -125,7 +112,7 @@ def named_path(path: Path, driver: str) -> str:
 
 @contextmanager
 def open_source(checked: Path, settings, *, original: Path | None = None, table: str | None = None,
-                encoding: str | None = None) -> Iterator[Source]:
+                encoding: str | None = None, geometry_columns: tuple[str, ...] = ()) -> Iterator[Source]:
     """Open a file `safe_open_path` passed, with GDAL guarded first (`guard_gdal`). A zip
     is extracted safely into a temporary folder removed afterwards, and the dataset found
     in it is checked in turn. `original` is the path the user gave. Yields a `Source`."""
@@ -136,7 +123,12 @@ def open_source(checked: Path, settings, *, original: Path | None = None, table:
             extract_checked_zip(checked, Path(tmp) / "zip", settings)
             found, layer = _find_dataset(Path(tmp) / "zip", table)
             dataset = safe_open_path(found, settings)
-        yield _describe(dataset, Path(original or checked), layer, encoding, Path(tmp))
+        source = _describe(dataset, Path(original or checked), layer, encoding, Path(tmp))
+        if source.driver == "CSV":
+            source.csv_geometry = _csv_spec(source, tuple(geometry_columns))
+        elif geometry_columns:
+            raise InvalidParameter("--geometry-columns applies to CSV files only")
+        yield source
 
 
 def check_shapefile(shp: Path, label: str) -> None:
@@ -197,7 +189,8 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
         kwargs["ENCODING"] = choice.gdal
     try:
         info = pyogrio.read_info(named_path(dataset, driver), **kwargs)
-        with open_arrow(named_path(dataset, driver), use_pyarrow=True, batch_size=1, **kwargs) as (_, reader):
+        with open_arrow(named_path(dataset, driver), use_pyarrow=True, batch_size=1, datetime_as_string=True,
+                        **kwargs) as (_, reader):
             schema = reader.schema
     except Exception as exc:  # GDAL's errors are many types; the message is what matters
         raise ImportFailed(f"{original.name} cannot be read as {driver}: {exc}") from None
@@ -212,8 +205,6 @@ def _describe(dataset: Path, original: Path, layer: str | None, requested_encodi
         prj = dataset.with_suffix(".prj")
         if prj.exists():
             source.crs_text = prj.read_text(encoding="utf-8", errors="replace").strip() or info.get("crs")
-    if driver == "CSV":
-        source.csv_geometry = _csv_geometry(names)
     return source
 
 
@@ -229,50 +220,20 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
-def _csv_geometry(names: list[str]) -> CsvGeometry:
-    lower = {n.lower().strip(): n for n in names}
-    for key in WKT_NAMES:
-        if key in lower:
-            return CsvGeometry("wkt", (lower[key],))
-    lon = next((lower[k] for k in LON_NAMES if k in lower), None)
-    lat = next((lower[k] for k in LAT_NAMES if k in lower), None)
-    if lon and lat:
-        return CsvGeometry("xy", (lon, lat))
-    for keys, lat_first in ((LATLNG_NAMES, True), (LNGLAT_NAMES, False)):
-        for key in keys:
-            if key in lower:
-                return CsvGeometry("pair", (lower[key],), lat_first=lat_first)
-    raise InvalidParameter("the CSV has no geometry: expected a WKT column (wkt, geometry), "
-                           "longitude/latitude columns (lon, lat) or one 'lat,lng' column (latlng)")
-
-
-def _csv_wkb(batch: pa.RecordBatch, spec: CsvGeometry) -> np.ndarray:
-    if spec.kind == "wkt":
-        text = batch.column(spec.columns[0]).to_numpy(zero_copy_only=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return shapely.from_wkt(text, on_invalid="ignore")
-    if spec.kind == "xy":
-        x = _numbers(batch.column(spec.columns[0]))
-        y = _numbers(batch.column(spec.columns[1]))
-    else:
-        col = pc.cast(batch.column(spec.columns[0]), pa.string())
-        ok = pc.fill_null(pc.match_substring_regex(col, _PAIR), False)
-        parts = pc.split_pattern_regex(pc.if_else(ok, pc.utf8_trim_whitespace(col), None), r"\s*[,; ]\s*")
-        first = _numbers(pc.list_element(parts, 0))
-        second = _numbers(pc.list_element(parts, 1))
-        y, x = (first, second) if spec.lat_first else (second, first)
-    good = np.isfinite(x) & np.isfinite(y)
-    out = np.full(len(x), None, dtype=object)
-    out[good] = shapely.points(x[good], y[good])
-    return out
-
-
-def _numbers(arr) -> np.ndarray:
-    text = pc.cast(arr, pa.string())
-    ok = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
-    numbers = pc.cast(pc.utf8_trim_whitespace(pc.if_else(ok, text, None)), pa.float64())
-    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=float)
+def _csv_spec(source: Source, requested: tuple[str, ...]) -> CsvGeometry:
+    """The CSV's geometry columns: by their usual names, or those staff named, read from
+    the first rows to tell pairs, numbers and WKT apart."""
+    if not requested:
+        return csv_geometry.by_name(source.field_names)
+    columns = csv_geometry.named_columns(requested, source.field_names)
+    try:
+        with open_arrow(source.gdal_path, use_pyarrow=True, batch_size=200, columns=list(columns),
+                        read_geometry=False) as (_, reader):
+            first = next(iter(reader), None)
+    except Exception as exc:  # GDAL's errors are many types; the message is what matters
+        raise ImportFailed(f"{source.original.name} cannot be read as CSV: {exc}") from None
+    samples = {c: (first.column(c).to_pylist() if first is not None else []) for c in columns}
+    return csv_geometry.by_content(columns, samples)
 
 
 def _sample(geoms: np.ndarray) -> np.ndarray:
@@ -292,7 +253,7 @@ def read_chunks(source: Source, transformer, chunk_size: int = 50_000) -> Iterat
     """Stream the dataset in batches of WKB (EPSG:4326) plus field values."""
     start = 0
     try:
-        with open_arrow(source.gdal_path, use_pyarrow=True, batch_size=chunk_size,
+        with open_arrow(source.gdal_path, use_pyarrow=True, batch_size=chunk_size, datetime_as_string=True,
                         **source.open_kwargs()) as (meta, reader):
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             names = reader.schema.names
@@ -315,7 +276,7 @@ def _chunk(batch: pa.RecordBatch, start: int, gidx: int | None, source: Source, 
     n = batch.num_rows
     flags = np.zeros(n, dtype=np.int16)
     if source.csv_geometry is not None:
-        geoms = _csv_wkb(batch, source.csv_geometry)
+        geoms = csv_geometry.geometries(batch, source.csv_geometry)
         raw = np.full(n, None, dtype=object)
         flags[shapely.is_missing(geoms)] = UNREADABLE
         rewrite = np.ones(n, dtype=bool)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
+from .crs import METRIC_EPSG
+
 # Columns the database fills itself: never mapped from a file.
 SERVER_COLUMNS = ("updated_at",)
 
@@ -36,6 +38,8 @@ class ImportTarget:
     checks: tuple[tuple[str, sa.ColumnElement, frozenset], ...] = ()   # (name, expression, columns)
     references: tuple[tuple[str, sa.Column], ...] = ()      # (column, referenced column)
     extra: dict = field(default_factory=dict)
+    metric_srid: int = METRIC_EPSG           # where geometry tolerances are measured, in metres
+    short_names: dict = field(default_factory=dict)         # Shapefile field name -> column
 
     @property
     def qualified_name(self) -> str:

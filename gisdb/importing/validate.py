@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql as pg
 from . import casts
 from .crs import EXPECTED_REGION, STORAGE_EPSG
 from .mapping import ColumnPlan
+from .set_expressions import condition
 from .sources import INVALID, RING_CLOSED, UNREADABLE, ZM_DROPPED
 from .target import ImportTarget
 
@@ -60,15 +61,26 @@ def _base(target: ImportTarget) -> str:
     return target.geometry_type.removeprefix("MULTI")
 
 
+def _field_text(stage: sa.Table, index: int):
+    return sa.func.nullif(sa.func.btrim(sa.cast(stage.c[f"f{index}"], sa.Text)), "")
+
+
+def _constant(value: str):
+    return sa.func.nullif(sa.func.btrim(sa.literal(value, sa.Text)), "")
+
+
 def _source_text(stage: sa.Table, plan: ColumnPlan):
-    if plan.constant is not None:
-        text = sa.func.nullif(sa.func.btrim(sa.literal(plan.constant, sa.Text)), "")
+    if plan.cases:
+        text = sa.case(*[(condition(_field_text(stage, i), op, literal), _constant(value))
+                         for i, op, literal, value in plan.cases], else_=_constant(plan.constant))
+    elif plan.constant is not None:
+        text = _constant(plan.constant)
     elif plan.virtual == "$fid":
         text = sa.cast(stage.c._row, sa.Text)
     elif plan.virtual == "$geom_hash":
         text = sa.func.md5(stage.c._wkb)
     else:
-        parts = [sa.func.nullif(sa.func.btrim(sa.cast(stage.c[f"f{i}"], sa.Text)), "") for i in plan.fields]
+        parts = [_field_text(stage, i) for i in plan.fields]
         text = parts[0] if len(parts) == 1 else sa.func.coalesce(*parts)
     if plan.values:
         mapped = sa.cast(sa.literal(json.dumps(plan.values, ensure_ascii=False)), pg.JSONB).op("->>")(text)
@@ -163,7 +175,10 @@ def build_checked(conn: sa.Connection, stage: sa.Table, target: ImportTarget,
                       sa.or_(sa.literal(policy.on_invalid != "fix"), sa.not_(fixed_ok))),
               "invalid_geometry_rejected"),
         _flag(sa.and_(sa.not_(s.c.empty), final_type != target.geometry_type), "wrong_geometry_type"),
-        _flag(sa.and_(sa.not_(s.c.empty), sa.not_(s.c.final.op("&&")(region))), "outside_region"),
+        # Only a geometry that survived repair can be out of place: a zero-length line
+        # repaired to nothing is invalid, not elsewhere.
+        _flag(sa.and_(sa.not_(s.c.empty), sa.not_(f.ST_IsEmpty(s.c.final)),
+                      sa.not_(s.c.final.op("&&")(region))), "outside_region"),
     ]
     repairs = [
         _flag(s.c._flag.op("&")(RING_CLOSED) != 0, "ring_closed"),
