@@ -21,10 +21,11 @@ Deliberate irregularities, for the analyses to find:
   among polygons, a duplicate natural key and a missing required attribute, and returns
   where each problem is.
 """
-from .extent import CORE_BBOX, LAND, WIDE_BBOX, bbox_for
+from .extent import CORE_BBOX, WIDE_BBOX, bbox_for
 from .generate import generate
 from .irregular import write_irregular_file
+from .land import land_polygon, real_city
 from .load import clear_layers, load_sample_city, sample_state
 
 __all__ = ["load_sample_city", "write_irregular_file", "generate", "clear_layers", "sample_state", "bbox_for",
-           "CORE_BBOX", "WIDE_BBOX", "LAND"]
+           "CORE_BBOX", "WIDE_BBOX", "land_polygon", "real_city"]
