@@ -18,8 +18,16 @@ from gisdb.database import create_database, drop_database
 from gisdb.engine import make_engine
 from gisdb.errors import AlreadyLoaded, InvalidParameter
 from layers.registry import ALL_LAYERS, get_layer
-from layers.sample import (CORE_BBOX, WIDE_BBOX, generate, land_polygon, load_sample_city, real_city,
-                           sample_state, write_irregular_file)
+from layers.sample import (
+    CORE_BBOX,
+    WIDE_BBOX,
+    generate,
+    land_polygon,
+    load_sample_city,
+    real_city,
+    sample_state,
+    write_irregular_file,
+)
 from layers.schema import migrate
 from scripts.cli import main
 

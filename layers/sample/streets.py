@@ -26,7 +26,7 @@ from .land import real_city
 PU, PV = 140.0, 70.0            # street spacing (m) across and along the blocks
 ANGLE = math.radians(7.0)       # grid rotation, counter-clockwise
 NU, NV = 360, 720               # line indices run -NU..NU and -NV..NV (beyond the city)
-CELLS_PER_SCALE = 400
+CELLS_PER_SCALE = 460            # ~29,000 features per unit of scale (villages are sparse)
 MIN_CELLS = 12
 CLASSES = ("arterial", "primary", "secondary", "local", "alley")
 WIDTH_M = np.array([32.0, 20.0, 13.0, 8.0, 3.0])
