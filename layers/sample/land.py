@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pyogrio
+import pyogrio.raw
 import shapely
 from pyproj import Transformer
 
@@ -48,14 +48,16 @@ def polygons(geom: shapely.Geometry) -> shapely.MultiPolygon:
     return shapely.MultiPolygon(polys)
 
 
-def _read(layer: str):
-    return pyogrio.read_dataframe(vector_path(), layer=layer)
+def _read(layer: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(fields by name, geometries) of one base map layer (GDAL's raw reader: no pandas)."""
+    meta, _fids, wkb, values = pyogrio.raw.read(str(vector_path()), layer=layer)
+    return dict(zip(meta["fields"], values)), shapely.from_wkb(wkb)
 
 
 def _wards(layer: str, codes: dict, old: bool) -> tuple[RealWard, ...]:
-    frame = _read(layer)
+    fields, geoms = _read(layer)
     wards = []
-    for osm_id, name, geom in zip(frame["osm_id"], frame["name"], frame.geometry.values):
+    for osm_id, name, geom in zip(fields["osm_id"], fields["name"], geoms):
         entry = codes.get(relation(osm_id))
         if entry is None:
             continue
@@ -69,8 +71,7 @@ def real_city() -> RealCity:
     """The wards of both periods and the land polygon (read once per process)."""
     old = _wards("wards_pre2025", OLD_WARDS, True)
     new = _wards("wards_2025", NEW_WARDS, False)
-    wet = shapely.union_all([_lonlat(g) for g in _read("water").geometry.values]
-                            + [_lonlat(g) for g in _read("sea").geometry.values])
+    wet = shapely.union_all([_lonlat(g) for layer in ("water", "sea") for g in _read(layer)[1]])
     both = shapely.intersection(shapely.union_all([w.geom for w in old]),
                                 shapely.union_all([w.geom for w in new]))
     land = polygons(shapely.difference(both, wet))
