@@ -9,7 +9,10 @@ it, so that the same filter gets the same answer and the same error everywhere:
   limits of `gisdb.cql2` (IN list items count as terms);
 - how an equality value (`?floors=3`) is typed: by the column, with one wording for
   values that do not fit;
-- `filter-crs` for geometry literals, and the `datetime` clause on the layer's time field.
+- `filter-crs` for geometry literals, and the `datetime` clause on the layer's time field
+  or, for a layer with a validity interval (`valid_from` to `valid_to`, the end
+  exclusive and open when NULL), the units valid at that instant or overlapping that
+  interval, as `/query/identify?at_date=` selects them.
 """
 from __future__ import annotations
 
@@ -74,14 +77,20 @@ def datetime_bounds(layer: Layer, span: TimeRange) -> tuple:
 
 
 def time_condition(layer: Layer, bound: sa.ColumnElement, op: str) -> sa.ColumnElement:
-    """time field `op` bound, op one of '>=', '<=', '<'."""
+    """time field `op` bound, op one of '>=' (the start of `datetime`), '<=' or '<' (its
+    end). For a layer with a validity interval the start bound is compared with the
+    interval's end instead: a unit still valid after the start (or with no end) overlaps."""
     column = layer.column(layer.time_field)
+    if op == ">=" and layer.time_end_field:
+        end = layer.column(layer.time_end_field)
+        return sa.or_(end.is_(None), end > bound)
     return {">=": column >= bound, "<=": column <= bound, "<": column < bound}[op]
 
 
 def datetime_clause(layer: Layer, span: TimeRange | str | None) -> sa.ColumnElement | None:
     """OGC `datetime` (an instant or `start/end` with `..` open ends) on the layer's time
-    field; None when absent or when the layer has no time field."""
+    field, or overlapping its validity interval; None when absent or when the layer has
+    no time field."""
     if isinstance(span, str):
         span = parse_datetime(span) if span.strip() else None
     if span is None or not layer.time_field:

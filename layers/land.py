@@ -134,7 +134,7 @@ LAYERS = (
                 Field("valid_to", "Hiệu lực đến", "Valid to", on_tiles=True)),
         style=Style(stroke="#7b3294", fill=None, width=2.0, fill_opacity=0.0, dash="6 4"),
         min_zoom=0, max_zoom=22, label_field="name", search_fields=("name", "code"),
-        time_field="valid_from",
+        time_field="valid_from", time_end_field="valid_to",
         description_en="City, districts (before 1 July 2025) and wards/communes, with validity dates."),
     Layer(
         id="parcels", group="land", title_vi="Thửa đất", title_en="Land parcels",

@@ -54,6 +54,7 @@ class Layer:
     label_field: str | None = None   # what the map and the search show
     search_fields: tuple[str, ...] = ()
     time_field: str | None = None    # for `datetime` queries
+    time_end_field: str | None = None  # end of a validity interval (exclusive; NULL: open)
     description_en: str = ""
     id_column: str = "id"
     extra: dict = field(default_factory=dict)

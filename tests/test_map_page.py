@@ -167,3 +167,18 @@ def test_rasters_of_the_catalog_are_a_group_of_overlays():
     assert '"/rasters/dem/{z}/{x}/{y}.png"' in html
     assert "Rasters\\u003c/span\\u003e" in html and '"Copernicus DEM 30 m"' in html
     assert '"raster:dem"' in html                     # toggled by the permalink like the rest
+
+
+def test_the_default_view_frames_the_whole_city(client, engine):
+    """The first screen shows every current ward: centred on them, at the largest zoom
+    at which their box fits a laptop's window (zoom 11 for Da Nang)."""
+    import re
+
+    from webmap.map_page import VIEW_PX, city_view, city_zoom
+    html = client.get("/map").get_data(as_text=True)
+    with engine.connect() as conn:
+        centre, zoom = city_view(conn), city_zoom(conn)
+    assert zoom == 11 and re.search(r'"zoom":\s*11\b|zoom:\s*11\b', html)
+    assert f"{centre[0]}" in html and f"{centre[1]}" in html
+    lat, lon = centre
+    assert 15.9 < lat < 16.25 and 107.8 < lon < 108.35 and VIEW_PX[0] >= 800

@@ -1,5 +1,6 @@
-"""The sample city: deterministic, inside Da Nang, realistic structure, deliberate
-irregularities, refusal to load twice, and the `gisdb sample` command."""
+"""The sample city: deterministic, on Da Nang's real land and in its real wards, denser in
+the centre, realistic structure, deliberate irregularities, refusal to load twice, and
+the `gisdb sample` command."""
 from __future__ import annotations
 
 import hashlib
@@ -11,12 +12,22 @@ import pytest
 import shapely
 import sqlalchemy as sa
 from click.testing import CliRunner
+from geoalchemy2 import Geography
 
 from gisdb.database import create_database, drop_database
 from gisdb.engine import make_engine
 from gisdb.errors import AlreadyLoaded, InvalidParameter
 from layers.registry import ALL_LAYERS, get_layer
-from layers.sample import CORE_BBOX, LAND, generate, load_sample_city, sample_state, write_irregular_file
+from layers.sample import (
+    CORE_BBOX,
+    WIDE_BBOX,
+    generate,
+    land_polygon,
+    load_sample_city,
+    real_city,
+    sample_state,
+    write_irregular_file,
+)
 from layers.schema import migrate
 from scripts.cli import main
 
@@ -120,17 +131,52 @@ def test_every_layer_and_the_counts_are_filled(sample_city, engine):
             assert n == sample_city[layer.id], layer.id
 
 
-def test_every_feature_lies_in_the_core_on_land(sample_city, engine):
-    envelope = sa.func.ST_MakeEnvelope(*CORE_BBOX, 4326)
-    land = sa.func.ST_GeomFromText(LAND.wkt, 4326)
+def _land(conn) -> sa.ColumnElement:
+    """The land polygon as a bound geometry."""
+    return sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(land_polygon())), 4326)
+
+
+def test_every_generated_feature_lies_on_land(sample_city, engine):
+    """Parcels, buildings, roads and every other generated feature: inside the city's box
+    and on land (never in the sea, a river, a lake or a pond). Admin units are the real
+    wards, rivers included."""
+    envelope = sa.func.ST_MakeEnvelope(*WIDE_BBOX, 4326)
     with engine.connect() as conn:
+        land = _land(conn)
         for layer in ALL_LAYERS:
+            if layer.id == "admin_units":
+                continue
             t = layer.table
             outside = conn.execute(sa.select(sa.func.count()).where(
                 _sample_filter(conn, layer.id),
                 sa.or_(~sa.func.ST_Within(t.c.geom, envelope), ~sa.func.ST_Within(t.c.geom, land)))
             ).scalar()
             assert outside == 0, layer.id
+
+
+def test_the_land_leaves_out_the_han_river_and_the_sea():
+    land = land_polygon()
+    assert land.contains(shapely.Point(108.212, 16.055))            # Hải Châu
+    assert not land.contains(shapely.Point(108.2265, 16.07))        # the Hàn river
+    assert not land.contains(shapely.Point(108.19, 16.11))          # Đà Nẵng bay
+    assert not land.contains(shapely.Point(108.335, 16.085))        # the sea off Sơn Trà
+
+
+def test_central_wards_are_denser_and_every_ward_has_parcels(sample_city, engine):
+    """Parcels per km² of each new ward: the central ones (Hải Châu, Hòa Cường, Thanh Khê)
+    are denser than every other ward, and every ward holds some parcels."""
+    p, a = get_layer("parcels").table, get_layer("admin_units").table
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(a.c.name, sa.func.count(p.c.id),
+                      sa.func.ST_Area(sa.cast(a.c.geom, Geography)) / 1e6)
+            .select_from(a.outerjoin(p, sa.and_(p.c.ward_code == a.c.code, _sample_filter(conn, "parcels"))))
+            .where(_sample_filter(conn, "admin_units"), a.c.valid_from == sa.func.make_date(2025, 7, 1))
+            .group_by(a.c.id)).all()
+    density = {name: n / km2 for name, n, km2 in rows}
+    central = {"Phường Hải Châu", "Phường Hòa Cường", "Phường Thanh Khê"}
+    assert len(density) == 14 and all(n > 0 for _, n, _ in rows)
+    assert min(density[c] for c in central) > 5 * max(v for k, v in density.items() if k not in central)
 
 
 def test_buildings_lie_in_their_parcels_and_parcels_in_their_ward(sample_city, engine):
@@ -162,20 +208,30 @@ def test_parcel_numbers_are_unique_per_ward_and_sheet(sample_city, engine):
     assert {"ODT", "TMD", "DGD", "CLN"} <= set(uses) and top == "ODT"
 
 
-def test_admin_units_before_and_after_the_reform(sample_city, engine):
+def test_admin_units_are_the_real_wards_of_both_periods(sample_city, engine):
     a = get_layer("admin_units").table
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(a.c.name, a.c.name_en, a.c.level, a.c.valid_from, a.c.valid_to)
+        rows = conn.execute(sa.select(a.c.code, a.c.name, a.c.name_en, a.c.level, a.c.parent_code,
+                                      a.c.valid_from, a.c.valid_to, sa.func.ST_AsBinary(a.c.geom))
                             .where(_sample_filter(conn, "admin_units"))).all()
-        city_on_land = conn.execute(sa.select(sa.func.ST_Within(
-            a.c.geom, sa.func.ST_GeomFromText(LAND.wkt, 4326))).where(a.c.level == "city")).scalar()
     districts = {r.name for r in rows if r.level == "district"}
     assert districts == {"Quận Hải Châu", "Quận Thanh Khê", "Quận Sơn Trà", "Quận Ngũ Hành Sơn",
                          "Quận Liên Chiểu", "Quận Cẩm Lệ", "Huyện Hòa Vang"}
-    assert all(str(r.valid_to) == "2025-06-30" for r in rows if r.level == "district")
+    old = [r for r in rows if r.level != "city" and str(r.valid_to) == "2025-07-01"]
     new = [r for r in rows if str(r.valid_from) == "2025-07-01"]
-    assert "Phường Hải Châu" in {r.name for r in new} and all(r.valid_to is None for r in new)
-    assert all(r.name_en.isascii() for r in rows) and city_on_land
+    assert len(old) == 7 + 56 and len(new) == 14 and all(r.valid_to is None for r in new)
+    # official codes: GSO before the reform, Công văn 1027/CTK-CSCL after it
+    assert {(r.code, r.name) for r in old} >= {("20236", "Phường Hải Châu I"), ("492", "Quận Hải Châu"),
+                                               ("20194", "Phường Hòa Hiệp Bắc"), ("20332", "Xã Hòa Khương")}
+    assert {(r.code, r.name) for r in new} >= {("20242", "Phường Hải Châu"), ("20194", "Phường Hải Vân"),
+                                               ("20320", "Xã Hòa Vang")}
+    assert all(r.parent_code == "492" for r in old if r.name in ("Phường Hải Châu I", "Phường Nam Dương"))
+    assert all(r.name_en.isascii() for r in rows)
+    # the boundaries are the shipped real ones
+    real = {w.code: w.geom for w in real_city().new_wards}
+    for r in new:
+        geom = shapely.from_wkb(r[-1])
+        assert abs(geom.area - real[r.code].area) < 1e-3 * real[r.code].area, r.name
 
 
 def test_road_hierarchy_and_traffic(sample_city, engine):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -34,6 +35,8 @@ LANGUAGES = ("vi", "en")
 ALLOWED_PARAMS = {"lang"}
 APP_VERSION = "0.1.0"
 DA_NANG = (16.0544, 108.2022)
+DEFAULT_ZOOM = 14
+VIEW_PX = (1000, 600)             # a laptop's map area, in CSS pixels
 CACHE_SIZE = 64
 
 _pages: OrderedDict[str, str] = OrderedDict()
@@ -77,14 +80,37 @@ def check_params() -> None:
                                + "; the map takes only 'lang'")
 
 
+def _current_wards(conn: sa.Connection):
+    table = AdminUnit.__table__
+    return layer_extent(conn, get_layer("admin_units"), estimated=False,
+                        where=table.c.level.in_(("ward", "commune")) & table.c.valid_to.is_(None))
+
+
 def city_view(conn: sa.Connection) -> tuple[float, float]:
     """The centre of the current wards (Da Nang's centre when there are none yet)."""
-    table = AdminUnit.__table__
-    box = layer_extent(conn, get_layer("admin_units"), estimated=False,
-                       where=table.c.level.in_(("ward", "commune")) & table.c.valid_to.is_(None))
+    box = _current_wards(conn)
     if box is None:
         return DA_NANG
     return _rounded(box.centre)
+
+
+def city_zoom(conn: sa.Connection) -> int:
+    """The zoom at which the current wards (the whole city) fit a laptop's window
+    (VIEW_PX), so the first screen frames the city; the old default without wards."""
+    box = _current_wards(conn)
+    return DEFAULT_ZOOM if box is None else fit_zoom(box)
+
+
+def fit_zoom(box) -> int:
+    """Largest Web Mercator zoom (10-16) at which `box` fits VIEW_PX pixels."""
+    def y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    width = (box.east - box.west) / 360
+    height = (y(box.north) - y(box.south)) / (2 * math.pi)
+    for zoom in range(16, 9, -1):
+        if width * 256 * 2 ** zoom <= VIEW_PX[0] and height * 256 * 2 ** zoom <= VIEW_PX[1]:
+            return zoom
+    return 10
 
 
 def layer_view(conn: sa.Connection, layer_id: str) -> tuple[float, float] | None:
@@ -111,12 +137,13 @@ def raster_catalog(conn: sa.Connection) -> tuple[tuple[str, str], ...]:
 
 def page_spec(focus: str | None, lang: str) -> MapSpec:
     with services().engine.connect() as conn:
-        centre = city_view(conn)
+        centre, zoom = city_view(conn), city_zoom(conn)
         rasters = raster_catalog(conn)
         if focus is not None:
             centre = layer_view(conn, focus) or centre
     if focus is None:
-        return MapSpec(lang=lang, center=centre, rasters=rasters, asset_version=asset_version())
+        return MapSpec(lang=lang, center=centre, zoom=zoom, rasters=rasters,
+                       asset_version=asset_version())
     layer = get_layer(focus)
     return MapSpec(lang=lang, center=centre, zoom=max(14, layer.min_zoom), focus=focus,
                    visible=(focus,), rasters=rasters, asset_version=asset_version())

@@ -1,14 +1,16 @@
 """The sample city: a deterministic, realistic stand-in for Da Nang's land, construction
-and traffic layers, for demos, tests and benchmarks.
+and traffic layers, for demos, tests and benchmarks, laid on the real city.
 
 `load_sample_city(engine, scale=1, seed=1, progress=False)` loads every layer of the
 registry plus `traffic.traffic_counts` in one transaction (COPY, streamed a chunk of map
-sheets at a time) and returns the rows per layer id. Scale 1 is ~29,000 features in
-Hải Châu and around (inside 108.15-108.25 E, 16.0-16.1 N); the city grows outwards on
-land with the scale (scale 45 is ~1.3 million features, within 107.9-108.35 E,
-15.9-16.2 N), never into the sea or the Hàn river. The same (scale, seed) always gives
-the same rows. A database that already holds the sample is refused with
-`gisdb.errors.AlreadyLoaded`; `replace=True` empties every layer and reloads.
+sheets at a time) and returns the rows per layer id. The admin units are Da Nang's real
+wards and communes of both periods, with their official codes and validity (`wards`,
+`land`: read from the shipped base map files); every other feature lies on land (never in
+the sea, a river, a lake or a pond), in blocks wholly inside one ward of each period,
+densest around Hải Châu and present in every ward (`cells`). Scale 1 is ~29,000 features,
+scale 35 about a million. The same (scale, seed) always gives the same rows. A database
+that already holds the sample is refused with `gisdb.errors.AlreadyLoaded`;
+`replace=True` empties every layer and reloads.
 
 Deliberate irregularities, for the analyses to find:
 - buildings above their zone's limit: ~1.5% of existing houses and shops have
@@ -21,10 +23,11 @@ Deliberate irregularities, for the analyses to find:
   among polygons, a duplicate natural key and a missing required attribute, and returns
   where each problem is.
 """
-from .extent import CORE_BBOX, LAND, WIDE_BBOX, bbox_for
+from .extent import CORE_BBOX, WIDE_BBOX, bbox_for
 from .generate import generate
 from .irregular import write_irregular_file
+from .land import land_polygon, real_city
 from .load import clear_layers, load_sample_city, sample_state
 
 __all__ = ["load_sample_city", "write_irregular_file", "generate", "clear_layers", "sample_state", "bbox_for",
-           "CORE_BBOX", "WIDE_BBOX", "LAND"]
+           "CORE_BBOX", "WIDE_BBOX", "land_polygon", "real_city"]

@@ -1,14 +1,12 @@
 """Administrative units and zoning areas of the sample city.
 
-Every cell of the grid belongs to one pre-reform district (nearest district seed; seeds
-lie in the direction of the real district centres, drawn towards the city centre so
-that even a small city has all seven), to one old ward of that district, and to one new
-(post-1 July 2025) ward. Units are unions of whole cells, so their boundaries follow
-street centre lines, they tile the city, and every parcel lies in exactly one unit of
-each kind. Zones (quy hoạch phân khu) are 4 x 6 cell tiles bounded by primary streets.
-
-Codes are GSO-style but invented for the sample: city 48, districts 490-497 (as GSO),
-old wards 201xx-203xx, new wards 204xx.
+The units are Da Nang's real ones (`wards`, `land`): the city, its seven districts and
+56 wards and communes until 30 June 2025, and the 14 wards and communes of the old city
+from 1 July 2025, with their official codes, OpenStreetMap names and boundaries. Their
+validity intervals end exclusively: `valid_to` is the first day a unit is no longer
+valid (2025-07-01 for the old ones), so on 30 June 2025 the old ones are valid and on
+1 July the new ones. Every cell of the grid lies in one old and one new ward (`cells`),
+so every parcel does too. Zones (quy hoạch phân khu) are 4 x 6 cell tiles.
 """
 from __future__ import annotations
 
@@ -18,82 +16,36 @@ import numpy as np
 import shapely
 
 from . import names
-from .extent import to_local
+from .land import RealCity, polygons, real_city
 from .rows import Batch, as_multipolygon, ewkb
-from .streets import ANGLE, Plan
+from .streets import Plan
+from .wards import CAM_LE_FROM, CITY, CITY_FROM, DISTRICTS, REFORM
 
-REFORM_END = dt.date(2025, 6, 30)
-REFORM_START = dt.date(2025, 7, 1)
-CITY_FROM = dt.date(1997, 1, 1)
-CAM_LE_FROM = dt.date(2005, 8, 5)
-OLD_WARD_BASE = {"490": 20194, "491": 20227, "492": 20257, "493": 20296, "494": 20317,
-                 "495": 20330, "497": 20350}
-NEW_WARD_BASE = 20401
-ABBREVIATIONS = {"490": "LC", "491": "TK", "492": "HC", "493": "ST", "494": "NHS",
-                 "495": "CL", "497": "HV"}
+DISTRICT_CODES = tuple(DISTRICTS)
 ADMIN_COLUMNS = ("id", "code", "name", "name_en", "level", "parent_code", "population",
                  "valid_from", "valid_to", "geom")
 ZONE_COLUMNS = ("id", "zone_code", "name", "planned_use", "max_floors", "max_height_m",
                 "max_coverage_pct", "max_far", "plan_name", "approved_on", "geom")
 
 
-def cell_xy(plan: Plan) -> np.ndarray:
-    g = plan.grid
-    u = (g.U(plan.ci) + g.U(plan.ci + 1)) / 2
-    v = (g.V(plan.cj) + g.V(plan.cj + 1)) / 2
-    c, s = np.cos(ANGLE), np.sin(ANGLE)
-    return np.stack([u * c - v * s, u * s + v * c], axis=1)
-
-
-def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    return np.argmin(((points[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2), axis=1)
-
-
-def _split(rng, xy, members, count):
-    """Split the cells `members` into `count` parts around seed cells; the parts are
-    ordered by distance of their seed from the cells' centroid (central first)."""
-    seeds = np.sort(rng.choice(members, size=count, replace=False))
-    centre = xy[members].mean(axis=0)
-    seeds = seeds[np.argsort(np.hypot(*(xy[seeds] - centre).T), kind="stable")]
-    return _nearest(xy[members], xy[seeds])
+def _level(name: str) -> str:
+    return "commune" if name.startswith("Xã") else "ward"
 
 
 def assign_units(plan: Plan) -> dict:
-    """Fill plan.attrs with district / old ward / new ward / zone / sheet of each cell and
-    return the unit descriptions."""
+    """Fill plan.attrs with the district, people and map sheet of each cell (its wards
+    were chosen with it) and return the units: "old" and "new" lists of (code, name,
+    level, district code or None), in the order of the cells' ward indexes."""
     rng = np.random.default_rng([plan.seed, 21])
-    xy = cell_xy(plan)
-    # Real district centres, pulled towards the centre (distance r -> R(1 - e^(-r/0.8R)),
-    # which keeps their order and direction) so that a small city still has all seven.
-    real = np.array([to_local(*d[2]) for d in names.DISTRICTS])
-    r = np.maximum(np.hypot(*real.T), 1.0)
-    seeds = real * (plan.radius * (1 - np.exp(-r / (0.8 * plan.radius))) / r)[:, None]
-    district = _nearest(xy, seeds)
-    n = plan.size
-    old_ward, new_ward = np.zeros(n, int), np.zeros(n, int)
-    old_units, new_units = [], []
-    per_old, per_new = max(6.0, n / 56), max(18.0, n / 15)
-    for d, (code, _, _, olds, news) in enumerate(names.DISTRICTS):
-        members = np.flatnonzero(district == d)
-        if members.size == 0:
-            continue
-        k_old = int(np.clip(round(members.size / per_old), 1, min(len(olds), members.size)))
-        k_new = int(np.clip(round(members.size / per_new), 1, min(len(news), members.size)))
-        old_ward[members] = len(old_units) + _split(rng, xy, members, k_old)
-        new_ward[members] = len(new_units) + _split(rng, xy, members, k_new)
-        commune = code == "497"
-        for w in range(k_old):
-            prefix = "Xã" if commune else "Phường"
-            old_units.append((f"{OLD_WARD_BASE[code] + 3 * w}", f"{prefix} {olds[w]}",
-                              "commune" if commune else "ward", d))
-        for w in range(k_new):
-            new_units.append((f"{NEW_WARD_BASE + 3 * len(new_units)}", news[w],
-                              "commune" if news[w].startswith("Xã") else "ward", d))
+    city = real_city()
+    district_of = np.array([DISTRICT_CODES.index(w.district) for w in city.old_wards])
     kind = plan.attrs["kind"]
+    n = plan.size
     people = np.where(kind == 5, 90, np.where(kind == 0, 420, 60)) * rng.uniform(0.7, 1.3, n)
-    plan.attrs.update(district=district, old_ward=old_ward, new_ward=new_ward, people=people)
-    _assign_sheets(plan, new_ward)
-    return {"old": old_units, "new": new_units}
+    plan.attrs.update(district=district_of[plan.attrs["old_ward"]], people=people)
+    _assign_sheets(plan, plan.attrs["new_ward"])
+    return {"old": [(w.code, w.name, _level(w.name), w.district) for w in city.old_wards],
+            "new": [(w.code, w.name, _level(w.name), None) for w in city.new_wards]}
 
 
 def _assign_sheets(plan: Plan, ward: np.ndarray) -> None:
@@ -115,27 +67,31 @@ def _name_en(name: str) -> str:
 
 
 def admin_batch(plan: Plan, units: dict, id_base: int = 0) -> Batch:
-    quads = plan.grid.cell_quads(plan.ci, plan.cj)
+    """The city, districts, old and new wards with their real boundaries; population is
+    the sample's own (the people of its blocks in each unit)."""
+    city: RealCity = real_city()
     people = plan.attrs["people"]
+    old_people = np.bincount(plan.attrs["old_ward"], people, minlength=len(city.old_wards))
+    new_people = np.bincount(plan.attrs["new_ward"], people, minlength=len(city.new_wards))
     rows = []
 
-    def add(code, name, level, parent, mask, valid_from, valid_to):
-        geom = as_multipolygon(shapely.coverage_union_all(quads[mask]))
+    def add(code, name, level, parent, geom, population, valid_from, valid_to):
         rows.append([id_base + len(rows) + 1, code, name, _name_en(name), level, parent,
-                     int(people[mask].sum()), valid_from, valid_to, geom])
+                     int(population), valid_from, valid_to, polygons(geom)])
 
-    add(names.CITY[0], names.CITY[1], "city", None, np.ones(plan.size, bool), CITY_FROM, None)
-    district = plan.attrs["district"]
-    for d, (code, name, *_rest) in enumerate(names.DISTRICTS):
-        if (district == d).any():
-            start = CAM_LE_FROM if code == "495" else CITY_FROM
-            add(code, name, "district", names.CITY[0], district == d, start, REFORM_END)
-    for w, (code, name, level, d) in enumerate(units["old"]):
-        start = CAM_LE_FROM if names.DISTRICTS[d][0] == "495" else CITY_FROM
-        add(code, name, level, names.DISTRICTS[d][0], plan.attrs["old_ward"] == w, start,
-            REFORM_END)
-    for w, (code, name, level, _d) in enumerate(units["new"]):
-        add(code, name, level, names.CITY[0], plan.attrs["new_ward"] == w, REFORM_START, None)
+    add(CITY[0], CITY[1], "city", None, shapely.union_all([w.geom for w in city.old_wards]),
+        people.sum(), CITY_FROM, None)
+    for code, (name, _abbr) in DISTRICTS.items():
+        mine = [k for k, w in enumerate(city.old_wards) if w.district == code]
+        start = CAM_LE_FROM if code == "495" else CITY_FROM
+        add(code, name, "district", CITY[0], shapely.union_all([city.old_wards[k].geom for k in mine]),
+            old_people[mine].sum(), start, REFORM)
+    for k, ward in enumerate(city.old_wards):
+        start = CAM_LE_FROM if ward.district == "495" else CITY_FROM
+        add(ward.code, ward.name, _level(ward.name), ward.district, ward.geom, old_people[k],
+            start, REFORM)
+    for k, ward in enumerate(city.new_wards):
+        add(ward.code, ward.name, _level(ward.name), CITY[0], ward.geom, new_people[k], REFORM, None)
     geoms = ewkb(np.array([r[-1] for r in rows], dtype=object))
     return Batch("admin_units", ADMIN_COLUMNS,
                  [tuple(r[:-1]) + (g,) for r, g in zip(rows, geoms)])
@@ -164,9 +120,8 @@ def zoning_batch(plan: Plan, id_base: int = 0) -> Batch:
     title = {"TMD": "Khu thương mại - dịch vụ", "ODT": "Khu dân cư đô thị", "ONT": "Khu dân cư nông thôn"}
     rows = []
     for z in range(nz):
-        code, dname = names.DISTRICTS[district[z]][:2]
+        dname, abbr = DISTRICTS[DISTRICT_CODES[district[z]]]
         geom = as_multipolygon(shapely.coverage_union_all(quads[order[bounds[z]:bounds[z + 1]]]))
-        abbr = ABBREVIATIONS[code]
         rows.append((id_base + z + 1, f"PK-{abbr}-{z + 1:04d}", f"{title[use[z]]} {abbr}-{z + 1}",
                      str(use[z]), int(floors[z]), round(floors[z] * 3.6 + 4, 1), float(coverage[z]),
                      float(far[z]), f"Quy hoạch phân khu {dname.split(' ', 1)[1]} tỷ lệ 1/2000",

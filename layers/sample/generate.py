@@ -17,7 +17,7 @@ from .streets import Plan, plan_city
 from .traffic import cameras_batch, counts_batch, incidents_batch, stations_batch
 
 CHUNK_CELLS = 400
-FEATURES_PER_CELL = 73          # for progress estimates only
+FEATURES_PER_CELL = 63          # for progress estimates only
 
 
 def chunks(plan: Plan) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .extent import CENTRE
 
-WARD = "20401"          # the first new ward of the sample (Phường Hải Châu at seed 1)
+WARD = "20242"          # Phường Hải Châu (from 1 July 2025)
 SHEET = 901             # sheets the sample city never uses, so imports do not collide
 
 

@@ -1,5 +1,5 @@
-"""Vietnamese names the sample city draws from: real Da Nang street names, the districts
-and wards before and after the 1 July 2025 reform, people, investors and institutions.
+"""Vietnamese names the sample city draws from: real Da Nang street names, people,
+investors and institutions (the wards' names are the real ones, see `wards`).
 
 Street names are real Da Nang names; where a large city needs more streets than the
 pools hold, numbered neighbourhood streets are used ("Đường An Thượng 12"), as Da Nang
@@ -59,39 +59,6 @@ NEIGHBOURHOODS = (
 )
 # Fallback names for arterials once the pools are used up: provincial roads.
 PROVINCIAL_ROAD = "Đường tỉnh ĐT{}"
-
-CITY = ("48", "Thành phố Đà Nẵng")
-# Pre-reform districts: (code, name, level, approximate centre lon/lat, old wards, new wards).
-# Old wards (valid until 30 June 2025) and the post-reform wards/communes (from 1 July 2025)
-# drawn over each district's area.
-DISTRICTS = (
-    ("492", "Quận Hải Châu", (108.214, 16.057),
-     ("Thạch Thang", "Hải Châu I", "Hải Châu II", "Phước Ninh", "Hòa Thuận Tây", "Hòa Thuận Đông",
-      "Nam Dương", "Bình Hiên", "Bình Thuận", "Hòa Cường Bắc", "Hòa Cường Nam", "Thuận Phước",
-      "Thanh Bình"),
-     ("Phường Hải Châu", "Phường Hòa Cường")),
-    ("491", "Quận Thanh Khê", (108.188, 16.064),
-     ("Tam Thuận", "Thanh Khê Tây", "Thanh Khê Đông", "Xuân Hà", "Tân Chính", "Chính Gián",
-      "Vĩnh Trung", "Thạc Gián", "An Khê", "Hòa Khê"),
-     ("Phường Thanh Khê", "Phường An Khê")),
-    ("493", "Quận Sơn Trà", (108.240, 16.075),
-     ("Thọ Quang", "Nại Hiên Đông", "Mân Thái", "An Hải Bắc", "Phước Mỹ", "An Hải Tây",
-      "An Hải Đông"),
-     ("Phường An Hải", "Phường Sơn Trà")),
-    ("494", "Quận Ngũ Hành Sơn", (108.245, 16.020),
-     ("Mỹ An", "Khuê Mỹ", "Hòa Quý", "Hòa Hải"),
-     ("Phường Ngũ Hành Sơn",)),
-    ("490", "Quận Liên Chiểu", (108.150, 16.075),
-     ("Hòa Hiệp Bắc", "Hòa Hiệp Nam", "Hòa Khánh Bắc", "Hòa Khánh Nam", "Hòa Minh"),
-     ("Phường Hòa Khánh", "Phường Hải Vân", "Phường Liên Chiểu")),
-    ("495", "Quận Cẩm Lệ", (108.195, 16.020),
-     ("Khuê Trung", "Hòa Phát", "Hòa An", "Hòa Thọ Tây", "Hòa Thọ Đông", "Hòa Xuân"),
-     ("Phường Cẩm Lệ", "Phường Hòa Xuân")),
-    ("497", "Huyện Hòa Vang", (108.100, 16.010),
-     ("Hòa Bắc", "Hòa Liên", "Hòa Ninh", "Hòa Sơn", "Hòa Nhơn", "Hòa Phú", "Hòa Phong",
-      "Hòa Châu", "Hòa Tiến", "Hòa Phước", "Hòa Khương"),
-     ("Xã Hòa Vang", "Xã Hòa Tiến", "Xã Bà Nà")),
-)
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Võ", "Đặng", "Bùi",
           "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đoàn", "Trương", "Mai")

@@ -1,5 +1,5 @@
-"""The road network of the sample city: street segments between grid nodes (with
-bridges where arterials cross the Hàn river), kiệt (alleys) inside some blocks, and
+"""The road network of the sample city: street segments between grid nodes (the sides of
+the city's cells, so every road lies on land), kiệt (alleys) inside some blocks, and
 the intersections where three or more street segments meet."""
 from __future__ import annotations
 
@@ -42,17 +42,11 @@ def _unique_edges(orient, line, k):
 
 
 def _street_segments(plan: Plan):
-    g = plan.grid
-    ci, cj, wi, wj = plan.ci, plan.cj, plan.wet_i, plan.wet_j
+    ci, cj = plan.ci, plan.cj
     zeros, ones = np.zeros_like(ci), np.ones_like(ci)
     orient = [zeros, zeros, ones, ones]
     line = [ci, ci + 1, cj, cj + 1]
     k = [cj, cj, ci, ci]
-    for side in (0, 1):          # bridges: arterial and primary lines through river cells
-        major = g.ucls(wi + side) <= 1
-        orient.append(np.zeros(major.sum(), int)); line.append((wi + side)[major]); k.append(wj[major])
-        major = g.vcls(wj + side) <= 1
-        orient.append(np.ones(major.sum(), int)); line.append((wj + side)[major]); k.append(wi[major])
     return _unique_edges(np.concatenate(orient), np.concatenate(line), np.concatenate(k))
 
 
@@ -95,7 +89,8 @@ def build_network(plan: Plan, road_base: int = 0, node_base: int = 0) -> Network
     all_cls = np.concatenate([cls, np.full(ai.size, ALLEY)])
     all_names = seg_names + alley_names
     n = all_cls.size
-    edge = np.concatenate([dist / max(plan.radius, 1.0), plan.attrs["rnorm"][kiet]]) > 0.86
+    edge = np.concatenate([np.minimum(dist / max(plan.radius, 1.0), 1.0),
+                           plan.attrs["rnorm"][kiet]]) > 0.86
     draw = rng.random(n)
     surface_i = np.where(all_cls <= 2, 0, np.where(all_cls == 3, np.where(draw < 0.8, 0, 1),
                                                    np.where(draw < 0.85, 1, 2)))

@@ -5,8 +5,8 @@ jittered, in a local metric frame centred on Hải Châu. Every 8th north-south 
 every 12th east-west line is an arterial, then primary, secondary and local streets; the
 lines are named in named stretches (a long street changes name, as real ones do), the
 most central stretches getting the best-known Da Nang names. A cell of the grid is a
-block plus half of the streets around it; the city is the `target` cells nearest the
-centre that lie on land and off the Hàn river, so it grows outwards with the scale.
+block plus half of the streets around it; which cells hold the city is `cells`' choice
+(on Da Nang's real land, densest around the centre, some in every ward).
 """
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ import shapely
 from gisdb.errors import InvalidParameter
 
 from . import names
-from .extent import LAND, M_PER_DEG_X, M_PER_DEG_Y, RIVER, to_lonlat
+from .cells import choose_cells
+from .extent import M_PER_DEG_X, M_PER_DEG_Y, to_lonlat
+from .land import real_city
 
 PU, PV = 140.0, 70.0            # street spacing (m) across and along the blocks
 ANGLE = math.radians(7.0)       # grid rotation, counter-clockwise
-NU, NV = 260, 520               # line indices run -NU..NU and -NV..NV (beyond the wide box)
-CELLS_PER_SCALE = 400
+NU, NV = 360, 720               # line indices run -NU..NU and -NV..NV (beyond the city)
+CELLS_PER_SCALE = 460            # ~29,000 features per unit of scale (villages are sparse)
 MIN_CELLS = 12
 CLASSES = ("arterial", "primary", "secondary", "local", "alley")
 WIDTH_M = np.array([32.0, 20.0, 13.0, 8.0, 3.0])
@@ -100,9 +102,7 @@ class Plan:
     ci: np.ndarray                 # cell column (line index of its west street)
     cj: np.ndarray                 # cell row (line index of its south street)
     dist: np.ndarray               # distance of the cell centre from the city centre (m)
-    radius: float                  # distance of the farthest cell
-    wet_i: np.ndarray              # river cells inside the radius (bridges cross them)
-    wet_j: np.ndarray
+    radius: float                  # distance of the core's farthest cell (beyond: villages)
     attrs: dict = field(default_factory=dict)   # per-cell arrays filled by the generators
     names: dict = field(default_factory=dict)   # (orient, line, stretch) -> street name
 
@@ -121,52 +121,40 @@ class Plan:
 
 
 def plan_city(scale: float, seed: int) -> Plan:
-    """Choose the cells of a city of `scale` (about CELLS_PER_SCALE blocks per unit)."""
+    """Choose the cells of a city of `scale` (about CELLS_PER_SCALE blocks per unit) on
+    Da Nang's real land (see `cells`)."""
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise InvalidParameter(f"scale must be a positive number, not {scale!r}")
     target = max(MIN_CELLS, int(round(CELLS_PER_SCALE * scale)))
-    most = LAND.area * M_PER_DEG_X * M_PER_DEG_Y / (PU * PV) * 0.9
+    city = real_city()
+    most = city.land.area * M_PER_DEG_X * M_PER_DEG_Y / (PU * PV) * 0.5
     if target > most:
         raise InvalidParameter(f"scale {scale} does not fit on Da Nang's land: at most about "
-                               f"{most / CELLS_PER_SCALE * 0.8:.0f}")
+                               f"{most / CELLS_PER_SCALE:.0f}")
     grid = Grid(seed)
-    radius = math.sqrt(target * PU * PV / math.pi) * 1.15 + 200
-    while True:
-        ni, nj = min(NU, int(radius / PU) + 2), min(NV, int(radius / PV) + 2)
-        ii, jj = np.meshgrid(np.arange(-ni, ni), np.arange(-nj, nj), indexing="ij")
-        ii, jj = ii.ravel(), jj.ravel()
-        uc = (grid.U(ii) + grid.U(ii + 1)) / 2
-        vc = (grid.V(jj) + grid.V(jj + 1)) / 2
-        dist = np.hypot(uc, vc)
-        near = dist <= radius
-        ii, jj, dist = ii[near], jj[near], dist[near]
-        quads = grid.cell_quads(ii, jj)
-        on_land = shapely.contains(LAND, quads)
-        wet = shapely.intersects(RIVER, quads)
-        dry = on_land & ~wet
-        if dry.sum() >= target:
-            break
-        if ni == NU and nj == NV:
-            raise InvalidParameter(
-                f"scale {scale} does not fit on Da Nang's land: at most about "
-                f"{dry.sum() / CELLS_PER_SCALE:.0f}")
-        radius *= 1.3
-    order = np.lexsort((jj[dry], ii[dry], dist[dry]))[:target]
-    ci, cj, cd = ii[dry][order], jj[dry][order], dist[dry][order]
-    reach = float(cd.max())
-    river = on_land & wet & (dist <= reach)
+    chosen = choose_cells(grid, city, target, (PU, PV), _to_grid)
+    if chosen.i.size < target:
+        raise InvalidParameter(f"scale {scale} does not fit on Da Nang's land: at most about "
+                               f"{chosen.i.size / CELLS_PER_SCALE:.0f}")
     # Chunk order: by cadastral sheet tile (2 x 3 cells), so a chunk holds whole sheets.
-    tiles = np.lexsort((cj, ci, cj // 3, ci // 2))
-    plan = Plan(grid, seed, ci[tiles], cj[tiles], cd[tiles], reach, ii[river], jj[river])
+    tiles = np.lexsort((chosen.j, chosen.i, chosen.j // 3, chosen.i // 2))
+    plan = Plan(grid, seed, chosen.i[tiles], chosen.j[tiles], chosen.dist[tiles], chosen.core_reach)
+    plan.attrs.update(old_ward=chosen.old_ward[tiles], new_ward=chosen.new_ward[tiles])
     _cell_kinds(plan)
     return plan
+
+
+def _to_grid(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local metres east/north -> grid coordinates (u across, v along the blocks)."""
+    c, s = math.cos(ANGLE), math.sin(ANGLE)
+    return x * c + y * s, -x * s + y * c
 
 
 def _cell_kinds(plan: Plan) -> None:
     """Per-cell character: kind of block, alley (kiệt), row split."""
     rng = np.random.default_rng([plan.seed, 12])
     n = plan.size
-    rnorm = plan.dist / max(plan.radius, 1.0)
+    rnorm = np.minimum(plan.dist / max(plan.radius, 1.0), 1.0)
     draw = rng.random(n)
     kind = np.zeros(n, np.int8)                         # 0 ordinary urban block
     for code, upto in ((1, 0.025), (2, 0.033), (3, 0.045), (4, 0.065)):
