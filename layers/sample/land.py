@@ -41,11 +41,27 @@ def _lonlat(geom: shapely.Geometry) -> shapely.Geometry:
         _TO_LONLAT.transform(xy[:, 0], xy[:, 1]))))
 
 
+# Below this area (square degrees: about 1 m² at Da Nang's latitude) a part or a hole of
+# an overlay result is a sliver where two boundaries almost meet, not land: such rings are
+# a few millimetres across, and a survey-grade round trip (VN-2000 and back) collapses
+# them into invalid rings that an import would have to repair.
+SLIVER_DEG2 = 1e-10
+
+
 def polygons(geom: shapely.Geometry) -> shapely.MultiPolygon:
-    """The polygonal parts of an overlay result (slivers of lines and points dropped)."""
+    """The polygonal parts of an overlay result (slivers of lines and points dropped, and
+    parts and holes smaller than about a square metre)."""
     parts = shapely.get_parts(shapely.make_valid(geom))
-    polys = [q for p in parts for q in shapely.get_parts(p) if q.geom_type == "Polygon"]
-    return shapely.MultiPolygon(polys)
+    polys = [q for p in parts for q in shapely.get_parts(p)
+             if q.geom_type == "Polygon" and q.area >= SLIVER_DEG2]
+    return shapely.MultiPolygon([_without_sliver_holes(q) for q in polys])
+
+
+def _without_sliver_holes(poly: shapely.Polygon) -> shapely.Polygon:
+    holes = [ring for ring in poly.interiors if shapely.Polygon(ring).area >= SLIVER_DEG2]
+    if len(holes) == len(poly.interiors):
+        return poly
+    return shapely.Polygon(poly.exterior, holes)
 
 
 def _read(layer: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
