@@ -9,7 +9,7 @@ import json
 from flask import Response, current_app, render_template, request
 
 from .api.response import ApiResponse
-from .caching import CACHE_CONTROL, etag_header, matches
+from .caching import CACHE_CONTROL, etag_header, make_tag, matches
 from .vendor import vendor_url
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -43,6 +43,16 @@ def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
 def respond(r: ApiResponse, cache: str) -> Response:
     """The Flask response of a core's answer (see `answer`)."""
     return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
+
+
+def json_document(doc: dict, *, tagged: bool = True) -> ApiResponse:
+    """A JSON document a view assembles (TileJSON, tile matrix sets, the raster catalog,
+    /healthz) as a core's answer: the bytes Flask's `jsonify` writes, tagged by those
+    bytes (what it says is what it shows), so it too takes its 304 and headers from
+    `respond`. `tagged=False` for answers that must never be revalidated (health)."""
+    body = current_app.json.response(doc).get_data()
+    return ApiResponse(media_type=current_app.json.mimetype, body=body,
+                       etag=make_tag(body.decode()) if tagged else None)
 
 
 def _content(r: ApiResponse) -> tuple:
