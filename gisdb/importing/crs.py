@@ -17,8 +17,8 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from ..errors import ImportFailed, InvalidParameter
+from ..model import STORAGE_SRID
 
-STORAGE_EPSG = 4326
 # Da Nang after the 1 July 2025 merger with Quang Nam, with a margin (lon/lat, EPSG:4326).
 EXPECTED_REGION = (107.0, 14.8, 109.2, 16.6)
 MIN_MATCH_CONFIDENCE = 70
@@ -41,7 +41,7 @@ class CrsChoice:
 
     @property
     def is_storage(self) -> bool:
-        return self.crs.to_epsg(min_confidence=100) == STORAGE_EPSG
+        return self.crs.to_epsg(min_confidence=100) == STORAGE_SRID
 
     def as_dict(self) -> dict:
         return {"crs": self.label, "source": self.source, "confidence": self.confidence,
@@ -91,7 +91,7 @@ def _best_match(crs: CRS) -> tuple[CRS | None, int]:
     return CRS.from_epsg(int(best.code)), int(best.confidence)
 
 
-def resolve_crs(user_srs: str | None, file_crs: str | None, default_epsg: int | None = STORAGE_EPSG,
+def resolve_crs(user_srs: str | None, file_crs: str | None, default_epsg: int | None = STORAGE_SRID,
                 file_label: str = "the file") -> CrsChoice:
     """Decide the source CRS. `file_crs` is what the file declares (an `EPSG:n` string
     or WKT from the `.prj`/GeoPackage), None when it declares nothing."""
@@ -133,7 +133,7 @@ def transformer_to_storage(choice: CrsChoice) -> Transformer | None:
     """EPSG-defined transformation to EPSG:4326 (x=lon, y=lat); None when already 4326."""
     if choice.is_storage:
         return None
-    return Transformer.from_crs(choice.crs, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+    return Transformer.from_crs(choice.crs, CRS.from_epsg(STORAGE_SRID), always_xy=True)
 
 
 def transform_geometries(geoms: np.ndarray, transformer: Transformer) -> np.ndarray:
@@ -185,7 +185,7 @@ def diagnose(points: np.ndarray, choice: CrsChoice) -> str | None:
         fits = []
         for code in CANDIDATE_EPSG:
             candidate = CRS.from_epsg(code)
-            t = Transformer.from_crs(candidate, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+            t = Transformer.from_crs(candidate, CRS.from_epsg(STORAGE_SRID), always_xy=True)
             with np.errstate(all="ignore"):
                 cx, cy = t.transform(sx, sy)
             if _inside(np.asarray(cx), np.asarray(cy)).mean() >= 0.9:
