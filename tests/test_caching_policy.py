@@ -74,6 +74,8 @@ def test_cache_control_and_etag_form_are_spelt_in_one_module():
     ("/tileMatrixSets", "document"),
     ("/tileMatrixSets/WebMercatorQuad", "document"),
     ("/rasters", "listing"),
+    ("/vendor/leaflet/dist/leaflet.js", "vendor"),
+    ("/static/map/map.css", "static"),
 ])
 def test_every_tagged_answer_has_a_weak_etag_and_answers_304(client, url, policy):
     first = client.get(url)
@@ -88,6 +90,14 @@ def test_every_tagged_answer_has_a_weak_etag_and_answers_304(client, url, policy
         assert again.headers["Cache-Control"] == CACHE_CONTROL[policy]
         assert "Content-Type" not in again.headers
     assert client.get(url, headers={"If-None-Match": '"nope"'}).status_code == 200
+
+
+def test_no_second_matcher():
+    """Files too go through webmap.caching.matches: nothing hands a 304 to werkzeug."""
+    werkzeug_conditional = re.compile(r"send_file|send_from_directory|make_conditional|add_etag")
+    bad = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "webmap").rglob("*.py"))
+           if werkzeug_conditional.search(p.read_text(encoding="utf-8"))]
+    assert not bad, bad
 
 
 @pytest.mark.parametrize("url", ["/tiles/buildings,roads.json", "/collections/roads/tiles",

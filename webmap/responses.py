@@ -5,6 +5,7 @@ here, the WSGI tile fast path (webmap.tile_fastpath) writes it itself."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Response, current_app, render_template, request
 
@@ -53,6 +54,15 @@ def json_document(doc: dict, *, tagged: bool = True) -> ApiResponse:
     body = current_app.json.response(doc).get_data()
     return ApiResponse(media_type=current_app.json.mimetype, body=body,
                        etag=make_tag(body.decode()) if tagged else None)
+
+
+def file_document(path: Path, media_type: str) -> ApiResponse:
+    """A file on disk (a front-end asset) as a core's answer: tagged by its path, size and
+    modification time, so a current copy is a 304 that reads nothing; the bytes are read
+    only when sent."""
+    stat = path.stat()
+    return ApiResponse(etag=make_tag(path, stat.st_mtime_ns, stat.st_size),
+                       later=lambda: ApiResponse(media_type=media_type, body=path.read_bytes()))
 
 
 def _content(r: ApiResponse) -> tuple:
