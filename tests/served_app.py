@@ -38,12 +38,14 @@ def http_get(url: str, headers: dict | None = None, timeout: float = 60):
 @contextmanager
 def serving(settings, log: Path, *, workers: int = 2, threads: int = 2,
             env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(base URL, process) of `gisdb serve --no-prepare` on the test database."""
+    """(base URL, process) of `gisdb serve --no-prepare` on the test database; `env`
+    adds to or overrides its environment (e.g. its own GISDB_DATA_DIR)."""
     port = free_port()
     full_env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url,
-                    GISDB_DATA_DIR=str(settings.data_dir), **(env or {}))
+                    GISDB_DATA_DIR=str(settings.data_dir))
     if settings.web_database_url:       # served as the shipped server is: the read role
         full_env["GISDB_WEB_DATABASE_URL"] = settings.web_database_url
+    full_env.update(env or {})
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(GISDB), "serve", "--no-prepare", "--host", "127.0.0.1",
                                  "--port", str(port), "--workers", str(workers),

@@ -3,6 +3,7 @@ one Cache-Control table (webmap.caching), and the web layer alone deciding a 304
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -66,6 +67,15 @@ def test_cache_control_and_etag_form_are_spelt_in_one_module():
     ("/map", "map_page"),
     (f"/tiles/buildings,roads/{TILE}.mvt", "vector_tile"),
     (f"/tiles/roads/{TILE}.png", "data"),
+    ("/tiles/buildings,roads.json", "listing"),
+    ("/collections/roads/tiles/WebMercatorQuad/tilejson", "listing"),
+    ("/collections/roads/tiles/WebMercatorQuad", "listing"),
+    ("/collections/roads/tiles", "document"),
+    ("/tileMatrixSets", "document"),
+    ("/tileMatrixSets/WebMercatorQuad", "document"),
+    ("/rasters", "listing"),
+    ("/vendor/leaflet/dist/leaflet.js", "vendor"),
+    ("/static/map/map.css", "static"),
 ])
 def test_every_tagged_answer_has_a_weak_etag_and_answers_304(client, url, policy):
     first = client.get(url)
@@ -80,6 +90,25 @@ def test_every_tagged_answer_has_a_weak_etag_and_answers_304(client, url, policy
         assert again.headers["Cache-Control"] == CACHE_CONTROL[policy]
         assert "Content-Type" not in again.headers
     assert client.get(url, headers={"If-None-Match": '"nope"'}).status_code == 200
+
+
+def test_no_second_matcher():
+    """Files too go through webmap.caching.matches: nothing hands a 304 to werkzeug."""
+    werkzeug_conditional = re.compile(r"send_file|send_from_directory|make_conditional|add_etag")
+    bad = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "webmap").rglob("*.py"))
+           if werkzeug_conditional.search(p.read_text(encoding="utf-8"))]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("url", ["/tiles/buildings,roads.json", "/collections/roads/tiles",
+                                 "/tileMatrixSets", "/rasters", "/healthz"])
+def test_documents_made_in_views_keep_flasks_json_bytes(client, url):
+    """TileJSON, tilesets, tile matrix sets, the raster catalog and /healthz go through
+    the one web shape with the bytes `jsonify` wrote before: compact, a final newline."""
+    resp = client.get(url)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/json"
+    body = resp.get_data(as_text=True)
+    assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def test_a_304_of_features_gives_its_connection_back(app, client):

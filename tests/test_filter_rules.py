@@ -155,8 +155,15 @@ def test_exports_and_seeding_use_the_same_parser():
 
 
 def test_storage_srid_is_declared_once():
+    """One module-level constant holds the storage SRID (4326), whatever its name."""
+    import ast
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    declared = [str(p.relative_to(root)) for pkg in ("gisdb", "layers", "tiles", "webmap")
-                for p in (root / pkg).rglob("*.py") if "STORAGE_SRID = " in p.read_text(encoding="utf-8")]
-    assert declared == ["gisdb/model.py"]
+    declared = [f"{p.relative_to(root)}:{target.id}"
+                for pkg in ("gisdb", "layers", "tiles", "webmap", "scripts")
+                for p in sorted((root / pkg).rglob("*.py"))
+                for node in ast.parse(p.read_text(encoding="utf-8")).body
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                and node.value.value == 4326
+                for target in node.targets if isinstance(target, ast.Name)]
+    assert declared == ["gisdb/model.py:STORAGE_SRID"]

@@ -4,18 +4,9 @@ cannot write, create, reach server files or programs, or become the owner - not 
 after switching its session back to read-write."""
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,9 +18,9 @@ from gisdb.database import create_database, drop_database, web_url_of
 from gisdb.engine import make_engine
 from gisdb.roles import READ_ROLE, WEB_ROLE
 from layers.schema import head_revision, migrate
+from served_app import http_get, serving
 from tiles.mapnik_postgis import PgSource
 
-GISDB = Path(sys.executable).with_name("gisdb")
 INSUFFICIENT_PRIVILEGE = "42501"
 READ_ONLY_TRANSACTION = "25006"
 
@@ -273,50 +264,21 @@ def test_owner_needs_no_superuser(non_superuser_owner):
         web.dispose()
 
 
-def _get_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 def test_shipped_server_connects_as_the_read_role(settings, sample_city, engine, tmp_path):
     """`gisdb serve` as shipped: its feature, tile and PNG connections (gisdb-web,
     gisdb-tiles, mapnik; those opened since it started) are the read role's."""
     web = web_user(settings)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url,
-               GISDB_WEB_DATABASE_URL=settings.web_database_url, GISDB_DATA_DIR=str(tmp_path))
     with engine.connect() as conn:
         started = conn.execute(sa.text("SELECT clock_timestamp()")).scalar()
-    proc = subprocess.Popen([str(GISDB), "serve", "--no-prepare", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "--threads", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get_status(url + "/healthz") == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "gisdb serve did not start"
-            time.sleep(0.2)
+    with serving(settings, tmp_path / "serve.log", workers=1,
+                 env={"GISDB_DATA_DIR": str(tmp_path)}) as (url, _):
         for path in ("/collections/roads/items?limit=2", "/tiles/roads/14/13116/7451.mvt",
                      "/tiles/roads/14/13116/7451.png"):
-            assert _get_status(url + path) in (200, 204), path
+            assert http_get(url + path, timeout=30)[0] in (200, 204), path
         with engine.connect() as conn:
             users = conn.execute(sa.text(
                 "SELECT application_name, array_agg(DISTINCT usename) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND application_name IN "
                 "('gisdb-web', 'gisdb-tiles', 'mapnik') AND backend_start >= :t GROUP BY 1"),
                 {"t": started}).all()
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
     assert dict(users) == {name: [web] for name in ("gisdb-web", "gisdb-tiles", "mapnik")}

@@ -15,7 +15,7 @@ from .services import Services
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. `test_config` may hold `SETTINGS` (a gisdb Settings) and Flask
     config keys; otherwise settings come from the environment."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)      # /static is webmap.vendor_views'
     app.config.update(JSON_SORT_KEYS=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False

@@ -19,6 +19,7 @@ CACHE_CONTROL = {
     "data": "public, no-cache",                       # features, queries, PNG tiles
     "vector_tile": "public, max-age=0, must-revalidate",
     "listing": "no-cache",                            # /collections, /rasters
+    "static": "no-cache",                             # the map's own scripts and styles
     # rarely changing documents: a short lifetime, no revalidation needed
     "raster_tile": "public, max-age=60",              # rasters change only when re-added
     "landing": "public, max-age=60",

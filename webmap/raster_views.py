@@ -10,12 +10,12 @@ only when it is added again).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from tiles.grid import TMS_ID, parse_tile
 from tiles.raster import colormap_names
 
-from .caching import CACHE_CONTROL
+from .responses import json_document, respond
 from .tile_http import check_params, check_tms, image_response, scaled
 from .tile_services import raster_tiles
 
@@ -45,17 +45,16 @@ def _entry_json(entry: dict) -> dict:
 @bp.get("/rasters")
 def raster_list():
     entries = raster_tiles().catalog()
-    resp = jsonify({"rasters": [_entry_json(e) for e in entries],
-                    "colormaps": colormap_names(),
-                    "links": [{"rel": "self", "type": "application/json",
-                               "href": request.host_url.rstrip("/") + "/rasters"}]})
-    resp.headers["Cache-Control"] = CACHE_CONTROL["listing"]
-    return resp
+    return respond(json_document({"rasters": [_entry_json(e) for e in entries],
+                                  "colormaps": colormap_names(),
+                                  "links": [{"rel": "self", "type": "application/json",
+                                             "href": request.host_url.rstrip("/") + "/rasters"}]}),
+                   "listing")
 
 
 @bp.get("/rasters/<name>")
 def raster_entry(name: str):
-    return jsonify(_entry_json(raster_tiles().entry(name)))
+    return respond(json_document(_entry_json(raster_tiles().entry(name))), "listing")
 
 
 def _raster_png(name: str, z: str, x: str, y: str, scale: int) -> Response:

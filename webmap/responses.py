@@ -5,11 +5,12 @@ here, the WSGI tile fast path (webmap.tile_fastpath) writes it itself."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Response, current_app, render_template, request
 
 from .api.response import ApiResponse
-from .caching import CACHE_CONTROL, etag_header, matches
+from .caching import CACHE_CONTROL, etag_header, make_tag, matches
 from .vendor import vendor_url
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -43,6 +44,25 @@ def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
 def respond(r: ApiResponse, cache: str) -> Response:
     """The Flask response of a core's answer (see `answer`)."""
     return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
+
+
+def json_document(doc: dict, *, tagged: bool = True) -> ApiResponse:
+    """A JSON document a view assembles (TileJSON, tile matrix sets, the raster catalog,
+    /healthz) as a core's answer: the bytes Flask's `jsonify` writes, tagged by those
+    bytes (what it says is what it shows), so it too takes its 304 and headers from
+    `respond`. `tagged=False` for answers that must never be revalidated (health)."""
+    body = current_app.json.response(doc).get_data()
+    return ApiResponse(media_type=current_app.json.mimetype, body=body,
+                       etag=make_tag(body.decode()) if tagged else None)
+
+
+def file_document(path: Path, media_type: str) -> ApiResponse:
+    """A file on disk (a front-end asset) as a core's answer: tagged by its path, size and
+    modification time, so a current copy is a 304 that reads nothing; the bytes are read
+    only when sent."""
+    stat = path.stat()
+    return ApiResponse(etag=make_tag(path, stat.st_mtime_ns, stat.st_size),
+                       later=lambda: ApiResponse(media_type=media_type, body=path.read_bytes()))
 
 
 def _content(r: ApiResponse) -> tuple:

@@ -14,13 +14,13 @@ or a zoom outside every layer's range) is `204 No Content`.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from layers.registry import get_layer
 from tiles import grid, tilejson
 from tiles.vector import parse_layers
 
-from .responses import flask_response
+from .responses import flask_response, json_document, respond
 from .tile_http import check_tms, tile_args, tile_result
 from .tile_services import vector_tiles
 
@@ -58,7 +58,7 @@ def composite_tilejson(layers):
     chosen = parse_layers(layers)
     bounds = _bounds(chosen)
     url = tilejson.composite_tiles_url(_base(), chosen, _passthrough())
-    return jsonify(tilejson.tilejson(chosen, url, bounds))
+    return respond(json_document(tilejson.tilejson(chosen, url, bounds)), "listing")
 
 
 @bp.get("/collections/<layer>/tiles/<tms>/<z>/<y>/<x>")
@@ -74,7 +74,7 @@ def layer_tilejson(layer, tms):
     chosen = get_layer(layer)
     bounds = _bounds([chosen])
     url = tilejson.layer_tiles_url(_base(), chosen, _passthrough())
-    return jsonify(tilejson.tilejson([chosen], url, bounds, name=chosen.id))
+    return respond(json_document(tilejson.tilejson([chosen], url, bounds, name=chosen.id)), "listing")
 
 
 @bp.get("/collections/<layer>/tiles/<tms>")
@@ -82,20 +82,20 @@ def layer_tileset(layer, tms):
     check_tms(tms)
     chosen = get_layer(layer)
     bounds = _bounds([chosen])
-    return jsonify(tilejson.tileset_metadata(chosen, _base(), bounds))
+    return respond(json_document(tilejson.tileset_metadata(chosen, _base(), bounds)), "listing")
 
 
 @bp.get("/collections/<layer>/tiles")
 def layer_tilesets(layer):
-    return jsonify(tilejson.tilesets_list(get_layer(layer), _base()))
+    return respond(json_document(tilejson.tilesets_list(get_layer(layer), _base())), "document")
 
 
 @bp.get("/tileMatrixSets")
 def tile_matrix_sets():
-    return jsonify(grid.tile_matrix_sets(_base()))
+    return respond(json_document(grid.tile_matrix_sets(_base())), "document")
 
 
 @bp.get("/tileMatrixSets/<tms>")
 def tile_matrix_set(tms):
     check_tms(tms)
-    return jsonify(grid.tile_matrix_set(_base()))
+    return respond(json_document(grid.tile_matrix_set(_base())), "document")

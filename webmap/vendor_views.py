@@ -1,14 +1,23 @@
-"""`/vendor/<package>/<path>`: a file of an allowed front-end package (webmap.vendor),
-immutable for a year when the URL carries the package's version, else a day plus an
-ETag."""
+"""Front-end files: `/vendor/<package>/<path>`, a file of an allowed front-end package
+(webmap.vendor), immutable for a year when the URL carries the package's version, else
+a day; `/static/<path>`, the map's own scripts and styles, revalidated on every use.
+Both in the one web shape (`webmap.responses`): a weak ETag of the file, 304 on a match."""
 from __future__ import annotations
 
-from flask import Blueprint, request, send_file
+import mimetypes
+from pathlib import Path
 
-from .caching import CACHE_CONTROL
+from flask import Blueprint, request
+from werkzeug.security import safe_join
+from werkzeug.utils import get_content_type
+
+from gisdb.errors import NotFound
+
+from .responses import file_document, respond
 from .vendor import MEDIA_TYPES, node_modules, package_version, resolve
 
 bp = Blueprint("vendor", __name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 @bp.get("/vendor/<package>/<path:path>")
@@ -18,12 +27,17 @@ def vendor_file(package: str, path: str):
         package = package + "/" + scope_name
     root = node_modules()
     target = resolve(package, path, root)
-    resp = send_file(target, mimetype=MEDIA_TYPES[target.suffix.lower()], conditional=True,
-                     etag=True, max_age=None)
     version = package_version(package, root)
-    if version and request.args.get("v") == version:
-        resp.headers["Cache-Control"] = CACHE_CONTROL["vendor_versioned"]
-    else:
-        resp.headers["Cache-Control"] = CACHE_CONTROL["vendor"]
+    cache = "vendor_versioned" if version and request.args.get("v") == version else "vendor"
+    resp = respond(file_document(target, MEDIA_TYPES[target.suffix.lower()]), cache)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
+
+
+@bp.get("/static/<path:path>")
+def static_file(path: str):
+    joined = safe_join(str(STATIC_DIR), path)
+    if joined is None or not Path(joined).is_file():
+        raise NotFound(f"no static file {path[:80]!r}")
+    media_type = mimetypes.guess_type(joined)[0] or "application/octet-stream"
+    return respond(file_document(Path(joined), get_content_type(media_type, "utf-8")), "static")

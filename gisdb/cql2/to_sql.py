@@ -61,43 +61,48 @@ class Builder:
         if isinstance(node, ast.Like):
             return self.like(node, d)
         if isinstance(node, ast.Between):
-            lhs = self.scalar(node.lhs, d)
-            low, high = self.bind(node.low, lhs, d), self.bind(node.high, lhs, d)
-            expr = lhs.between(low, high)
-            return sa.not_(expr) if node.not_ else expr
+            return self.between(node, d)
         if isinstance(node, ast.In):
-            lhs = self.scalar(node.lhs, d)
-            if not node.sub_nodes:
-                raise InvalidFilter("IN needs at least one value")
-            items = []
-            for item in node.sub_nodes:        # every listed value is a term
-                self._count(d)
-                items.append(self.bind(item, lhs, d))
-            return lhs.not_in(items) if node.not_ else lhs.in_(items)
+            return self.in_list(node, d)
         if isinstance(node, ast.IsNull):
             lhs = self.scalar(node.lhs, d, allow_geometry=True)
             return lhs.is_not(None) if node.not_ else lhs.is_(None)
         if isinstance(node, ast.TemporalPredicate):
             return temporal_condition(node, self.time_operand)
         if isinstance(node, ast.DistanceWithin):
-            factor = UNITS.get(node.units)
-            if factor is None:
-                raise InvalidFilter(f"unknown distance unit {node.units!r} (use meters)")
-            metres = node.distance * factor
-            if not 0 <= metres <= 1_000_000:
-                raise InvalidFilter("the distance must be between 0 and 1,000,000 metres")
-            return distance_within(self.spatial(node.lhs, d), self.spatial(node.rhs, d), metres)
+            return self.dwithin(node, d)
         if isinstance(node, ast.SpatialComparisonPredicate):
             fn = SPATIAL_FUNCTIONS[node.op.value]
             return fn(self.spatial(node.lhs, d), self.spatial(node.rhs, d))
         if isinstance(node, ast.BBox):
             env = values.Envelope(x1=node.minx, x2=node.maxx, y1=node.miny, y2=node.maxy)
             return sa.func.ST_Intersects(self.spatial(node.lhs, d), self.spatial(env, d))
-        if isinstance(node, ast.Function):
-            raise InvalidFilter(f"unknown function {node.name!r}")
-        if isinstance(node, ast.Attribute):
-            raise InvalidFilter(f"property {node.name!r} is not a condition; compare it to a value")
-        raise InvalidFilter("this filter uses an operator that is not supported")
+        raise _not_a_condition(node)
+
+    def between(self, node: ast.Between, depth: int) -> sa.ColumnElement:
+        lhs = self.scalar(node.lhs, depth)
+        low, high = self.bind(node.low, lhs, depth), self.bind(node.high, lhs, depth)
+        expr = lhs.between(low, high)
+        return sa.not_(expr) if node.not_ else expr
+
+    def in_list(self, node: ast.In, depth: int) -> sa.ColumnElement:
+        lhs = self.scalar(node.lhs, depth)
+        if not node.sub_nodes:
+            raise InvalidFilter("IN needs at least one value")
+        items = []
+        for item in node.sub_nodes:        # every listed value is a term
+            self._count(depth)
+            items.append(self.bind(item, lhs, depth))
+        return lhs.not_in(items) if node.not_ else lhs.in_(items)
+
+    def dwithin(self, node: ast.DistanceWithin, depth: int) -> sa.ColumnElement:
+        factor = UNITS.get(node.units)
+        if factor is None:
+            raise InvalidFilter(f"unknown distance unit {node.units!r} (use meters)")
+        metres = node.distance * factor
+        if not 0 <= metres <= 1_000_000:
+            raise InvalidFilter("the distance must be between 0 and 1,000,000 metres")
+        return distance_within(self.spatial(node.lhs, depth), self.spatial(node.rhs, depth), metres)
 
     def like(self, node: ast.Like, depth: int) -> sa.ColumnElement:
         lhs = self.scalar(node.lhs, depth)
@@ -236,36 +241,61 @@ def coerce_value(value, type_: sa.types.TypeEngine, name: str | None = None) -> 
         raise InvalidFilter(f"{subject}{str(value)[:40]!r} is not {_kind(type_)}") from None
 
 
+def _not_a_condition(node) -> InvalidFilter:
+    """The error for a node that cannot stand as a condition."""
+    if isinstance(node, ast.Function):
+        return InvalidFilter(f"unknown function {node.name!r}")
+    if isinstance(node, ast.Attribute):
+        return InvalidFilter(f"property {node.name!r} is not a condition; compare it to a value")
+    return InvalidFilter("this filter uses an operator that is not supported")
+
+
 def _coerce(value, type_: sa.types.TypeEngine) -> tuple:
-    if isinstance(type_, sa.Boolean):
-        if isinstance(value, bool):
-            return value, sa.Boolean()
-        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
-            return value.strip().lower() in TRUE_WORDS, sa.Boolean()
-        raise ValueError(value)
-    if isinstance(type_, sa.Integer | sa.Numeric):
-        if isinstance(value, bool):
-            raise ValueError(value)
-        if isinstance(value, int) and isinstance(type_, sa.Integer):
-            if abs(value) > 2 ** 63 - 1:
-                raise ValueError(value)
-            return value, sa.BigInteger()
-        number = Decimal(str(value).strip())
-        if not number.is_finite():
-            raise ValueError(value)
-        if isinstance(type_, sa.Integer) and number == number.to_integral_value() and abs(number) < 2 ** 63:
-            return int(number), sa.BigInteger()
-        return number, sa.Numeric()
-    if isinstance(type_, sa.Date | sa.DateTime):
-        if isinstance(value, str):
-            value = parse_instant(value)
-        if not isinstance(value, dt.date):
-            raise ValueError(value)
-        return time_value(value, type_)
-    if isinstance(type_, sa.String):
-        if isinstance(value, bool):
-            return ("true" if value else "false"), sa.Text()
-        return str(value), sa.Text()
+    for kind, coerce in _COERCERS:
+        if isinstance(type_, kind):
+            return coerce(value, type_)
     if isinstance(value, bool | int | float | str):
         return value, sa.literal(value).type
     raise ValueError(value)
+
+
+def _as_boolean(value, type_) -> tuple:
+    if isinstance(value, bool):
+        return value, sa.Boolean()
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS, sa.Boolean()
+    raise ValueError(value)
+
+
+def _as_number(value, type_) -> tuple:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int) and isinstance(type_, sa.Integer):
+        if abs(value) > 2 ** 63 - 1:
+            raise ValueError(value)
+        return value, sa.BigInteger()
+    number = Decimal(str(value).strip())
+    if not number.is_finite():
+        raise ValueError(value)
+    if isinstance(type_, sa.Integer) and number == number.to_integral_value() and abs(number) < 2 ** 63:
+        return int(number), sa.BigInteger()
+    return number, sa.Numeric()
+
+
+def _as_time(value, type_) -> tuple:
+    if isinstance(value, str):
+        value = parse_instant(value)
+    if not isinstance(value, dt.date):
+        raise ValueError(value)
+    return time_value(value, type_)
+
+
+def _as_text(value, type_) -> tuple:
+    if isinstance(value, bool):
+        return ("true" if value else "false"), sa.Text()
+    return str(value), sa.Text()
+
+
+# Column types and how a value is typed for them, tried in this order.
+_COERCERS = ((sa.Boolean, _as_boolean), (sa.Integer | sa.Numeric, _as_number),
+             (sa.Date | sa.DateTime, _as_time), (sa.String, _as_text))

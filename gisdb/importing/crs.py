@@ -17,9 +17,9 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from ..errors import ImportFailed, InvalidParameter
+from ..model import STORAGE_SRID
 from .places import describe_place
 
-STORAGE_EPSG = 4326
 # VN-2000 / TM-3 107-45, Da Nang's own grid: where an import measures tolerances in metres.
 METRIC_EPSG = 5899
 # Two geometries closer than this (Hausdorff, metres in METRIC_EPSG) are the same feature:
@@ -47,7 +47,7 @@ class CrsChoice:
 
     @property
     def is_storage(self) -> bool:
-        return self.crs.to_epsg(min_confidence=100) == STORAGE_EPSG
+        return self.crs.to_epsg(min_confidence=100) == STORAGE_SRID
 
     def as_dict(self) -> dict:
         return {"crs": self.label, "source": self.source, "confidence": self.confidence,
@@ -97,7 +97,7 @@ def _best_match(crs: CRS) -> tuple[CRS | None, int]:
     return CRS.from_epsg(int(best.code)), int(best.confidence)
 
 
-def resolve_crs(user_srs: str | None, file_crs: str | None, default_epsg: int | None = STORAGE_EPSG,
+def resolve_crs(user_srs: str | None, file_crs: str | None, default_epsg: int | None = STORAGE_SRID,
                 file_label: str = "the file") -> CrsChoice:
     """Decide the source CRS. `file_crs` is what the file declares (an `EPSG:n` string
     or WKT from the `.prj`/GeoPackage), None when it declares nothing."""
@@ -139,7 +139,7 @@ def transformer_to_storage(choice: CrsChoice) -> Transformer | None:
     """EPSG-defined transformation to EPSG:4326 (x=lon, y=lat); None when already 4326."""
     if choice.is_storage:
         return None
-    return Transformer.from_crs(choice.crs, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+    return Transformer.from_crs(choice.crs, CRS.from_epsg(STORAGE_SRID), always_xy=True)
 
 
 def transform_geometries(geoms: np.ndarray, transformer: Transformer) -> np.ndarray:
@@ -191,7 +191,7 @@ def diagnose(points: np.ndarray, choice: CrsChoice) -> str | None:
         fits = []
         for code in CANDIDATE_EPSG:
             candidate = CRS.from_epsg(code)
-            t = Transformer.from_crs(candidate, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+            t = Transformer.from_crs(candidate, CRS.from_epsg(STORAGE_SRID), always_xy=True)
             with np.errstate(all="ignore"):
                 cx, cy = t.transform(sx, sy)
             if _inside(np.asarray(cx), np.asarray(cy)).mean() >= 0.9:

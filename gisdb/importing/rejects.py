@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from .crs import STORAGE_EPSG
+from ..model import STORAGE_SRID
 
 PAIRS_PER_CALL = 40                  # jsonb_build_object takes at most 100 arguments
 
@@ -29,7 +29,7 @@ def _properties(stage: sa.Table, checked: sa.Table, field_names: list[str]):
 def write_rejects(conn: sa.Connection, stage: sa.Table, checked: sa.Table, field_names: list[str],
                   path: str | Path) -> int:
     """Write the rejected rows of this import to `path` (GeoJSON); returns how many."""
-    geometry = sa.cast(sa.func.ST_AsGeoJSON(sa.func.ST_GeomFromWKB(stage.c._wkb, STORAGE_EPSG), 9), pg.JSONB)
+    geometry = sa.cast(sa.func.ST_AsGeoJSON(sa.func.ST_GeomFromWKB(stage.c._wkb, STORAGE_SRID), 9), pg.JSONB)
     feature = sa.func.jsonb_build_object("type", "Feature", "geometry", geometry,
                                          "properties", _properties(stage, checked, field_names))
     query = (sa.select(sa.cast(feature, sa.Text))

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql as pg
 
+from ..model import STORAGE_SRID
 from . import casts
-from .crs import EXPECTED_REGION, STORAGE_EPSG
+from .crs import EXPECTED_REGION
 from .mapping import ColumnPlan
 from .set_expressions import condition
 from .sources import INVALID, RING_CLOSED, UNREADABLE, ZM_DROPPED
@@ -113,7 +114,7 @@ def checked_table(target: ImportTarget, names: list[str]) -> sa.Table:
                     sa.Column("_repairs", TEXT_ARRAY),
                     sa.Column("_invalid", sa.Boolean),
                     *cols,
-                    sa.Column("geom", Geometry(srid=STORAGE_EPSG, spatial_index=False)),
+                    sa.Column("geom", Geometry(srid=STORAGE_SRID, spatial_index=False)),
                     prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
 
@@ -128,7 +129,7 @@ def _geometry_chain(stage: sa.Table, target: ImportTarget, policy: Policy):
     layer's geometry: g, valid, empty, then fixed (repaired per policy), then final."""
     f = sa.func
     base = _base(target)
-    a = _step(stage, f.ST_GeomFromWKB(stage.c._wkb, STORAGE_EPSG).label("g"))
+    a = _step(stage, f.ST_GeomFromWKB(stage.c._wkb, STORAGE_SRID).label("g"))
     valid = f.ST_IsValid(a.c.g) if policy.sql_validity else a.c._flag.op("&")(INVALID) == 0
     b = _step(a, valid.label("valid"), f.ST_IsEmpty(a.c.g).label("empty"))
     repaired = f.ST_CollectionExtract(f.ST_MakeValid(b.c.g), DIMENSION.get(base, 3))
@@ -162,7 +163,7 @@ def build_checked(conn: sa.Connection, stage: sa.Table, target: ImportTarget,
     fixed_type, final = _final_geometry(t.c.fixed, target)
     s = _step(t, fixed_type.label("fixed_type"), final.label("final"),
               *[rules[c.name][1](t.c["t_" + c.name]).label("ok_" + c.name) for c in mapped])
-    region = f.ST_MakeEnvelope(*EXPECTED_REGION, STORAGE_EPSG)
+    region = f.ST_MakeEnvelope(*EXPECTED_REGION, STORAGE_SRID)
     missing = s.c._wkb.is_(None)
     invalid = sa.and_(sa.not_(missing), sa.not_(s.c.valid))
     fixed_ok = sa.and_(f.ST_IsValid(s.c.fixed), sa.not_(f.ST_IsEmpty(s.c.fixed)))
