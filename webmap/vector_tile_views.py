@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from layers.registry import get_layer
-from tiles import grid, tilejson
+from tiles import grid, tilejson, tilesets
 from tiles.vector import parse_layers
 
 from .responses import flask_response
@@ -82,12 +82,13 @@ def layer_tileset(layer, tms):
     check_tms(tms)
     chosen = get_layer(layer)
     bounds = _bounds([chosen])
-    return jsonify(tilejson.tileset_metadata(chosen, _base(), bounds))
+    fields = tilejson.vector_layer(chosen)["fields"]
+    return jsonify(tilesets.tileset_metadata(chosen, _base(), bounds, tilesets.VECTOR, fields))
 
 
 @bp.get("/collections/<layer>/tiles")
 def layer_tilesets(layer):
-    return jsonify(tilejson.tilesets_list(get_layer(layer), _base()))
+    return jsonify(tilesets.tilesets_list(get_layer(layer), _base(), tilesets.VECTOR))
 
 
 @bp.get("/tileMatrixSets")
