@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
+from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 
 EXAMPLES = 20            # per operation and generation mode: the whole run stays near a minute
@@ -67,6 +68,12 @@ def fuzz(operation, mode: GenerationMode, statuses: Counter, unnegatable: list[s
             raise
         unnegatable.append(f"{operation.method.upper()} {operation.path}")
     return bad
+
+
+def test_the_document_is_valid_openapi_3(client):
+    doc = client.get("/api?f=json").json
+    validate(doc)                      # openapi-spec-validator: raises on an invalid document
+    assert doc["openapi"].startswith("3.0")
 
 
 def test_the_document_has_operations(api_schema):

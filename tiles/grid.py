@@ -152,9 +152,9 @@ def tile_matrix_set(base_url: str = "") -> dict:
 
 
 def _tms_1_0_members(matrices: list[dict]) -> dict:
-    """The same grid in the members of TMS 1.0 (OGC 17-083r2 JSON), which GDAL before
-    3.7 needs to read the tiling scheme (its OGCAPI driver knows no TMS 2.0); a TMS 2.0
-    reader ignores them."""
+    """The same grid in the members of TMS 1.0 (OGC 17-083r2 JSON): GDAL 3.6 parses a
+    tiling scheme only when it finds them (and reads each matrix's `topLeftCorner`, also
+    written beside `pointOfOrigin`); a TMS 2.0 reader ignores them."""
     return {
         "type": "TileMatrixSetType",
         "identifier": TMS_ID,
