@@ -42,6 +42,8 @@ def test_conformance_declares_the_tiles_classes(client):
     conforms = client.get("/conformance").json["conformsTo"]
     for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "png"):
         assert TILES_CONF + name in conforms
+    schemes = rel(client.get("/?f=json").json, OGC_REL + "tiling-schemes")["href"]
+    assert client.get(schemes).json["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
 
 
 @pytest.mark.parametrize("kind,path,media", [("vector", "tiles", "application/vnd.mapbox-vector-tile"),

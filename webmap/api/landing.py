@@ -53,6 +53,8 @@ def landing(pairs, *, base: str, accept_html: bool) -> ApiResponse:
             link(f"{base}/api?f=html", "service-doc", HTML, "the API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "conformance classes"),
             link(f"{base}/collections", "data", JSON, "the collections (layers)"),
+            link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                 JSON, "the tiling schemes (tile matrix sets)"),
         ],
         "groups": groups,
     }
