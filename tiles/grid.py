@@ -131,6 +131,7 @@ def tile_matrix_set(base_url: str = "") -> dict:
             "cellSize": WORLD / TILE_SIZE / n,
             "cornerOfOrigin": "topLeft",
             "pointOfOrigin": [-ORIGIN, ORIGIN],
+            "topLeftCorner": [-ORIGIN, ORIGIN],
             "tileWidth": TILE_SIZE,
             "tileHeight": TILE_SIZE,
             "matrixWidth": n,
@@ -146,6 +147,24 @@ def tile_matrix_set(base_url: str = "") -> dict:
         "tileMatrices": matrices,
         "links": [{"rel": "self", "type": "application/json",
                    "href": f"{base_url}/tileMatrixSets/{TMS_ID}"}],
+        **_tms_1_0_members(matrices),
+    }
+
+
+def _tms_1_0_members(matrices: list[dict]) -> dict:
+    """The same grid in the members of TMS 1.0 (OGC 17-083r2 JSON): GDAL 3.6 parses a
+    tiling scheme only when it finds them (and reads each matrix's `topLeftCorner`, also
+    written beside `pointOfOrigin`); a TMS 2.0 reader ignores them."""
+    return {
+        "type": "TileMatrixSetType",
+        "identifier": TMS_ID,
+        "supportedCRS": CRS_URI,
+        "tileMatrix": [{"type": "TileMatrixType", "identifier": m["id"],
+                        "scaleDenominator": m["scaleDenominator"],
+                        "topLeftCorner": m["pointOfOrigin"],
+                        "tileWidth": m["tileWidth"], "tileHeight": m["tileHeight"],
+                        "matrixWidth": m["matrixWidth"], "matrixHeight": m["matrixHeight"]}
+                       for m in matrices],
     }
 
 

@@ -1,5 +1,5 @@
-"""TileJSON 3.0.0 documents of single layers and composites, and the OGC API - Tiles
-tileset documents (tileset list, tileset metadata) of a layer.
+"""TileJSON 3.0.0 documents of single layers and composites (the OGC API - Tiles
+tileset documents are in `tiles.tilesets`).
 
 URL contracts (all relative to the service root `base`):
 - composite XYZ tiles      {base}/tiles/{l1,l2,...}/{z}/{x}/{y}.mvt
@@ -17,8 +17,7 @@ from sqlalchemy.engine import Connection
 from layers.extent import layers_extent
 
 from .generalise import DEFAULT_DETAIL_ZOOM, is_point_layer
-from .grid import CRS_URI, MAX_ZOOM, TMS_ID, TMS_URI
-from .mvt import MEDIA_TYPE
+from .grid import MAX_ZOOM, TMS_ID
 
 WORLD_BOUNDS = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
 ATTRIBUTION = "Da Nang urban GIS"
@@ -85,53 +84,3 @@ def composite_tiles_url(base: str, layers, params: dict | None = None) -> str:
 
 def layer_tiles_url(base: str, layer, params: dict | None = None) -> str:
     return f"{base}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}" + _query(params)
-
-
-def _tileset_links(tileset: str, base: str) -> list[dict]:
-    """Links every tileset document carries: itself, its tiling scheme, its tiles."""
-    return [
-        {"rel": "self", "type": "application/json", "href": tileset},
-        {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-         "type": "application/json", "href": f"{base}/tileMatrixSets/{TMS_ID}"},
-        {"rel": "item", "type": MEDIA_TYPE, "templated": True,
-         "href": tileset + "/{tileMatrix}/{tileRow}/{tileCol}"},
-    ]
-
-
-def tileset_metadata(layer, base: str, bounds: list[float]) -> dict:
-    """OGC API - Tiles tileset metadata of a layer's vector tiles in WebMercatorQuad."""
-    tileset = f"{base}/collections/{layer.id}/tiles/{TMS_ID}"
-    return {
-        "title": f"{layer.title_vi} / {layer.title_en}",
-        "dataType": "vector",
-        "crs": CRS_URI,
-        "tileMatrixSetURI": TMS_URI,
-        "tileMatrixSetLimits": [{"tileMatrix": str(z), "minTileRow": 0, "maxTileRow": (1 << z) - 1,
-                                 "minTileCol": 0, "maxTileCol": (1 << z) - 1}
-                                for z in range(layer.min_zoom, min(layer.max_zoom, MAX_ZOOM) + 1)],
-        "boundingBox": {"lowerLeft": bounds[:2], "upperRight": bounds[2:],
-                        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
-        "layers": [{"id": layer.id, "dataType": "vector",
-                    "geometryDimension": 0 if is_point_layer(layer) else
-                    (1 if "line" in layer.geometry_type.lower() else 2),
-                    "minTileMatrix": str(layer.min_zoom),
-                    "maxTileMatrix": str(min(layer.max_zoom, MAX_ZOOM)),
-                    "propertiesSchema": {"type": "object", "properties": {
-                        name: {"type": kind.lower() if kind != "Number" else "number"}
-                        for name, kind in vector_layer(layer)["fields"].items()}}}],
-        "links": [*_tileset_links(tileset, base),
-                  {"rel": "describedby", "type": "application/json", "href": tileset + "/tilejson"}],
-    }
-
-
-def tilesets_list(layer, base: str) -> dict:
-    """The list of a layer's tilesets (one: vector tiles in WebMercatorQuad)."""
-    tileset = f"{base}/collections/{layer.id}/tiles/{TMS_ID}"
-    return {"tilesets": [{
-        "title": f"{layer.title_en} vector tiles",
-        "dataType": "vector",
-        "crs": CRS_URI,
-        "tileMatrixSetURI": TMS_URI,
-        "links": _tileset_links(tileset, base),
-    }], "links": [{"rel": "self", "type": "application/json",
-                   "href": f"{base}/collections/{layer.id}/tiles"}]}

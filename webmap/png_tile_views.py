@@ -8,6 +8,8 @@ URL contracts (the last path segment may end in `@2x` for 512-pixel tiles at sca
 - `/tiles/{layer1,layer2,...}/{z}/{x}/{y}.png` and `...{y}@2x.png` several layers in one
   image (XYZ order); layers outside their zoom range are left out (transparent).
 - `/tiles/base/{z}/{x}/{y}.png` (and `@2x`) the light offline base map.
+- `/collections/{layer}/map/tiles` and `.../map/tiles/WebMercatorQuad`: the layer's map
+  tileset list and metadata (`tiles.tilesets`), what GDAL's OGCAPI driver follows.
 Every tile has an ETag (its layers' data versions), answers 304 to a matching
 If-None-Match, and says `Cache-Control: public, no-cache` (revalidate every time, so an
 edit shows at once).
@@ -17,11 +19,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from gisdb.errors import InvalidParameter
+from layers.registry import get_layer
+from tiles import tilejson, tilesets
 from tiles.grid import parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
 
+from .responses import json_document, respond
 from .tile_http import check_params, check_tms, image_response, scaled
-from .tile_services import png_tiles
+from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
 PNG_PARAMS = frozenset({"f"})
@@ -47,6 +52,24 @@ def collection_map_tile(layer: str, tms: str, z: str, y: str, x: str):
     tile = parse_tile(z, x, y)
     check_zoom(ids[0], tile.z)
     return _layers_png(ids, tile, scale)
+
+
+@bp.get("/collections/<layer>/map/tiles")
+def collection_map_tilesets(layer: str):
+    """The layer's map tilesets (OGC API - Tiles), linked from its collection."""
+    return respond(json_document(tilesets.tilesets_list(
+        get_layer(layer), request.url_root.rstrip("/"), tilesets.MAP)), "document")
+
+
+@bp.get("/collections/<layer>/map/tiles/<tms>")
+def collection_map_tileset(layer: str, tms: str):
+    """The metadata of the layer's PNG tiles in WebMercatorQuad, limited to its data."""
+    check_tms(tms)
+    chosen = get_layer(layer)
+    with vector_tiles().engine.connect() as conn:
+        bounds = tilejson.layer_bounds(conn, [chosen])
+    return respond(json_document(tilesets.tileset_metadata(
+        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP)), "listing")
 
 
 @bp.get("/tiles/base/<z>/<x>/<y>.png")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from layers.registry import get_layer
-from tiles import grid, tilejson
+from tiles import grid, tilejson, tilesets
 from tiles.vector import parse_layers
 
 from .responses import flask_response, json_document, respond
@@ -82,12 +82,15 @@ def layer_tileset(layer, tms):
     check_tms(tms)
     chosen = get_layer(layer)
     bounds = _bounds([chosen])
-    return respond(json_document(tilejson.tileset_metadata(chosen, _base(), bounds)), "listing")
+    fields = tilejson.vector_layer(chosen)["fields"]
+    return respond(json_document(tilesets.tileset_metadata(chosen, _base(), bounds, tilesets.VECTOR,
+                                                           fields)), "listing")
 
 
 @bp.get("/collections/<layer>/tiles")
 def layer_tilesets(layer):
-    return respond(json_document(tilejson.tilesets_list(get_layer(layer), _base())), "document")
+    return respond(json_document(tilesets.tilesets_list(get_layer(layer), _base(), tilesets.VECTOR)),
+                   "document")
 
 
 @bp.get("/tileMatrixSets")

@@ -18,6 +18,7 @@ from .params import only_known, output_format
 from .response import GEOJSON, HTML, JSON, SCHEMA_JSON, ApiResponse
 from .table_state import table_state
 
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 _EXTENTS: dict[tuple[str, int], dict] = {}
 JSON_TYPES = {sa.Integer: ("integer", None), sa.Numeric: ("number", None),
               sa.Float: ("number", None), sa.Boolean: ("boolean", None),
@@ -82,6 +83,8 @@ def collection_doc(layer: Layer, base: str, extent: dict, fmt: str) -> dict:
             link(f"{url}/items?f=html", "items", HTML, "features as HTML"),
             link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  SCHEMA_JSON, "queryables"),
+            link(f"{url}/tiles", OGC_REL + "tilesets-vector", JSON, "vector tilesets (MVT)"),
+            link(f"{url}/map/tiles", OGC_REL + "tilesets-map", JSON, "map tilesets (PNG)"),
         ],
         "title_vi": layer.title_vi, "group": layer.group, "geometryType": layer.geometry_type,
     }

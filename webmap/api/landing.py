@@ -9,6 +9,9 @@ from .links import link, self_and_alternate
 from .params import only_known, output_format
 from .response import HTML, JSON, OPENAPI, ApiResponse
 
+TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
+TILES_CONFORMANCE = tuple(TILES + name for name in (
+    "core", "tileset", "tilesets-list", "geodata-tilesets", "oas30", "mvt", "png"))
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -31,6 +34,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+    *TILES_CONFORMANCE,
 )
 TITLE = "Da Nang urban GIS"
 
@@ -49,6 +53,8 @@ def landing(pairs, *, base: str, accept_html: bool) -> ApiResponse:
             link(f"{base}/api?f=html", "service-doc", HTML, "the API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "conformance classes"),
             link(f"{base}/collections", "data", JSON, "the collections (layers)"),
+            link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                 JSON, "the tiling schemes (tile matrix sets)"),
         ],
         "groups": groups,
     }

@@ -1,6 +1,7 @@
 """`/api`: the OpenAPI 3.0 document. Every collection's items path declares bbox,
 limit, offset, datetime (layers with time), crs, bbox-crs, filter, filter-lang,
-filter-crs, sortby, properties and each queryable, so clients push work to the server."""
+filter-crs, sortby, properties and each queryable, so clients push work to the server;
+the tiles, rasters, queries, search and map paths come from `openapi_services`."""
 from __future__ import annotations
 
 from gisdb.crs import SUPPORTED
@@ -9,6 +10,7 @@ from layers.registry import ALL_LAYERS
 
 from .collections import json_schema_type
 from .landing import TITLE
+from .openapi_services import service_paths
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 from .response import OPENAPI, ApiResponse
 
@@ -101,11 +103,13 @@ def openapi_document(base: str) -> dict:
                                                 f"getQueryables_{layer.id}")
         paths[prefix + "/items"] = _items_path(layer)
         paths[prefix + "/items/{featureId}"] = _item_path(layer)
+    paths.update(service_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": TITLE, "version": "1.0.0",
-                 "description": "OGC API - Features (Parts 1, 2, 3) for Da Nang's land, "
-                                "construction and traffic layers."},
+                 "description": "OGC API - Features (Parts 1, 2, 3) and OGC API - Tiles for "
+                                "Da Nang's land, construction and traffic layers; raster "
+                                "tiles, spatial queries, search and the planners' map."},
         "servers": [{"url": base or "/"}],
         "paths": paths,
         "components": {

@@ -1,0 +1,173 @@
+"""The OpenAPI paths of everything besides OGC API - Features: vector and map tiles
+(OGC API - Tiles and XYZ), TileJSON, tile matrix sets, raster tiles, the spatial queries,
+search, the planners' map and the health check. `webmap.api.openapi` adds them to `/api`,
+so clients (and the Schemathesis run of the test suite) see every endpoint."""
+from __future__ import annotations
+
+from layers.registry import ALL_LAYERS
+from tiles.grid import MAX_ZOOM, TMS_ID
+
+ERROR = {"$ref": "#/components/responses/Error"}
+LAYER_IDS = [layer.id for layer in ALL_LAYERS]
+MVT = "application/vnd.mapbox-vector-tile"
+JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+PNG = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def param(name: str, description: str, schema: dict, *, where: str = "query",
+          required: bool = False) -> dict:
+    """One parameter object (path parameters are always required)."""
+    return {"name": name, "in": where, "description": description,
+            "required": required or where == "path", "schema": schema}
+
+
+def _text(name: str, description: str, **schema) -> dict:
+    return param(name, description, {"type": "string", **schema})
+
+
+def _number(name: str, description: str, low: float, high: float, *, required=False) -> dict:
+    return param(name, description, {"type": "number", "minimum": low, "maximum": high},
+                 required=required)
+
+
+def _integer(name: str, description: str, low: int, high: int, *, where: str = "query") -> dict:
+    return param(name, description, {"type": "integer", "minimum": low, "maximum": high},
+                 where=where)
+
+
+def get(summary: str, op: str, params: list[dict], content: dict, *,
+        empty: str | None = None) -> dict:
+    """A GET operation answering `content` (200), 304 on a matching ETag, JSON errors;
+    `empty` describes a 204."""
+    responses = {"200": {"description": summary, "content": content},
+                 "304": {"description": "Not modified (ETag)."},
+                 "400": ERROR, "404": ERROR, "503": ERROR}
+    if empty:
+        responses["204"] = {"description": empty}
+    return {"summary": summary, "operationId": op, "tags": [op.split("_")[0]],
+            "parameters": params, "responses": responses}
+
+
+LAYER = param("collectionId", "Layer id.", {"type": "string", "enum": LAYER_IDS}, where="path")
+TMS = param("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": [TMS_ID]}, where="path")
+LAYERS_PATH = param("layers", "Comma-separated layer ids.", {"type": "string"}, where="path")
+LAYER_LIST = _text("layers", "Comma-separated layer ids (all when absent).")
+CQL = [_text("filter", "CQL2 filter over the layer's queryables."),
+       _text("filter-lang", "Language of filter.", enum=["cql2-text", "cql2-json"]),
+       _text("filter-crs", "CRS of geometries in filter.", format="uri")]
+AT_DATE = _text("at_date", "Day the administrative units are taken at (YYYY-MM-DD; today).",
+                format="date")
+
+
+def _zxy(order: str, suffix: str = "") -> list[dict]:
+    """z, then x/y (XYZ) or row/column (OGC), as path parameters."""
+    z = _integer("tileMatrix" if order == "ogc" else "z", "Zoom level.", 0, MAX_ZOOM, where="path")
+    names = ("tileRow", "tileCol") if order == "ogc" else ("x", "y")
+    return [z] + [param(n, "Tile " + n + (" (may end in @2x)" if suffix else "") + ".",
+                        {"type": "string" if suffix else "integer", **({} if suffix else {"minimum": 0})},
+                        where="path") for n in names]
+
+
+def tile_paths() -> dict:
+    """Vector tiles, map (PNG) tiles, their tilesets, TileJSON and tile matrix sets."""
+    vector = [_text("filter", "CQL2 filter."), *CQL[1:], _text("datetime", "Instant or interval.")]
+    coll = "/collections/{collectionId}"
+    ogc_row_col = "/{tileMatrix}/{tileRow}/{tileCol}"
+    return {
+        coll + "/tiles": {"get": get("Vector tilesets of a layer", "tiles_vectorTilesets",
+                                     [LAYER], JSON_OBJECT)},
+        coll + "/tiles/{tileMatrixSetId}": {"get": get(
+            "Vector tileset metadata", "tiles_vectorTileset", [LAYER, TMS], JSON_OBJECT)},
+        coll + "/tiles/{tileMatrixSetId}/tilejson": {"get": get(
+            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [LAYER, TMS, *vector], JSON_OBJECT)},
+        coll + "/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
+            "Vector tile (MVT) of a layer", "tiles_layerTile",
+            [LAYER, TMS, *_zxy("ogc"), *vector], {MVT: {"schema": {"type": "string", "format": "binary"}}},
+            empty="No feature in this tile.")},
+        coll + "/map/tiles": {"get": get("Map tilesets of a layer", "tiles_mapTilesets",
+                                         [LAYER], JSON_OBJECT)},
+        coll + "/map/tiles/{tileMatrixSetId}": {"get": get(
+            "Map tileset metadata", "tiles_mapTileset", [LAYER, TMS], JSON_OBJECT)},
+        coll + "/map/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
+            "Map tile (PNG) of a layer", "tiles_layerPng", [LAYER, TMS, *_zxy("ogc", "@2x")], PNG)},
+        "/tiles/{layers}/{z}/{x}/{y}.mvt": {"get": get(
+            "Vector tile of several layers (XYZ)", "tiles_compositeMvt",
+            [LAYERS_PATH, *_zxy("xyz"), *vector],
+            {MVT: {"schema": {"type": "string", "format": "binary"}}}, empty="No feature in this tile.")},
+        "/tiles/{layers}/{z}/{x}/{y}.png": {"get": get(
+            "Map tile of several layers (XYZ)", "tiles_compositePng",
+            [LAYERS_PATH, *_zxy("xyz", "@2x")], PNG)},
+        "/tiles/{layers}.json": {"get": get(
+            "TileJSON 3.0 of several layers", "tiles_compositeTileJSON",
+            [LAYERS_PATH, *vector], JSON_OBJECT)},
+        "/tiles/base/{z}/{x}/{y}.png": {"get": get(
+            "Offline base map tile", "tiles_basePng", _zxy("xyz", "@2x"), PNG)},
+        "/tileMatrixSets": {"get": get("Tile matrix sets", "tiles_tileMatrixSets", [], JSON_OBJECT)},
+        "/tileMatrixSets/{tileMatrixSetId}": {"get": get(
+            "A tile matrix set", "tiles_tileMatrixSet", [TMS], JSON_OBJECT)},
+    }
+
+
+def raster_paths() -> dict:
+    """The raster catalogue and raster tiles (a colour map and hillshade on request)."""
+    name = param("name", "Raster name.", {"type": "string"}, where="path")
+    style = [_text("colormap", "Colour map name (see /rasters)."),
+             _text("hillshade", "Blend a hillshade: true/false.")]
+    return {
+        "/rasters": {"get": get("Raster layers", "rasters_list", [], JSON_OBJECT)},
+        "/rasters/{name}": {"get": get("One raster layer", "rasters_entry", [name], JSON_OBJECT)},
+        "/rasters/{name}/{z}/{x}/{y}.png": {"get": get(
+            "Raster tile (XYZ)", "rasters_xyzTile", [name, *_zxy("xyz", "@2x"), *style], PNG)},
+        "/rasters/{name}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.png": {"get": get(
+            "Raster tile (OGC order)", "rasters_ogcTile",
+            [name, TMS, *_zxy("ogc", "@2x"), *style], PNG)},
+    }
+
+
+def _geometry_body(description: str) -> dict:
+    return {"required": False, "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def query_paths() -> dict:
+    """Identify, near, within, statistics, search, the map pages and the health check."""
+    lon = _number("lon", "Longitude (EPSG:4326).", -180, 180)
+    lat = _number("lat", "Latitude (EPSG:4326).", -90, 90)
+    near = get("Features of a layer near a point or line", "queries_near", [
+        _text("layer", "Layer id."), lon, lat, _text("geometry", "GeoJSON point or line."),
+        _number("distance", "Distance (metres).", 0, 10_000), *CQL,
+        _integer("limit", "Features per page.", 1, 10_000), _integer("offset", "Skip.", 0, 10**9),
+        AT_DATE, _text("include_geometry", "true/false.")], JSON_OBJECT)
+    within = get("What lies in an area, counted per layer", "queries_within", [
+        _text("geometry", "GeoJSON polygon."), _text("circle", "lon,lat,radius_m."), LAYER_LIST,
+        AT_DATE, _integer("features", "Feature ids to list per layer.", 0, 1000)], JSON_OBJECT)
+    return {
+        "/query/identify": {"get": get("Features at a point", "queries_identify", [
+            lon | {"required": True}, lat | {"required": True}, LAYER_LIST,
+            _number("tolerance", "Search radius (metres).", 0, 1000),
+            _number("zoom", "Map zoom (sets the tolerance).", 0, 24),
+            _integer("limit", "Features in all.", 1, 200),
+            _integer("per_layer", "Features per layer.", 1, 20), AT_DATE], JSON_OBJECT)},
+        "/query/near": {"get": near, "post": {
+            **near, "operationId": "queries_nearPost", "parameters": [],
+            "requestBody": _geometry_body("The same as the query parameters, as JSON.")}},
+        "/query/within": {"get": within, "post": {
+            **within, "operationId": "queries_withinPost", "parameters": [],
+            "requestBody": _geometry_body("A GeoJSON polygon, or {geometry, layers, ...}.")}},
+        "/query/stats": {"get": get("Layer statistics per administrative unit", "queries_stats", [
+            _text("layer", "Layer id.") | {"required": True},
+            _text("by", "Group by.", enum=["ward", "district"]), *CQL, AT_DATE], JSON_OBJECT)},
+        "/search": {"get": get("Search names, codes and addresses", "queries_search", [
+            _text("q", "Text (with or without Vietnamese diacritics).") | {"required": True},
+            LAYER_LIST, _integer("limit", "Results.", 1, 50)], JSON_OBJECT)},
+        "/map": {"get": get("The planners' map", "map_all", [_text("lang", "vi or en.")], HTML)},
+        "/map/{collectionId}": {"get": get("The map focused on a layer", "map_layer",
+                                           [LAYER, _text("lang", "vi or en.")], HTML)},
+        "/healthz": {"get": get("Database check", "health_check", [], JSON_OBJECT)},
+    }
+
+
+def service_paths() -> dict:
+    """Every path of this module, for `/api`."""
+    return {**tile_paths(), **raster_paths(), **query_paths()}
