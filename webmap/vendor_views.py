@@ -6,9 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, request, send_file
 
 from .caching import CACHE_CONTROL
+from .compression import gzip_if_asked
 from .vendor import MEDIA_TYPES, node_modules, package_version, resolve
 
 bp = Blueprint("vendor", __name__)
+bp.after_request(gzip_if_asked)
 
 
 @bp.get("/vendor/<package>/<path:path>")
