@@ -26,6 +26,11 @@ var GisdbPluginI18n = (function () {
     ["Center on this area", "Đưa vùng này vào giữa"], ["Center on this line", "Đưa đường này vào giữa"],
     ["Center on this location", "Đưa điểm này vào giữa"], ["Delete", "Xoá"],
     // leaflet-draw
+    ["Draw a polyline", "Vẽ đường"], ["Draw a polygon", "Vẽ đa giác"],
+    ["Draw a rectangle", "Vẽ hình chữ nhật"], ["Draw a circle", "Vẽ hình tròn"],
+    ["Draw a marker", "Đặt điểm"], ["Draw a circlemarker", "Vẽ điểm tròn"],
+    ["Edit layers", "Sửa hình đã vẽ"], ["No layers to edit", "Không có hình để sửa"],
+    ["Delete layers", "Xoá hình đã vẽ"],
     ["Cancel drawing", "Huỷ vẽ"], ["Finish", "Xong"], ["Finish drawing", "Hoàn tất hình vẽ"],
     ["Delete last point", "Xoá điểm cuối"], ["Delete last point drawn", "Xoá điểm vừa vẽ"],
     ["Click to start drawing shape.", "Nhấp để bắt đầu vẽ hình."],
