@@ -52,7 +52,10 @@ var GisdbPluginI18n = (function () {
   // texts with a value inside: [English pattern, English template, Vietnamese pattern, template]
   var PATTERNS = [
     [/^(.+) Perimeter$/, "$1 Perimeter", /^Chu vi (.+)$/, "Chu vi $1"],
-    [/^Radius: (.+)$/, "Radius: $1", /^Bán kính: (.+)$/, "Bán kính: $1"]
+    [/^Radius: (.+)$/, "Radius: $1", /^Bán kính: (.+)$/, "Bán kính: $1"],
+    // the measure tool's degrees-minutes-seconds: N / E are B (Bắc) / Đ (Đông)
+    [/^(.+") N$/, "$1 N", /^(.+") B$/, "$1 B"],
+    [/^(.+") E$/, "$1 E", /^(.+") Đ$/, "$1 Đ"]
   ];
   // unit names inside the measure tool's results (longest first)
   var UNITS = [["Sq Meters", "mét vuông"], ["Kilometers", "ki-lô-mét"], ["Hectares", "héc-ta"],
@@ -71,7 +74,9 @@ var GisdbPluginI18n = (function () {
     PATTERNS.forEach(function (p) {
       var from = lang === "vi" ? p[0] : p[2], template = lang === "vi" ? p[3] : p[1];
       var m = out.trim().match(from);
-      if (m) { out = template.replace("$1", convert(m[1], lang)); }
+      if (m) {
+        out = out.match(/^\s*/)[0] + template.replace("$1", convert(m[1], lang)) + out.match(/\s*$/)[0];
+      }
     });
     UNITS.forEach(function (u) {
       out = lang === "vi" ? out.replace(new RegExp("\\b" + u[0] + "\\b", "g"), u[1])
