@@ -373,3 +373,132 @@ def test_screenshot_shows_drawn_features(session, city_centre):
     write_palette_png(png, small)
     assert distinct_colours(small.read_bytes())[0] > 40
     assert session.errors == [] and session.external == []
+
+
+def test_a_mouse_click_on_a_search_result_opens_no_identify_popup(session):
+    # Leaflet's disableClickPropagation marks the search box; choosing a result empties the
+    # list, so a click that reached the map would identify at that spot (a stray popup)
+    session.open("/map?lang=vi" + QUIET_VIEW, wait_tiles_of=None)
+    session.page.fill(".gisdb-search-input", "hai chau")
+    hit = session.page.locator('.gisdb-search-result[data-layer="admin_units"]',
+                               has_text="Hải Châu").first
+    hit.wait_for(timeout=15_000)
+    box = hit.bounding_box()
+    session.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    session.page.wait_for_function("gisdbMap.map.getZoom() > 9", timeout=10_000)
+    session.page.wait_for_timeout(400)
+    assert session.page.locator(".gisdb-identify").count() == 0
+    assert session.js("document.querySelector('.gisdb-search-input').value").endswith("Hải Châu")
+    assert session.errors == []
+
+
+# English strings of Leaflet and its plugins that must not show in Vietnamese mode
+PLUGIN_ENGLISH = ("Zoom in", "Zoom out", "Measure", "measurement", "Cancel", "Finish", "Delete",
+                  "MiniMap", "Full screen", "Show my location", "Layers", "JavaScript library",
+                  "Draw a", "Click", "Meters", "Path distance", "Area")
+
+
+def _texts_and_tooltips(session) -> list[str]:
+    """Every title, aria-label and placeholder on the page, and the text of the controls."""
+    return session.js("""() => {
+        const out = [];
+        document.querySelectorAll('[title], [aria-label], [placeholder]').forEach(el => {
+            for (const a of ['title', 'aria-label', 'placeholder']) {
+                if (el.getAttribute(a)) { out.push(el.getAttribute(a)); } } });
+        document.querySelectorAll('.leaflet-control, .leaflet-popup, .leaflet-draw-tooltip')
+            .forEach(el => out.push(el.innerText));
+        return out; }""")
+
+
+def _coded_sample(engine, per_field: int = 1) -> list[tuple[str, float, float]]:
+    """(layer id, lon, lat) of a few features per distinct value of every coded field."""
+    from layers.value_labels import value_labels
+    out = []
+    with engine.connect() as conn:
+        for layer_id, fields in value_labels().items():
+            t = get_layer(layer_id).table
+            pos = sa.func.ST_PointOnSurface(t.c.geom)
+            for name in fields:
+                ranked = sa.select(sa.func.ST_X(pos).label("x"), sa.func.ST_Y(pos).label("y"),
+                                   sa.func.row_number().over(partition_by=t.c[name],
+                                                             order_by=t.c.id).label("n"))
+                if "valid_to" in t.c:
+                    ranked = ranked.where(t.c.valid_to.is_(None))
+                sub = ranked.subquery()
+                rows = conn.execute(sa.select(sub.c.x, sub.c.y).where(sub.c.n <= per_field)).all()
+                out.extend((layer_id, float(x), float(y)) for x, y in rows)
+    return out
+
+
+def test_vietnamese_mode_shows_no_english_values_or_tooltips(session, engine):
+    from layers.value_labels import value_labels
+    labels = value_labels()
+    sample = _coded_sample(engine)
+    assert {layer for layer, _, _ in sample} >= {"buildings", "permits", "parcels", "roads"}
+    all_layers = ",".join(layer.id for layer in ALL_LAYERS)
+    lon, lat = sample[0][1], sample[0][2]
+    # zoom 9: below the detailed layers' first zoom (few tiles drawn), yet all switched on
+    session.open("/map?lang=vi" + view_hash(lon, lat, 9, all_layers), wait_tiles_of=None)
+    seen = []
+    for layer_id, x, y in sample:
+        rows = session.js("""async ([lat, lon]) => {
+            await gisdbMap.identify(L.latLng(lat, lon));
+            return Array.from(document.querySelectorAll('.gisdb-feature tr[data-field]')).map(tr =>
+                [tr.closest('.gisdb-feature').dataset.layer, tr.dataset.field,
+                 tr.querySelector('td').innerText]); }""", [y, x])
+        for layer, field, text in rows:
+            coded = labels.get(layer, {}).get(field)
+            if coded and text != "—":
+                vi_labels = {pair[0] for pair in coded.values()}
+                english = {pair[1] for pair in coded.values()} | set(coded) - vi_labels
+                assert text in vi_labels and text not in english, (layer, field, text)
+                seen.append((layer, field))
+    # the sample covered the values that were English before: residential, existing, issued
+    assert {("buildings", "use"), ("buildings", "status"), ("permits", "status")} <= set(seen)
+    session.page.keyboard.press("Escape")
+    session.page.hover(".leaflet-control-measure")
+    session.page.locator(".leaflet-control-measure .js-start").click()
+    session.page.locator(".leaflet-draw-draw-polygon").click()
+    session.page.mouse.move(500, 350)
+    texts = _texts_and_tooltips(session)
+    english = [t for t in texts if any(word in t for word in PLUGIN_ENGLISH)]
+    assert english == [], english
+    assert any("Chọn các điểm trên bản đồ" in t for t in texts)       # the measure prompt
+    session.page.keyboard.press("Escape")
+    # and back: English mode shows the plugins' own English
+    session.page.click(".gisdb-lang")
+    assert session.page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom in"
+    assert session.errors == [] and session.external == []
+
+
+def test_phone_layout_keeps_the_map_and_panels_open_and_close(browser, live_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN",
+                                  is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(live_url + "/map#9/16.05/108.2/admin_units,roads/city", wait_until="domcontentloaded")
+        page.wait_for_function("window.gisdbMap !== undefined")
+        covered = """() => {   // share of the screen under a visible control (10 px grid)
+            const rects = Array.from(document.querySelectorAll('.leaflet-control'))
+                .filter(el => el.offsetParent !== null).map(el => el.getBoundingClientRect());
+            let hit = 0, all = 0;
+            for (let y = 5; y < innerHeight; y += 10) for (let x = 5; x < innerWidth; x += 10) {
+                all += 1;
+                if (rects.some(r => x >= r.left && x < r.right && y >= r.top && y < r.bottom)) hit += 1;
+            }
+            return hit / all; }"""
+        closed = page.evaluate(covered)
+        assert closed < 0.2, closed
+        size = page.evaluate("[gisdbMap.map.getSize().x, gisdbMap.map.getSize().y]")
+        assert size == [390, 844]
+        for panel, css in (("layers", ".leaflet-control-layers"), ("legend", "#gisdb-legend")):
+            assert not page.locator(css).is_visible(), panel
+            page.locator("#gisdb-toggle-" + panel).tap()
+            assert page.locator(css).is_visible(), panel
+            box = page.locator(css).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (panel, box)
+            page.locator("#gisdb-toggle-" + panel).tap()
+            assert not page.locator(css).is_visible(), panel
+        assert page.evaluate(covered) < 0.2
+    finally:
+        context.close()

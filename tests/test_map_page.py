@@ -182,3 +182,54 @@ def test_the_default_view_frames_the_whole_city(client, engine):
     assert f"{centre[0]}" in html and f"{centre[1]}" in html
     lat, lon = centre
     assert 15.9 < lat < 16.25 and 107.8 < lon < 108.35 and VIEW_PX[0] >= 800
+
+
+@pytest.mark.parametrize("url", ["/map", "/map/parcels?lang=en", "/vendor/leaflet/dist/leaflet.js",
+                                 "/vendor/leaflet/dist/leaflet.css", "/static/map/map.js"])
+def test_map_and_its_libraries_are_gzipped_when_asked(map_client, url):
+    import gzip
+    plain = map_client.get(url)
+    assert plain.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers.get("Vary", "")
+    packed = map_client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data) / 2
+    assert int(packed.headers["Content-Length"]) == len(packed.data)
+    # the compressed copy's validator is weak, and still gives a 304
+    assert packed.headers["ETag"].startswith('W/"')
+    again = map_client.get(url, headers={"Accept-Encoding": "gzip",
+                                         "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304
+    refused = map_client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+
+
+def test_tiles_and_errors_are_not_gzipped(map_client):
+    error = map_client.get("/map?lang=fr", headers={"Accept-Encoding": "gzip"})
+    assert error.status_code == 400 and "Content-Encoding" not in error.headers
+    assert error.get_json()["code"]
+
+
+def test_coded_values_have_both_languages_in_the_page_config(map_client):
+    from layers import construction, land, traffic
+    from layers.value_labels import value_labels
+    labels = value_labels()
+    stored = {("admin_units", "level"): land.ADMIN_LEVELS, ("parcels", "owner_type"): land.OWNER_TYPES,
+              ("parcels", "land_use"): land.LAND_USE_VALUES,
+              ("buildings", "status"): construction.BUILDING_STATUS,
+              ("permits", "permit_type"): construction.PERMIT_TYPES,
+              ("permits", "status"): construction.PERMIT_STATUS,
+              ("projects", "phase"): construction.PROJECT_PHASES,
+              ("roads", "surface"): traffic.SURFACES,
+              ("incidents", "incident_type"): traffic.INCIDENT_TYPES,
+              ("cameras", "camera_type"): traffic.CAMERA_TYPES}
+    for (layer, field), values in stored.items():
+        assert set(labels[layer][field]) == set(values), (layer, field)
+        for value, (vi, en) in labels[layer][field].items():
+            assert vi and en and (vi != en or not value.isascii()), (layer, field, value)
+    assert labels["buildings"]["use"]["residential"] == ["Nhà ở", "Residential"]
+    html = map_client.get("/map").get_data(as_text=True)
+    assert '"values": {' in html and '"issued": ["Đã cấp", "Issued"]' in html

@@ -29,10 +29,22 @@ LABEL_SUFFIX = "__labels"
 BUFFER_PX = 64                       # pixels drawn around a tile so symbols and labels join up
 GEOMETRY_RANK = {"MultiPolygon": 0, "Polygon": 0, "MultiLineString": 1, "LineString": 1,
                  "Point": 2, "MultiPoint": 2}
-# The first zoom at which a layer's labels are drawn (others: 3 zooms past the layer's
-# first zoom, and never before 15, so low zooms stay readable).
-LABEL_MIN_ZOOM = {"admin_units": 11, "zoning": 14, "projects": 14, "roads": 14,
-                  "traffic_stations": 15, "parcels": 18, "buildings": 18}
+# Labels are decluttered by zoom and by priority. The first zoom at which a layer's
+# labels are drawn: ward names from city zoom, street names and project names from the
+# district zoom, zone codes and counting stations a little later, and the codes and
+# numbers that fill every block (parcel and permit numbers, building codes, incident
+# codes, camera and intersection names) only from z19, so at z17-18 nothing crowds out
+# the street names (others: 3 zooms past the layer's first zoom, never before 15).
+LABEL_MIN_ZOOM = {"admin_units": 11, "roads": 14, "projects": 15, "zoning": 16,
+                  "traffic_stations": 17, "incidents": 19, "intersections": 19, "cameras": 19,
+                  "parcels": 19, "buildings": 19, "permits": 19}
+# When several layers share a tile, Mapnik places earlier labels first and drops later
+# ones that would collide: the order of importance (layers not named come last).
+LABEL_PRIORITY = ("admin_units", "roads", "projects", "zoning", "traffic_stations",
+                  "incidents", "intersections", "cameras", "permits", "buildings", "parcels")
+# Label size (px) and colour per layer; the rest are 10 px dark grey.
+LABEL_LOOK = {"admin_units": (13, "#4a1a5c"), "roads": (11.5, "#1a1a1a"),
+              "projects": (11, "#990000"), "zoning": (10, "#1c4587")}
 
 
 _DATA_ENV = ("PROJ_LIB", "PROJ_DATA", "GDAL_DATA")
@@ -74,6 +86,11 @@ def register_fonts() -> str:
 
 def label_min_zoom(layer: Layer) -> int:
     return LABEL_MIN_ZOOM.get(layer.id, max(layer.min_zoom + 3, 15))
+
+
+def label_priority(layer: Layer) -> int:
+    """0 for the most important labels (ward names), larger for less important ones."""
+    return LABEL_PRIORITY.index(layer.id) if layer.id in LABEL_PRIORITY else len(LABEL_PRIORITY)
 
 
 def geometry_rank(layer: Layer) -> int:
@@ -200,16 +217,12 @@ def map_xml(layer_ids: tuple[str, ...]) -> str:
     for layer in layers:
         styles.append(layer_style_xml(layer))
         geometry_layers.append(_layer_xml(layer.id, layer.id))
+    # labels in order of importance: Mapnik places earlier labels first
+    for layer in sorted(layers, key=label_priority):
         if layer.label_field:
             name = layer.id + LABEL_SUFFIX
-            styles.append(label_style_xml(name, geometry_type=layer.geometry_type,
-                                          bold=layer.id == "admin_units",
-                                          colour=_label_colour(layer)))
+            size, colour = LABEL_LOOK.get(layer.id, (10, "#222222"))
+            styles.append(label_style_xml(name, geometry_type=layer.geometry_type, size=size,
+                                          bold=layer.id == "admin_units", colour=colour))
             label_layers.append(_layer_xml(name, name))
-    # labels of points and roads first: Mapnik places earlier labels first
-    label_layers.reverse()
     return _map_xml(styles, geometry_layers + label_layers)
-
-
-def _label_colour(layer: Layer) -> str:
-    return "#4a1a5c" if layer.id == "admin_units" else "#222222"

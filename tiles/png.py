@@ -165,7 +165,8 @@ def style_digest(layer_ids: tuple[str, ...]) -> str:
     """Fingerprint of the cartography and its queries, part of every cache key so a style
     change never serves tiles drawn with the old one."""
     xml, tables = map_xml(layer_ids), _layer_tables(layer_ids)
-    text = xml + repr(sorted(tables.items()))
+    label_zooms = [label_min_zoom(get_layer(i)) for i in layer_ids]
+    text = xml + repr(sorted(tables.items())) + repr(label_zooms)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -21,15 +21,23 @@ from folium.template import Template
 from layers.basemap import DEM_ATTRIBUTION
 from layers.layer import GROUPS, Layer
 from layers.registry import ALL_LAYERS
+from layers.value_labels import value_labels
 
 from .vendor import vendor_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
-OWN_SCRIPTS = ("i18n.js", "map.js", "legend.js", "identify.js", "search.js", "drawquery.js")
+OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
+               "drawquery.js", "panels.js")
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
 MAX_ZOOM = 22
 OVERLAY_ATTRIBUTION = "GIS Đà Nẵng"
+# Stacking of the overlays, whatever order they are switched on in: rasters at the
+# bottom, then parcels, the zoning plan over them (translucent, so the plan shows over
+# the cadastre), projects, buildings, roads, ward boundaries and names, the points on top.
+STACK = ("parcels", "zoning", "projects", "buildings", "roads", "admin_units", "intersections",
+         "traffic_stations", "incidents", "cameras", "permits")
+RASTER_Z = 1
 
 # Every folium element class this page uses -> its (name, npm package, file) scripts
 # and style sheets, served by webmap/vendor.py.
@@ -129,6 +137,7 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
         "lang": spec.lang, "focus": spec.focus, "map": map_name, "draw": draw_name,
         "groups": {gid: {"vi": vi, "en": en} for gid, (vi, en) in GROUPS.items()},
         "layers": [layer_config(layer) for layer in ALL_LAYERS],
+        "values": value_labels(),
         "rasters": [{"id": "raster:" + name, "name": name, "title": title}
                     for name, title in spec.rasters],
         "overlays": overlays, "bases": bases,
@@ -220,14 +229,19 @@ def _overlay(layer: Layer, spec: MapSpec) -> folium.TileLayer:
         tiles="/tiles/" + layer.id + "/{z}/{x}/{y}{r}.png", attr=OVERLAY_ATTRIBUTION,
         name=bilingual(layer.title_vi, layer.title_en, spec.lang), overlay=True,
         control=False, show=layer.id in spec.visible, min_zoom=layer.min_zoom,
-        max_zoom=MAX_ZOOM, detect_retina=False, gisdb_layer=layer.id)
+        max_zoom=MAX_ZOOM, detect_retina=False, gisdb_layer=layer.id, z_index=stack_index(layer.id))
+
+
+def stack_index(layer_id: str) -> int:
+    """The overlay's z-index among the overlays (STACK; a layer not named goes on top)."""
+    return RASTER_Z + 1 + (STACK.index(layer_id) if layer_id in STACK else len(STACK))
 
 
 def _raster(name: str, title: str) -> folium.TileLayer:
     return folium.TileLayer(
         tiles="/rasters/" + name + "/{z}/{x}/{y}.png", attr=OVERLAY_ATTRIBUTION,
         name=_attr(title or name), overlay=True, control=False, show=False, max_zoom=MAX_ZOOM,
-        opacity=0.7, gisdb_layer="raster:" + name)
+        opacity=0.7, gisdb_layer="raster:" + name, z_index=RASTER_Z)
 
 
 def _base(base: BaseMap, spec: MapSpec, show: bool) -> folium.TileLayer:
@@ -235,7 +249,7 @@ def _base(base: BaseMap, spec: MapSpec, show: bool) -> folium.TileLayer:
         tiles=base.url, attr=base.attribution,
         name=bilingual(base.title_vi, base.title_en, spec.lang), overlay=False, control=False,
         show=show, max_zoom=MAX_ZOOM, max_native_zoom=base.max_native_zoom,
-        gisdb_base=base.id, gisdb_online=base.online)
+        gisdb_base=base.id, gisdb_online=base.online, z_index=0)
 
 
 def build_map(spec: MapSpec) -> folium.Map:
@@ -290,7 +304,8 @@ def _add_tools(fmap: folium.Map, spec: MapSpec) -> None:
                           ).add_to(fmap)
     plugins.MeasureControl(position="topleft", primary_length_unit="meters",
                            secondary_length_unit="kilometers", primary_area_unit="sqmeters",
-                           secondary_area_unit="hectares").add_to(fmap)
+                           secondary_area_unit="hectares", decPoint="," if vi else ".",
+                           thousandsSep="." if vi else ",").add_to(fmap)
     city = BASE_MAPS[0]
     plugins.MiniMap(tile_layer=folium.TileLayer(tiles=city.url, attr=city.attribution,
                                                 max_native_zoom=city.max_native_zoom),

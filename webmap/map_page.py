@@ -22,14 +22,18 @@ from gisdb.meta_tables import RasterEntry
 from layers.extent import layer_extent
 from layers.land import AdminUnit
 from layers.registry import ALL_LAYERS, get_layer
+from layers.value_labels import value_labels
 
 from .api.response import ApiResponse
+from .compression import gzip_if_asked, gzip_static_map
 from .map_build import OWN_SCRIPTS, STATIC_DIR, MapSpec, layer_config, render_page
 from .responses import HTML_TYPE, respond
 from .services import services
 from .vendor import allowed_packages, package_version
 
 bp = Blueprint("map_page", __name__)
+bp.after_request(gzip_if_asked)
+bp.after_app_request(gzip_static_map)
 
 LANGUAGES = ("vi", "en")
 ALLOWED_PARAMS = {"lang"}
@@ -45,8 +49,9 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def registry_fingerprint() -> str:
-    """What the page takes from the layer registry (layers, labels, styles, zooms)."""
-    return hashlib.sha1(json.dumps([layer_config(layer) for layer in ALL_LAYERS],
+    """What the page takes from the layer registry (layers, labels, styles, zooms, the
+    labels of coded values)."""
+    return hashlib.sha1(json.dumps([[layer_config(layer) for layer in ALL_LAYERS], value_labels()],
                                    sort_keys=True).encode()).hexdigest()
 
 

@@ -13,10 +13,12 @@ from werkzeug.utils import get_content_type
 
 from gisdb.errors import NotFound
 
+from .compression import gzip_if_asked
 from .responses import file_document, respond
 from .vendor import MEDIA_TYPES, node_modules, package_version, resolve
 
 bp = Blueprint("vendor", __name__)
+bp.after_request(gzip_if_asked)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 

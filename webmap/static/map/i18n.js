@@ -34,7 +34,10 @@ var GisdbI18n = (function () {
       tool_rectangle: "Vẽ hình chữ nhật để truy vấn",
       tool_circle: "Vẽ hình tròn để truy vấn",
       tool_remove: "Xoá hình đã vẽ",
-      copied: "Đã sao chép liên kết"
+      copied: "Đã sao chép liên kết",
+      panel_layers_short: "Lớp",
+      panel_layers: "Hiện / ẩn danh sách lớp",
+      panel_legend: "Hiện / ẩn chú giải"
     },
     en: {
       search_placeholder: "Find a parcel, street, ward, project…",
@@ -65,7 +68,10 @@ var GisdbI18n = (function () {
       tool_rectangle: "Draw a rectangle to query",
       tool_circle: "Draw a circle to query",
       tool_remove: "Delete drawn shapes",
-      copied: "Link copied"
+      copied: "Link copied",
+      panel_layers_short: "Layers",
+      panel_layers: "Show or hide the layer list",
+      panel_legend: "Show or hide the legend"
     }
   };
   var lang = "vi";

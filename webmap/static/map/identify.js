@@ -22,6 +22,18 @@ var GisdbIdentify = (function () {
     return String(value);
   }
 
+  /* A coded value (`residential`, `issued`, `ODT`) as its bilingual label from the
+   * map's config (layers/value_labels.py), or null when the value is not coded. */
+  function codedLabel(app, layerId, attr) {
+    var fields = (app.config.values || {})[layerId] || {};
+    var labels = fields[attr.name];
+    var pair = labels && attr.value !== null && attr.value !== undefined ? labels[String(attr.value)] : null;
+    if (!pair) { return null; }
+    var el = GisdbI18n.span(pair[0], pair[1]);
+    el.className = "gisdb-coded";
+    return el;
+  }
+
   function featureBlock(app, feature) {
     var box = document.createElement("section");
     box.className = "gisdb-feature";
@@ -42,7 +54,8 @@ var GisdbIdentify = (function () {
       var th = document.createElement("th");
       th.appendChild(GisdbI18n.span(attr.vi, attr.en));
       var td = document.createElement("td");
-      td.textContent = formatValue(attr.name, attr.value);
+      var coded = codedLabel(app, feature.layer, attr);
+      if (coded) { td.appendChild(coded); } else { td.textContent = formatValue(attr.name, attr.value); }
       tr.appendChild(th);
       tr.appendChild(td);
       table.appendChild(tr);

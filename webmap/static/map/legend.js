@@ -48,9 +48,12 @@ var GisdbLegend = (function () {
         row.className = "gisdb-legend-cat";
         var isLine = layer.geometry.indexOf("Line") >= 0;
         row.appendChild(swatch(layer.geometry, isLine ? c[1] : st.stroke, c[1], st));
-        var code = document.createElement("code");
-        code.textContent = c[0];
-        row.appendChild(code);
+        // official codes (ODT, TMD, DGT) are shown; English words used as codes are not
+        if (/^[A-Z]{2,4}$/.test(c[0])) {
+          var code = document.createElement("code");
+          code.textContent = c[0];
+          row.appendChild(code);
+        }
         row.appendChild(GisdbI18n.span(c[2], c[3]));
         list.appendChild(row);
       });

@@ -191,7 +191,8 @@ var GisdbMap = (function () {
       app.updateHash();
     });
     window.addEventListener("hashchange", function () { app.applyHash(window.location.hash); });
-    [window.GisdbLegend, window.GisdbIdentify, window.GisdbSearch, window.GisdbDraw].forEach(
+    [window.GisdbPluginI18n, window.GisdbLegend, window.GisdbIdentify, window.GisdbSearch,
+      window.GisdbDraw, window.GisdbPanels].forEach(
       function (mod) { if (mod) { mod.init(app); } });
     GisdbI18n.apply(document);
     app.updateHash();

@@ -98,7 +98,10 @@ var GisdbSearch = (function () {
           kind.className = "gisdb-search-kind";
           li.appendChild(kind);
         }
-        L.DomEvent.on(li, "click", function () { choose(r); });
+        // stop the click here: choose() empties the list, so by the time the event
+        // reached the map the detached item would have no parent marked by
+        // disableClickPropagation, and the map would identify at that spot
+        L.DomEvent.on(li, "click", function (e) { L.DomEvent.stop(e); choose(r); });
         L.DomEvent.on(li, "keydown", function (e) { if (e.key === "Enter") { choose(r); } });
         list.appendChild(li);
       });
