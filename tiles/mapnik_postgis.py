@@ -192,5 +192,14 @@ def label_table(layer: Layer, category: str | None = None) -> str:
     stmt = (sa.select(_as_wkb(anchor).label("geom_3857"), _category(layer, category).label("c"),
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
-                   label != "", _current_only(layer)))
+                   label != "", _current_only(layer), _worth_a_label(layer)))
     return _compile(stmt)
+
+
+def _worth_a_label(layer: Layer):
+    """The unit that is the whole map (the city itself) gets no label: its name on one
+    point of its surface, somewhere in the hills, only crowds the wards' names."""
+    columns = layer.table.c
+    if "level" not in columns:
+        return sa.true()
+    return columns.level != "city"

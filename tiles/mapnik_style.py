@@ -35,7 +35,7 @@ GEOMETRY_RANK = {"MultiPolygon": 0, "Polygon": 0, "MultiLineString": 1, "LineStr
 # numbers that fill every block (parcel and permit numbers, building codes, incident
 # codes, camera and intersection names) only from z19, so at z17-18 nothing crowds out
 # the street names (others: 3 zooms past the layer's first zoom, never before 15).
-LABEL_MIN_ZOOM = {"admin_units": 11, "roads": 14, "projects": 15, "zoning": 16,
+LABEL_MIN_ZOOM = {"admin_units": 12, "roads": 14, "projects": 15, "zoning": 16,
                   "traffic_stations": 17, "incidents": 19, "intersections": 19, "cameras": 19,
                   "parcels": 19, "buildings": 19, "permits": 19}
 # When several layers share a tile, Mapnik places earlier labels first and drops later
