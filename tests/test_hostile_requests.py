@@ -113,6 +113,20 @@ def test_untrusted_host_is_a_400_json(client, sample_city):
     assert all(link["href"].startswith("http://localhost/") for link in ok.get_json()["links"])
 
 
+@pytest.mark.parametrize("host", ["localhost:80@evil.example", "localhost:evil.example",
+                                  "[::1]evil.example", "127.0.0.1:5000/x"])
+def test_a_trusted_name_with_something_else_after_it_is_untrusted(client, sample_city, host):
+    resp = client.get("/collections/roads/items?limit=1", headers={"Host": host})
+    assert _json_error(resp, 400, "Host")["code"] == "UntrustedHost"
+
+
+def test_near_is_a_heavy_request():
+    from webmap.request_budget import is_heavy
+    assert is_heavy("/query/near", "layer=roads&lon=108.2&lat=16.0")
+    assert is_heavy("/query/within", "") and is_heavy("/query/stats", "layer=parcels")
+    assert not is_heavy("/query/identify", "lon=108.2&lat=16.0")
+
+
 def test_trusted_hosts_give_their_own_links_and_etags(settings, sample_city):
     app = _app(settings, trusted_hosts=("gis.danang.gov.vn",))
     try:

@@ -24,12 +24,18 @@ LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
 def split_host(host: str) -> tuple[str, str]:
-    """'Name:port' -> ('name', 'port'); IPv6 literals keep their brackets."""
+    """'Name:port' -> ('name', 'port'); IPv6 literals keep their brackets. A Host that
+    is not `name[:digits]` (e.g. `127.0.0.1:80@evil.example`, `[::1]evil`) gives ('', '')."""
     host = host.strip().lower()
     if host.startswith("["):
         name, _, rest = host.partition("]")
-        return name + "]", rest.removeprefix(":")
-    name, _, port = host.partition(":")
+        if rest and not rest.startswith(":"):
+            return "", ""
+        name, port = name + "]", rest.removeprefix(":")
+    else:
+        name, _, port = host.partition(":")
+    if port and not (port.isascii() and port.isdigit()):
+        return "", ""
     return name, port
 
 
