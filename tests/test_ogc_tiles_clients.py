@@ -18,7 +18,9 @@ import mapbox_vector_tile
 import pytest
 from werkzeug.serving import make_server
 
+from clients import require
 from tiles.grid import lonlat_to_tile
+from webmap.api.client_quirks import LEGACY_GDAL_ACCEPT, legacy_gdal
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 TILES_CONF = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
@@ -142,6 +144,32 @@ def test_gdal_reads_the_png_map_tiles(live):
     got = gdal_312(GDAL_RASTER, f"OGCAPI:{live}/collections/buildings")
     assert got["opened"] and got["bands"] == 4
     assert got["opaque"] > 100               # buildings drawn, not an empty raster
+
+
+def test_only_gdal_before_3_7_gets_the_collection_without_tileset_links(client):
+    assert legacy_gdal(None, LEGACY_GDAL_ACCEPT) and legacy_gdal("", LEGACY_GDAL_ACCEPT + " ")
+    assert not legacy_gdal("GDAL/3.12.4", LEGACY_GDAL_ACCEPT)
+    assert not legacy_gdal(None, "application/json") and not legacy_gdal(None, None)
+    old = client.get("/collections/buildings", headers={"Accept": LEGACY_GDAL_ACCEPT,
+                                                        "User-Agent": ""}).json
+    new = client.get("/collections/buildings", headers={"Accept": LEGACY_GDAL_ACCEPT,
+                                                        "User-Agent": "GDAL/3.12.4"}).json
+    rels = {link["rel"] for link in old["links"]}
+    assert "items" in rels and not any("tilesets" in r for r in rels)
+    assert OGC_REL + "tilesets-vector" in {link["rel"] for link in new["links"]}
+
+
+@pytest.mark.parametrize("prefix", ["OGCAPI", "OAPIF"])
+def test_debian_gdal_reads_a_collection_as_features(live, prefix):
+    """Issue 15's regression: GDAL 3.6's OGCAPI driver (API=AUTO) followed the new tileset
+    links, could not read them and failed; it reads the features again, as OAPIF does."""
+    require("ogrinfo")
+    done = subprocess.run(["ogrinfo", "-ro", "-so", "-al", f"{prefix}:{live}/collections/buildings"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [count] = [int(line.split(":")[1]) for line in done.stdout.splitlines()
+               if line.startswith("Feature Count:")]
+    assert count >= 1000 and "floors:" in done.stdout
 
 
 def test_booleans_stay_booleans_for_tile_clients(client):

@@ -9,6 +9,7 @@ from .api import collections as api_collections
 from .api import items as api_items
 from .api import landing as api_landing
 from .api import openapi as api_openapi
+from .api.client_quirks import legacy_gdal
 from .api.encoding import accepts_gzip
 from .responses import respond
 from .services import services
@@ -56,9 +57,10 @@ def collections():
 
 @bp.get("/collections/<layer_id>")
 def collection(layer_id: str):
+    quirky = legacy_gdal(request.headers.get("User-Agent"), request.headers.get("Accept"))
     return respond(api_collections.collection(services().engine, layer_id, _pairs(),
-                                              base=_base(), accept_html=_accept_html()),
-                   "listing")
+                                              base=_base(), accept_html=_accept_html(),
+                                              tile_links=not quirky), "listing")
 
 
 @bp.get("/collections/<layer_id>/queryables")

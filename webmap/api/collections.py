@@ -70,8 +70,15 @@ def _extent_cached(conn, layer: Layer) -> dict:
     return _EXTENTS[key]
 
 
-def collection_doc(layer: Layer, base: str, extent: dict, fmt: str) -> dict:
+def collection_doc(layer: Layer, base: str, extent: dict, fmt: str, *,
+                   tile_links: bool = True) -> dict:
+    """A collection's document; `tile_links=False` leaves out its tileset links (see
+    `client_quirks`: GDAL < 3.7 would follow them instead of reading the features)."""
     url = f"{base}/collections/{layer.id}"
+    tiles = [
+        link(f"{url}/tiles", OGC_REL + "tilesets-vector", JSON, "vector tilesets (MVT)"),
+        link(f"{url}/map/tiles", OGC_REL + "tilesets-map", JSON, "map tilesets (PNG)"),
+    ] if tile_links else []
     doc = {
         "id": layer.id, "title": layer.title_en, "description": layer.description_en,
         "keywords": [GROUPS[layer.group][1], layer.title_vi],
@@ -83,9 +90,7 @@ def collection_doc(layer: Layer, base: str, extent: dict, fmt: str) -> dict:
             link(f"{url}/items?f=html", "items", HTML, "features as HTML"),
             link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                  SCHEMA_JSON, "queryables"),
-            link(f"{url}/tiles", OGC_REL + "tilesets-vector", JSON, "vector tilesets (MVT)"),
-            link(f"{url}/map/tiles", OGC_REL + "tilesets-map", JSON, "map tilesets (PNG)"),
-        ],
+        ] + tiles,
         "title_vi": layer.title_vi, "group": layer.group, "geometryType": layer.geometry_type,
     }
     if extent:
@@ -102,11 +107,12 @@ def collections(engine: sa.Engine, pairs, *, base: str, accept_html: bool) -> Ap
                        template="ogc/collections.html")
 
 
-def collection(engine: sa.Engine, layer_id: str, pairs, *, base: str, accept_html: bool) -> ApiResponse:
+def collection(engine: sa.Engine, layer_id: str, pairs, *, base: str, accept_html: bool,
+               tile_links: bool = True) -> ApiResponse:
     layer = get_layer(layer_id)
     fmt = output_format(only_known(pairs, ("f",)).get("f"), accept_html)
     with db_errors(), engine.connect() as conn:
-        doc = collection_doc(layer, base, _extent_cached(conn, layer), fmt)
+        doc = collection_doc(layer, base, _extent_cached(conn, layer), fmt, tile_links=tile_links)
     doc["_ctx"] = {"layer": layer}
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
                        template="ogc/collection.html")
