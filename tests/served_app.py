@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +34,21 @@ def http_get(url: str, headers: dict | None = None, timeout: float = 60):
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers, exc.read()
+
+
+@contextmanager
+def in_thread(app) -> Iterator[str]:
+    """'127.0.0.1:PORT' of the test app served by werkzeug in a thread (in process, so it
+    shares the test's database and fixtures; for clients that need a real socket)."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 @contextmanager

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import struct
-import threading
 import warnings
 import zlib
 from pathlib import Path
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 
 from clients import CHROMIUM, require
 from layers.registry import ALL_LAYERS, get_layer
+from served_app import in_thread
 
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -30,13 +30,8 @@ NOT_LOCAL = re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:|about:)")
 
 @pytest.fixture(scope="module")
 def live_url(app):
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with in_thread(app) as host:
+        yield f"http://{host}"
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 from pathlib import Path
 
 import mapbox_vector_tile
 import numpy as np
 import pytest
 from rasterio.io import MemoryFile
-from werkzeug.serving import make_server
 
 from clients import require
+from served_app import in_thread
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 DOCUMENTED = "127.0.0.1:5000"
@@ -51,11 +50,8 @@ EXAMPLES = commands(README.read_text(encoding="utf-8"))
 @pytest.fixture(scope="module")
 def live(app):
     """The test app on a free port, served by werkzeug in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with in_thread(app) as host:
+        yield host
 
 
 @pytest.fixture
