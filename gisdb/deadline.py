@@ -50,12 +50,9 @@ def _in_transaction(dbapi_conn) -> bool:
 
 def _set_timeout(info: dict, dbapi_conn, wanted: int) -> None:
     """On a cursor of its own: the statement's may be a server-side (named) cursor."""
-    if _in_transaction(dbapi_conn):
-        dbapi_conn.execute(f"SET LOCAL statement_timeout = {int(wanted)}")
-        info["local_timeout"] = wanted
-    else:
-        dbapi_conn.execute(f"SET statement_timeout = {int(wanted)}")
-        info["session_timeout"] = wanted
+    local = _in_transaction(dbapi_conn)         # SET LOCAL inside a transaction block
+    dbapi_conn.execute("SELECT set_config('statement_timeout', %s, %s)", (str(int(wanted)), local))
+    info["local_timeout" if local else "session_timeout"] = wanted
 
 
 def _timeout_in_force(info: dict, dbapi_conn, default_ms: int) -> int:

@@ -27,6 +27,11 @@ def vector_path(directory: Path = BASEMAP_DIR) -> Path:
     return Path(directory) / VECTOR_FILE
 
 
+def vector_source(directory: Path = BASEMAP_DIR) -> str:
+    """The GeoPackage as GDAL opens it: with its driver named (`GPKG:`), never sniffed."""
+    return "GPKG:" + str(vector_path(directory))
+
+
 def hillshade_path(directory: Path = BASEMAP_DIR) -> Path:
     return Path(directory) / HILLSHADE_FILE
 

@@ -23,7 +23,7 @@ import shapely
 from pyproj import Transformer
 from shapely.ops import polylabel
 
-from . import VECTOR_LAYERS, hillshade_path, vector_path
+from . import VECTOR_LAYERS, hillshade_path, vector_path, vector_source
 from .hillshade import write_hillshade
 from .sea import derive_sea
 from .sources import DEM, LANDUSE, WARDS_2025, WARDS_PRE2025, Ward, read_areas, read_wards
@@ -131,14 +131,14 @@ def content_digest(directory: Path) -> dict[str, str]:
     import rasterio
     out = {}
     for layer in VECTOR_LAYERS:
-        _meta, table = pyogrio.read_arrow(str(vector_path(directory)), layer=layer)
+        _meta, table = pyogrio.read_arrow(vector_source(directory), layer=layer)
         digest = hashlib.sha256()
         for name in sorted(set(table.column_names) - {"fid"}):
             digest.update(name.encode())
             for value in table[name].to_pylist():
                 digest.update(repr(value).encode())
         out[layer] = f"{table.num_rows}:{digest.hexdigest()[:16]}"
-    with rasterio.open(hillshade_path(directory)) as src:
+    with rasterio.open(hillshade_path(directory), driver="GTiff") as src:
         pixels = src.read(1)
         out["hillshade"] = (f"{src.width}x{src.height}:"
                             + hashlib.sha256(pixels.tobytes()).hexdigest()[:16])

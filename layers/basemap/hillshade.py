@@ -25,7 +25,7 @@ FLAT_ABOVE = 0.9               # lit fraction counted as flat: hides the DSM's t
 
 def dem_in_web_mercator(dem_path: Path) -> tuple[np.ndarray, rasterio.Affine, float]:
     """(heights, transform, latitude of the centre) on a Web Mercator grid."""
-    with rasterio.open(dem_path) as src:
+    with rasterio.open(dem_path, driver="GTiff") as src:
         west, south, east, north = transform_bounds(src.crs, WEB_MERCATOR, *src.bounds)
         cols = int(round((east - west) / PIXEL_M))
         rows = int(round((north - south) / PIXEL_M))
@@ -62,8 +62,8 @@ def write_hillshade(dem_path: Path, out: Path) -> None:
     """The shipped hillshade GeoTIFF (EPSG:3857, one byte band, tiled, DEFLATE)."""
     heights, transform, latitude = dem_in_web_mercator(dem_path)
     data = shade(heights, PIXEL_M * math.cos(math.radians(latitude)))
-    profile = dict(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+    profile = dict(width=data.shape[1], height=data.shape[0], count=1,
                    dtype="uint8", crs=WEB_MERCATOR, transform=transform, tiled=True,
                    blockxsize=256, blockysize=256, compress="deflate", predictor=2)
-    with rasterio.open(out, "w", **profile) as dst:
+    with rasterio.open(out, "w", driver="GTiff", **profile) as dst:
         dst.write(data, 1)

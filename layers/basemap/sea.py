@@ -61,7 +61,7 @@ def low_ground(dem: np.ndarray, transform: Affine, shape: tuple[int, int],
 def derive_sea(dem_path, city: shapely.Geometry, land_use: list[shapely.Geometry],
                frame: tuple[float, float, float, float]) -> shapely.Geometry:
     """The sea inside `frame` (EPSG:4326), its shore on the city boundary where they meet."""
-    with rasterio.open(dem_path) as src:
+    with rasterio.open(dem_path, driver="GTiff") as src:
         dem, dem_transform = src.read(1), src.transform
     transform, shape, offset = frame_grid(frame, dem_transform)
     low = low_ground(dem, transform, shape, offset)

@@ -12,7 +12,7 @@ import pyogrio.raw
 import shapely
 from pyproj import Transformer
 
-from layers.basemap import vector_path
+from layers.basemap import vector_source
 
 from .wards import NEW_WARDS, OLD_WARDS, relation
 
@@ -66,7 +66,7 @@ def _without_sliver_holes(poly: shapely.Polygon) -> shapely.Polygon:
 
 def _read(layer: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(fields by name, geometries) of one base map layer (GDAL's raw reader: no pandas)."""
-    meta, _fids, wkb, values = pyogrio.raw.read(str(vector_path()), layer=layer)
+    meta, _fids, wkb, values = pyogrio.raw.read(vector_source(), layer=layer)
     return dict(zip(meta["fields"], values)), shapely.from_wkb(wkb)
 
 
