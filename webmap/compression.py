@@ -69,11 +69,3 @@ def gzip_if_asked(response: Response) -> Response:
     if etag is not None:
         response.set_etag(etag, weak=True)
     return response
-
-
-def gzip_static_map(response: Response) -> Response:
-    """gzip_if_asked for the page's own files under /static/map (Flask's static view
-    belongs to no blueprint, so this runs after every request and picks those)."""
-    if request.endpoint == "static" and (request.path or "").startswith("/static/map/"):
-        return gzip_if_asked(response)
-    return response

@@ -25,7 +25,8 @@ from layers.registry import ALL_LAYERS, get_layer
 from layers.value_labels import value_labels
 
 from .api.response import ApiResponse
-from .compression import gzip_if_asked, gzip_static_map
+from .caching import make_tag
+from .compression import gzip_if_asked
 from .map_build import OWN_SCRIPTS, STATIC_DIR, MapSpec, layer_config, render_page
 from .responses import HTML_TYPE, respond
 from .services import services
@@ -33,7 +34,6 @@ from .vendor import allowed_packages, package_version
 
 bp = Blueprint("map_page", __name__)
 bp.after_request(gzip_if_asked)
-bp.after_app_request(gzip_static_map)
 
 LANGUAGES = ("vi", "en")
 ALLOWED_PARAMS = {"lang"}
@@ -156,8 +156,7 @@ def page_spec(focus: str | None, lang: str) -> MapSpec:
 
 def cached_page(spec: MapSpec) -> tuple[str, str]:
     """(etag, html) of a page, rendered once per distinct spec."""
-    key = repr(spec)
-    etag = hashlib.sha1(key.encode()).hexdigest()[:20]
+    etag = make_tag(repr(spec))
     with _lock:
         html = _pages.get(etag)
         if html is not None:

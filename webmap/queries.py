@@ -21,6 +21,7 @@ from layers.registry import get_layer
 from layers.search import search
 
 from .api.response import ApiResponse
+from .caching import make_tag
 from .responses import respond
 from .services import services
 
@@ -70,9 +71,8 @@ def _answer(tables: list[str], compute) -> Response:
     not computed when the client's copy is current (304)."""
     with db_errors(), services().engine.connect() as conn:
         versions = table_versions(conn, tables)
-        key = json.dumps([sorted(versions.items()), request.path, sorted(request.args.items()),
-                          hashlib.sha256(request.get_data(cache=True)).hexdigest()])
-        tag = hashlib.sha256(key.encode()).hexdigest()[:32]
+        tag = make_tag(sorted(versions.items()), request.path, sorted(request.args.items()),
+                       hashlib.sha256(request.get_data(cache=True)).hexdigest())
         return respond(ApiResponse(etag=tag, later=lambda: ApiResponse(body=json.dumps(
             compute(conn), ensure_ascii=False, default=str).encode())), "data")
 
