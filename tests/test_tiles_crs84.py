@@ -177,3 +177,20 @@ def test_bad_crs84_tile_requests_are_json_errors(tc, url, status):
     body = resp.get_json()
     assert set(body) == {"code", "description"} and "SELECT" not in body["description"]
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_the_openapi_document_offers_both_tile_matrix_sets_where_they_exist(tc):
+    paths = tc.get("/api").json["paths"]
+
+    def tms_enum(path: str) -> list[str]:
+        [param] = [p for p in paths[path]["get"]["parameters"] if p["name"] == "tileMatrixSetId"]
+        return param["schema"]["enum"]
+
+    both = ["WebMercatorQuad", "WorldCRS84Quad"]
+    for path in ("/collections/{collectionId}/tiles/{tileMatrixSetId}",
+                 "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+                 "/collections/{collectionId}/map/tiles/{tileMatrixSetId}",
+                 "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+                 "/tileMatrixSets/{tileMatrixSetId}"):
+        assert tms_enum(path) == both, path
+    assert tms_enum("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson") == ["WebMercatorQuad"]
