@@ -1,25 +1,26 @@
 """OGC API - Tiles as its clients walk it: the conformance classes, the collection's
-`tilesets-vector` / `tilesets-map` links, tilesets with typed `item` and `tiling-scheme`
-links and limits covering the data, a tile matrix set GDAL 3.6 and 3.12 both parse; and
-GDAL's OGCAPI driver (pyogrio's GDAL 3.12, in a subprocess so no other test's GDAL state
-matters) reading the vector tiles and the PNG map tiles from a live server.
+`tilesets-vector` / `tilesets-map` links, tilesets in WebMercatorQuad and WorldCRS84Quad
+with typed `item` and `tiling-scheme` links and limits covering the data, tile matrix
+sets GDAL 3.6 and 3.12 both parse; and GDAL's OGCAPI driver (pyogrio's GDAL 3.12, in a
+subprocess so no other test's GDAL state matters) reading the vector tiles with no open
+options and the PNG map tiles from a live server (it picks the WorldCRS84Quad tilesets).
 
 The booleans QGIS users filter on: the tiles carry MVT booleans, TileJSON says
 `Boolean`, the queryables say `boolean`, and `oneway = true` selects one-way roads."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import threading
 
 import mapbox_vector_tile
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from clients import require
-from tiles.grid import lonlat_to_tile
+from tiles.grid import WORLD_CRS84_QUAD, lonlat_to_tile
 from webmap.api.client_quirks import LEGACY_GDAL_ACCEPT, legacy_gdal
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
@@ -48,20 +49,30 @@ def test_conformance_declares_the_tiles_classes(client):
     assert client.get(schemes).json["tileMatrixSets"][0]["id"] == "WebMercatorQuad"
 
 
+def centre_tile(tms: str) -> tuple[int, int, int]:
+    """(z, column, row) of the tile holding the city's centre at the scale of z16."""
+    if tms == "WebMercatorQuad":
+        return CENTRE_TILE
+    return (15, *WORLD_CRS84_QUAD.tile_at(108.212, 16.055, 15))
+
+
 @pytest.mark.parametrize("kind,path,media", [("vector", "tiles", "application/vnd.mapbox-vector-tile"),
                                              ("map", "map/tiles", "image/png")])
-def test_collection_links_its_tilesets_down_to_the_tiles(client, kind, path, media):
+@pytest.mark.parametrize("position,tms", [(0, "WebMercatorQuad"), (1, "WorldCRS84Quad")])
+def test_collection_links_its_tilesets_down_to_the_tiles(client, kind, path, media, position, tms):
     collection = client.get("/collections/buildings").json
     listing_url = rel(collection, OGC_REL + "tilesets-" + kind)["href"]
     assert listing_url.endswith(f"/collections/buildings/{path}")
     listing = client.get(listing_url).json
-    assert [t["dataType"] for t in listing["tilesets"]] == [kind]
-    tileset = client.get(rel(listing["tilesets"][0], "self")["href"]).json
+    assert [t["dataType"] for t in listing["tilesets"]] == [kind, kind]
+    assert listing["tilesets"][position]["tileMatrixSetURI"].endswith("/" + tms)
+    tileset = client.get(rel(listing["tilesets"][position], "self")["href"]).json
     item = rel(tileset, "item")
     assert item["type"] == media and item["templated"] is True
-    assert item["href"].endswith("/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
-    assert client.get(rel(tileset, OGC_REL + "tiling-scheme")["href"]).status_code == 200
-    z, x, y = CENTRE_TILE
+    assert item["href"].endswith(f"/{tms}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}")
+    scheme = client.get(rel(tileset, OGC_REL + "tiling-scheme")["href"])
+    assert scheme.status_code == 200 and scheme.json["uri"] == tileset["tileMatrixSetURI"]
+    z, x, y = centre_tile(tms)
     tile = client.get(item["href"].format(tileMatrix=z, tileRow=y, tileCol=x))
     assert tile.status_code == 200 and tile.mimetype == media and tile.data
 
@@ -76,28 +87,38 @@ def test_tileset_limits_cover_the_data_and_no_more(client):
     assert (z16["minTileCol"], z16["minTileRow"]) <= lonlat_to_tile(west, north, 16)
     assert (z16["maxTileCol"], z16["maxTileRow"]) >= lonlat_to_tile(east, south, 16)
     assert z16["maxTileCol"] - z16["minTileCol"] < 64    # the city, not the world
+    crs84 = client.get("/collections/buildings/map/tiles/WorldCRS84Quad").json
+    assert crs84["crs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    limits = {lim["tileMatrix"]: lim for lim in crs84["tileMatrixSetLimits"]}
+    assert sorted(limits, key=int)[0] == "13"            # the scale of WebMercatorQuad 14
+    z15 = limits["15"]
+    size = 180 / 2 ** 15                                 # degrees: the bbox divides directly
+    assert (z15["minTileCol"], z15["minTileRow"]) == (int((west + 180) / size), int((90 - north) / size))
+    assert (z15["maxTileCol"], z15["maxTileRow"]) == (int((east + 180) / size), int((90 - south) / size))
 
 
-def test_tile_matrix_set_speaks_tms_2_and_1(client):
-    tms = client.get("/tileMatrixSets/WebMercatorQuad").json
-    assert tms["crs"].endswith("EPSG/0/3857") and len(tms["tileMatrices"]) == 25
+@pytest.mark.parametrize("name,crs,matrices", [("WebMercatorQuad", "EPSG/0/3857", 25),
+                                               ("WorldCRS84Quad", "OGC/1.3/CRS84", 24)])
+def test_tile_matrix_set_speaks_tms_2_and_1(client, name, crs, matrices):
+    tms = client.get("/tileMatrixSets/" + name).json
+    assert tms["crs"].endswith(crs) and len(tms["tileMatrices"]) == matrices
     assert tms["type"] == "TileMatrixSetType" and tms["supportedCRS"] == tms["crs"]
+    assert tms["identifier"] == tms["id"] == name
     assert [m["identifier"] for m in tms["tileMatrix"]] == [m["id"] for m in tms["tileMatrices"]]
-
-
-def mercator(lon: float, lat: float) -> tuple[float, float]:
-    radius = 6378137.0
-    return (math.radians(lon) * radius,
-            radius * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+    assert [m["topLeftCorner"] for m in tms["tileMatrix"]] == [m["pointOfOrigin"] for m in tms["tileMatrices"]]
 
 
 GDAL_VECTOR = """
 import json, sys
+import pyogrio
 from pyogrio.raw import read
-url, box = sys.argv[1], json.loads(sys.argv[2])
-meta, _, geoms, fields = read(url, layer="Zoom level 16", API="TILES", MINX=box[0], MINY=box[1],
-                              MAXX=box[2], MAXY=box[3])
-print(json.dumps({"fields": list(meta["fields"]), "count": len(geoms)}))
+url = sys.argv[1]
+layers = [name for name, _ in pyogrio.list_layers(url)]
+meta, _, geoms, fields = read(url, layer=sys.argv[2])
+bounds = pyogrio.read_bounds(url, layer=sys.argv[2])[1]
+print(json.dumps({"layers": layers, "fields": list(meta["fields"]), "count": len(geoms),
+                  "crs": meta["crs"], "bounds": [float(bounds[i].min()) for i in (0, 1)]
+                  + [float(bounds[i].max()) for i in (2, 3)]}))
 """
 
 GDAL_RASTER = """
@@ -132,12 +153,22 @@ def gdal_312(script: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_gdal_reads_the_vector_tiles(live, client):
-    west, south, east, north = client.get("/collections/buildings").json["extent"]["spatial"]["bbox"][0]
-    box = [*mercator(west, south), *mercator(east, north)]
-    got = gdal_312(GDAL_VECTOR, f"OGCAPI:{live}/collections/buildings", json.dumps(box))
-    assert got["count"] >= 100
-    assert {"building_code", "floors", "use"} <= set(got["fields"])
+def test_gdal_reads_the_vector_tiles_with_no_open_options(live, client, engine):
+    """Issue 15: `OGCAPI:` on a collection, nothing else. GDAL picks the WorldCRS84Quad
+    tileset, makes a layer per zoom (the layer's range: 13..21, the scales of
+    WebMercatorQuad 14..22) and reads the buildings of one (zoom 15 has the scale of
+    WebMercatorQuad 16, where tiles carry every building as stored)."""
+    collection = client.get("/collections/buildings").json
+    west, south, east, north = collection["extent"]["spatial"]["bbox"][0]
+    got = gdal_312(GDAL_VECTOR, f"OGCAPI:{live}/collections/buildings", "Zoom level 15")
+    assert got["layers"] == [f"Zoom level {z}" for z in range(13, 22)]
+    assert 'AUTHORITY["OGC","CRS84"]' in got["crs"]               # longitude, latitude
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM construction.buildings")).scalar_one()
+    assert stored * 0.9 <= got["count"] <= stored * 1.5     # every building, split at tile edges
+    assert {"building_code", "floors", "height_m", "use", "status"} <= set(got["fields"])
+    gw, gs, ge, gn = got["bounds"]                          # in degrees, where the data is
+    assert abs(gw - west) < 1e-3 and abs(gs - south) < 1e-3 and abs(ge - east) < 1e-3 and abs(gn - north) < 1e-3
 
 
 def test_gdal_reads_the_png_map_tiles(live):

@@ -8,7 +8,8 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from test_tiles_mvt import rows, xyz  # noqa: F401  (rows is a fixture)
+from test_tiles_mvt import LAT, LON, rows, xyz  # noqa: F401  (rows is a fixture)
+from tiles.grid import WORLD_CRS84_QUAD
 from webmap.tile_fastpath import TileFastPath
 
 
@@ -55,6 +56,10 @@ def test_tiles_identical_to_flask_views(clients):
     ogc = _same(flask_only, fast_only, f"/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}",
                 {"Accept-Encoding": "gzip"})
     assert ogc.status_code == 200
+    col, row = WORLD_CRS84_QUAD.tile_at(LON, LAT, 15)
+    crs84 = _same(flask_only, fast_only, f"/collections/buildings/tiles/WorldCRS84Quad/15/{row}/{col}",
+                  {"Accept-Encoding": "gzip"})
+    assert crs84.status_code == 200 and crs84.headers["ETag"] != ogc.headers["ETag"]
     empty = _same(flask_only, fast_only, "/tiles/buildings/3/6/3.mvt")   # below its zoom range
     assert empty.status_code == 204
 
@@ -65,6 +70,8 @@ def test_tiles_identical_to_flask_views(clients):
     ("/tiles/buildings,buildings/3/0/0.mvt", 400),
     ("/tiles/no_such_layer/3/0/0.mvt", 404),
     ("/collections/buildings/tiles/WebMercatorQuad/3/0/99", 400),
+    ("/collections/buildings/tiles/WorldCRS84Quad/3/8/0", 400),
+    ("/collections/buildings/tiles/WorldCRS84Quad/24/0/0", 400),
 ])
 def test_errors_are_the_same_json(clients, url, status):
     _, flask_only, fast_only = clients
@@ -77,7 +84,7 @@ def test_errors_are_the_same_json(clients, url, status):
 @pytest.mark.parametrize("url, status", [
     ("/tiles/roads/12/0/0.mvt?f=png", 400),                              # query strings
     ("/collections/nope/tiles/WebMercatorQuad/3/0/0", 404),               # not a layer
-    ("/collections/buildings/tiles/WorldCRS84Quad/3/0/0", 404),           # other TMS
+    ("/collections/buildings/tiles/EuropeanETRS89_LAEAQuad/3/0/0", 404),  # other TMS
     ("/collections/buildings/tiles/WebMercatorQuad", 200),                # metadata
     ("/healthz", 200),
 ])

@@ -207,7 +207,7 @@ def test_edit_in_database_shows_in_next_tile_with_new_etag(tc, engine):
     ("/tiles/no_such_layer/3/0/0.mvt", 404),
     ("/tiles/buildings,nope/3/0/0.mvt", 404),
     ("/collections/nope/tiles/WebMercatorQuad/3/0/0", 404),
-    ("/collections/buildings/tiles/WorldCRS84Quad/3/0/0", 404),
+    ("/collections/buildings/tiles/EuropeanETRS89_LAEAQuad/3/0/0", 404),
     ("/tiles/buildings,buildings/3/0/0.mvt", 400),
     ("/collections/roads/tiles/WebMercatorQuad/12/0/0?datetime=2024-01-01", 400),
     ("/tiles/roads/12/0/0.mvt?f=png", 400),

@@ -1,7 +1,9 @@
 """How a layer is drawn at a zoom: the generalisation policy of the vector tiles.
 
-All thresholds are in tile pixels (a 256-pixel rendering), turned into EPSG:3857 metres
-for the tile's zoom, so the same policy holds at every zoom:
+All thresholds are in tile pixels (a 256-pixel rendering), turned into the tile's CRS
+units (EPSG:3857 metres, or degrees for WorldCRS84Quad) for the tile's zoom, so the same
+policy holds at every zoom. Zooms are WebMercatorQuad's (`Tile.scale_zoom`: a
+WorldCRS84Quad tile at z has the scale of z + 1):
 
 - **detail** (z >= `generalise_below`, default 15): geometries as stored; ST_AsMVTGeom
   only snaps them to the 4096-unit tile grid.
@@ -46,9 +48,9 @@ class Plan:
     is shared by every tile of the same mode); the numbers are bind parameters."""
 
     mode: str
-    tolerance: float = 0.0       # ST_Simplify tolerance, metres
-    min_size: float = 0.0        # smallest bounding-box side kept, metres
-    cell: float = 0.0            # cluster grid cell, metres
+    tolerance: float = 0.0       # ST_Simplify tolerance, CRS units
+    min_size: float = 0.0        # smallest bounding-box side kept, CRS units
+    cell: float = 0.0            # cluster grid cell, CRS units
     cap: int = 0                 # most features kept (CAPPED only)
 
     def params(self) -> dict:
@@ -63,16 +65,16 @@ def is_point_layer(layer) -> bool:
 def plan_for(layer, tile: Tile, shared_by: int = 1) -> Plan:
     """The generalisation plan of `layer` at `tile`'s zoom; `shared_by` is the number of
     line and polygon layers sharing the tile's feature budget."""
-    pixel = tile.pixel
+    pixel, z = tile.pixel, tile.scale_zoom
     if is_point_layer(layer):
-        if tile.z < int(layer.extra.get("cluster_below", DEFAULT_DETAIL_ZOOM)):
+        if z < int(layer.extra.get("cluster_below", DEFAULT_DETAIL_ZOOM)):
             return Plan(CLUSTERED, cell=pixel * CLUSTER_PX)
         return Plan(DETAIL)
-    if tile.z >= int(layer.extra.get("generalise_below", DEFAULT_DETAIL_ZOOM)):
+    if z >= int(layer.extra.get("generalise_below", DEFAULT_DETAIL_ZOOM)):
         return Plan(DETAIL)
-    if tile.z <= CAP_MAX_ZOOM:
+    if z <= CAP_MAX_ZOOM:
         return Plan(CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
-                    cap=FEATURE_BUDGET[tile.z] // max(1, shared_by))
+                    cap=FEATURE_BUDGET[z] // max(1, shared_by))
     return Plan(GENERALISED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX)
 
 

@@ -21,7 +21,7 @@ What the plugin lacks, and how it is supplied:
   own tokens (`!bbox!`, `!pixel_width!`), compiled by SQLAlchemy; no request text.
 
 Each subquery selects the features meeting `!bbox!` (the tile plus Mapnik's buffer,
-on the GiST index); features that cross the box (long roads, wards, zones) are clipped
+on the GiST index of the grid's column: `geom_3857`, or `geom` for WorldCRS84Quad); features that cross the box (long roads, wards, zones) are clipped
 to it and simplified to a quarter pixel (`tiles.generalise`'s tolerance), the others are
 sent as stored. (Dropping sub-pixel features, as the vector tiles do at low zoom, cost
 more in SQL than it saved in drawing: measured with `bench/png_tiles.py`.) Labels of polygons
@@ -45,9 +45,9 @@ from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout, 
 from layers.layer import Layer
 
 from .generalise import SIMPLIFY_PX
+from .grid import WEB_MERCATOR_QUAD, TileMatrixSet
 from .mapnik_style import geometry_rank
 
-WORLD_EXTENT = "-20037508.342789244,-20037508.342789244,20037508.342789244,20037508.342789244"
 SAFE_DBNAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 POOL_GENERATION = re.compile(r"gisdb\.pool=(\d+)")
 TIMEOUT_MESSAGES = ("statement timeout", "canceling statement")
@@ -99,9 +99,12 @@ class PgSource:
     def pool_size(self) -> int:
         return int(dict(self.params)["max_size"])
 
-    def datasource_params(self, table: str) -> dict:
+    def datasource_params(self, table: str, tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> dict:
+        """The plugin's parameters for a subquery of `feature_table` / `label_table` drawn
+        on the grid `tms` (its geometry column, SRID and world extent)."""
         return {**dict(self.params), "type": "postgis", "table": table,
-                "geometry_field": "geom_3857", "srid": "3857", "extent": WORLD_EXTENT,
+                "geometry_field": tms.geometry_column, "srid": str(tms.srid),
+                "extent": ",".join(repr(float(v)) for v in tms.bounds),
                 "estimate_extent": "false", "extent_from_subquery": "false"}
 
 
@@ -157,8 +160,8 @@ def _as_wkb(expr):
     return sa.type_coerce(expr, sa.LargeBinary)
 
 
-def _drawn(layer: Layer):
-    geom = layer.table.c.geom_3857
+def _drawn(layer: Layer, column: str):
+    geom = layer.table.c[column]
     if geometry_rank(layer) == 2:
         return geom
     clipped = sa.func.ST_Simplify(sa.func.ST_ClipByBox2D(geom, BBOX), PIXEL * SIMPLIFY_PX)
@@ -175,21 +178,22 @@ def _compile(stmt: sa.Select) -> str:
     return "(" + str(sql) + ") AS features"
 
 
-def feature_table(layer: Layer, category: str | None = None) -> str:
-    """The plugin `table` drawing `layer`: columns geom_3857 and c (category)."""
-    geom = layer.table.c.geom_3857
-    stmt = (sa.select(_as_wkb(_drawn(layer)).label("geom_3857"), _category(layer, category).label("c"))
+def feature_table(layer: Layer, category: str | None = None, column: str = "geom_3857") -> str:
+    """The plugin `table` drawing `layer` from its geometry `column` (the grid's): columns
+    `column` and c (category)."""
+    geom = layer.table.c[column]
+    stmt = (sa.select(_as_wkb(_drawn(layer, column)).label(column), _category(layer, category).label("c"))
             .where(geom.op("&&")(BBOX), _current_only(layer)))
     return _compile(stmt)
 
 
-def label_table(layer: Layer, category: str | None = None) -> str:
-    """The plugin `table` of `layer`'s labels: geom_3857, c and l (the label text)."""
-    geom = layer.table.c.geom_3857
+def label_table(layer: Layer, category: str | None = None, column: str = "geom_3857") -> str:
+    """The plugin `table` of `layer`'s labels: `column`, c and l (the label text)."""
+    geom = layer.table.c[column]
     rank = geometry_rank(layer)
-    anchor = sa.func.ST_PointOnSurface(geom) if rank == 0 else _drawn(layer)
+    anchor = sa.func.ST_PointOnSurface(geom) if rank == 0 else _drawn(layer, column)
     label = sa.cast(layer.table.c[layer.label_field], sa.Text)
-    stmt = (sa.select(_as_wkb(anchor).label("geom_3857"), _category(layer, category).label("c"),
+    stmt = (sa.select(_as_wkb(anchor).label(column), _category(layer, category).label("c"),
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
                    label != "", _current_only(layer), _worth_a_label(layer)))

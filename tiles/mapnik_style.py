@@ -55,7 +55,8 @@ def load_mapnik():
     """The `mapnik` module, imported without repointing GDAL and PROJ for the whole
     process: on import the wheel sets PROJ_LIB and GDAL_DATA (when unset) to its own
     copies, from another PROJ version, after which rasterio fails with "Cannot find
-    proj.db". Our maps are drawn in EPSG:3857 end to end, so Mapnik needs neither."""
+    proj.db". Our maps are drawn in one CRS end to end (EPSG:3857, or EPSG:4326 for
+    WorldCRS84Quad tiles), so Mapnik needs neither."""
     import rasterio  # noqa: F401  (rasterio settles its own data paths first)
     before = {key: os.environ.get(key) for key in _DATA_ENV}
     import mapnik
@@ -197,26 +198,28 @@ def label_style_xml(name: str, *, geometry_type: str, size: float = 11, colour: 
             "</Rule></Style>")
 
 
-def _layer_xml(name: str, style_name: str) -> str:
-    return (f"<Layer {_attrs(name=name, srs='epsg:3857')}>"
+def _layer_xml(name: str, style_name: str, srs: str) -> str:
+    return (f"<Layer {_attrs(name=name, srs=srs)}>"
             f"<StyleName>{escape(style_name)}</StyleName></Layer>")
 
 
-def _map_xml(styles: list[str], layers: list[str], background: str | None = None) -> str:
-    attrs = _attrs(srs="epsg:3857", buffer_size=BUFFER_PX, background_color=background)
+def _map_xml(styles: list[str], layers: list[str], srs: str) -> str:
+    attrs = _attrs(srs=srs, buffer_size=BUFFER_PX)
     return f"<Map {attrs}>{''.join(styles)}{''.join(layers)}</Map>"
 
 
 # --- whole maps ----------------------------------------------------------------------------
 
 @lru_cache(maxsize=256)
-def map_xml(layer_ids: tuple[str, ...]) -> str:
-    """Mapnik XML drawing `layer_ids` (in draw order) with their labels on top."""
+def map_xml(layer_ids: tuple[str, ...], srid: int = 3857) -> str:
+    """Mapnik XML drawing `layer_ids` (in draw order) with their labels on top, in EPSG
+    `srid` (the map's and its layers' alike: Mapnik reprojects nothing)."""
+    srs = f"epsg:{int(srid)}"
     layers = draw_order([get_layer(i) for i in layer_ids])
     styles, geometry_layers, label_layers = [], [], []
     for layer in layers:
         styles.append(layer_style_xml(layer))
-        geometry_layers.append(_layer_xml(layer.id, layer.id))
+        geometry_layers.append(_layer_xml(layer.id, layer.id, srs))
     # labels in order of importance: Mapnik places earlier labels first
     for layer in sorted(layers, key=label_priority):
         if layer.label_field:
@@ -224,5 +227,5 @@ def map_xml(layer_ids: tuple[str, ...]) -> str:
             size, colour = LABEL_LOOK.get(layer.id, (10, "#222222"))
             styles.append(label_style_xml(name, geometry_type=layer.geometry_type, size=size,
                                           bold=layer.id == "admin_units", colour=colour))
-            label_layers.append(_layer_xml(name, name))
-    return _map_xml(styles, geometry_layers + label_layers)
+            label_layers.append(_layer_xml(name, name, srs))
+    return _map_xml(styles, geometry_layers + label_layers, srs)

@@ -4,8 +4,10 @@ around ST_AsMVT / ST_AsMVTGeom / ST_TileEnvelope) and composite tiles.
 One statement renders every requested layer of a tile: each layer is a scalar subquery
 returning its own ST_AsMVT bytes, and the tile is their concatenation (an MVT is a list
 of layers, so concatenated layer messages are a valid tile). The spatial predicate is
-always `geom_3857 && ST_TileEnvelope(z, x, y, margin)` on the indexed, stored Web-Mercator
-column. z/x/y and the generalisation numbers are bind parameters, so the statement text
+always `geom_3857 && ST_TileEnvelope(z, x, y, bounds, margin)` on the indexed, stored
+Web-Mercator column; tiles of WorldCRS84Quad read the indexed EPSG:4326 `geom` the same
+way, their envelope being the square quadtree's (`TileMatrixSet.square_bounds`) at zoom
+z + 1, where PostGIS 3's ST_AsMVTGeom works as well in degrees as in metres. z/x/y and the generalisation numbers are bind parameters, so the statement text
 depends only on the layers and their generalisation mode and every tile of them reuses
 one prepared plan (an index scan). Everything else (extent, buffer, layer names, the
 world's bounds) is written into the text as a constant (`constant`): a constant is
@@ -36,7 +38,7 @@ from .generalise import (
     is_point_layer,
     plan_for,
 )
-from .grid import ORIGIN, Tile
+from .grid import WEB_MERCATOR_QUAD, Tile, TileMatrixSet
 
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -57,19 +59,21 @@ def constant(value, type_=sa.Integer) -> sa.ColumnElement:
     return sa.literal_column(literal.string, type_)
 
 
-def _world():
-    return func.ST_MakeEnvelope(*(constant(v, sa.Float) for v in (-ORIGIN, -ORIGIN, ORIGIN, ORIGIN)),
-                                constant(3857))
+def _square(tms: TileMatrixSet):
+    """The square whose quadtree ST_TileEnvelope cuts `tms`'s tiles from, as a constant."""
+    return func.ST_MakeEnvelope(*(constant(v, sa.Float) for v in tms.square_bounds),
+                                constant(tms.srid))
 
 
-def tile_envelope():
-    """ST_TileEnvelope(z, x, y): the tile's square in EPSG:3857."""
-    return func.ST_TileEnvelope(_Z, _X, _Y)
+def tile_envelope(tms: TileMatrixSet = WEB_MERCATOR_QUAD):
+    """ST_TileEnvelope(z, x, y, bounds): the tile's square in the grid's CRS (`z` is bound
+    to the quadtree's zoom, `Tile.z + zoom_offset`)."""
+    return func.ST_TileEnvelope(_Z, _X, _Y, _square(tms))
 
 
-def search_envelope():
+def search_envelope(tms: TileMatrixSet = WEB_MERCATOR_QUAD):
     """The tile plus its MVT buffer: what the index is searched with."""
-    return func.ST_TileEnvelope(_Z, _X, _Y, _world(), constant(MARGIN, sa.Float))
+    return func.ST_TileEnvelope(_Z, _X, _Y, _square(tms), constant(MARGIN, sa.Float))
 
 
 def attribute_value(column: sa.Column) -> sa.ColumnElement:
@@ -92,15 +96,18 @@ def _bbox_size(geom):
                          func.ST_YMax(geom) - func.ST_YMin(geom))
 
 
-def _mvt_geom(geom):
-    return func.ST_AsMVTGeom(geom, tile_envelope(), constant(EXTENT), constant(BUFFER), sa.true()).label("geom")
+def _mvt_geom(geom, tms: TileMatrixSet):
+    return func.ST_AsMVTGeom(geom, tile_envelope(tms), constant(EXTENT), constant(BUFFER),
+                             sa.true()).label("geom")
 
 
-def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.Select:
-    """The rows of one layer in one tile: id, the registry's tile fields and the tile
-    geometry, generalised according to `mode` (see tiles.generalise)."""
+def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
+                    tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> sa.Select:
+    """The rows of one layer in one tile of `tms`: id, the registry's tile fields and the
+    tile geometry, generalised according to `mode` (see tiles.generalise)."""
     table = layer.table
-    geom = table.c.geom_3857
+    geom = table.c[tms.geometry_column]
+    search = search_envelope(tms)
     ident = table.c[layer.id_column]
     fields = [table.c[name] for name in layer.tile_fields]
     if mode == CLUSTERED:
@@ -112,16 +119,16 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> 
                           count.label("point_count"),
                           sa.case((count > one, sa.true())).label("cluster"),
                           *first,
-                          _mvt_geom(func.ST_Centroid(func.ST_Collect(geom))))
-                .where(geom.op("&&")(search_envelope()))
+                          _mvt_geom(func.ST_Centroid(func.ST_Collect(geom)), tms))
+                .where(geom.op("&&")(search))
                 .group_by(func.ST_SnapToGrid(geom, _CELL)))
     elif mode == DETAIL:
-        stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields], _mvt_geom(geom))
-                .where(geom.op("&&")(search_envelope())))
+        stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields], _mvt_geom(geom, tms))
+                .where(geom.op("&&")(search)))
     elif mode in (GENERALISED, CAPPED):
         stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields],
-                          _mvt_geom(func.ST_Simplify(geom, _TOLERANCE)))
-                .where(geom.op("&&")(search_envelope()))
+                          _mvt_geom(func.ST_Simplify(geom, _TOLERANCE), tms))
+                .where(geom.op("&&")(search))
                 .where(_bbox_size(geom) >= _MIN_SIZE))
         if mode == CAPPED:
             stmt = stmt.order_by(_bbox_size(geom).desc()).limit(_CAP)
@@ -132,9 +139,10 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None) -> 
     return stmt
 
 
-def layer_mvt(layer, mode: str, where: sa.ColumnElement | None = None) -> sa.ScalarSelect:
+def layer_mvt(layer, mode: str, where: sa.ColumnElement | None = None,
+              tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> sa.ScalarSelect:
     """ST_AsMVT of one layer in one tile, as a scalar subquery (bytea)."""
-    rows = features_select(layer, mode, where).subquery("q")
+    rows = features_select(layer, mode, where, tms).subquery("q")
     return (sa.select(func.ST_AsMVT(rows.table_valued(), constant(layer.id, sa.Text),
                                     constant(EXTENT), constant("geom", sa.Text),
                                     constant("id", sa.Text)))
@@ -153,15 +161,16 @@ def versions_column(layers) -> sa.ScalarSelect:
 
 def tile_statement(parts: list[tuple[object, str]],
                    wheres: Mapping[str, sa.ColumnElement] | None = None, *,
-                   with_versions: bool = False) -> sa.Select:
+                   with_versions: bool = False,
+                   tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> sa.Select:
     """One SELECT with a bytea column per (layer, mode) (and first, optionally, the data
-    versions of the layers). Unfiltered statements are built once per process and
-    reused, so SQLAlchemy's compiled SQL and psycopg's prepared statement are shared by
-    every tile of the same layers and modes."""
-    key = (with_versions,) + tuple((layer.id, layer.table_name, mode) for layer, mode in parts)
+    versions of the layers) on the grid `tms`. Unfiltered statements are built once per
+    process and reused, so SQLAlchemy's compiled SQL and psycopg's prepared statement are
+    shared by every tile of the same grid, layers and modes."""
+    key = (tms.id, with_versions) + tuple((layer.id, layer.table_name, mode) for layer, mode in parts)
     stmt = None if wheres else _STATEMENTS.get(key)
     if stmt is None:
-        columns = [layer_mvt(layer, mode, (wheres or {}).get(layer.id)).label(f"l{i}")
+        columns = [layer_mvt(layer, mode, (wheres or {}).get(layer.id), tms).label(f"l{i}")
                    for i, (layer, mode) in enumerate(parts)]
         if with_versions:
             columns.insert(0, versions_column([layer for layer, _ in parts]).label("versions"))
@@ -172,7 +181,8 @@ def tile_statement(parts: list[tuple[object, str]],
 
 
 def visible_layers(layers: Iterable, z: int) -> list:
-    """The layers the registry shows at zoom z (others are left out of the tile)."""
+    """The layers the registry shows at (WebMercatorQuad) zoom z (others are left out of
+    the tile; a tile gives its `scale_zoom`)."""
     return [layer for layer in layers if in_zoom_range(layer, z)]
 
 
@@ -186,17 +196,18 @@ def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
                         wheres: Mapping[str, sa.ColumnElement] | None = None, *,
                         with_versions: bool = True) -> tuple[bytes, dict[str, int]]:
     """The uncompressed MVT and the data versions of the visible layers, in one statement."""
-    shown = visible_layers(layers, tile.z)
+    shown = visible_layers(layers, tile.scale_zoom)
     if not shown:
         return b"", {}
     shapes = sum(1 for layer in shown if not is_point_layer(layer))
     plans = [plan_for(layer, tile, shapes) for layer in shown]
-    params = {"z": tile.z, "x": tile.x, "y": tile.y,
+    # ST_TileEnvelope's zoom in the grid's square quadtree: z + zoom_offset (tiles.grid)
+    params = {"z": tile.scale_zoom, "x": tile.x, "y": tile.y,
               "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}
     for plan in plans:                       # one zoom: the same numbers for every layer
         params.update({k: v for k, v in plan.params().items() if v})
     stmt = tile_statement([(layer, plan.mode) for layer, plan in zip(shown, plans)], wheres,
-                          with_versions=with_versions)
+                          with_versions=with_versions, tms=tile.tms)
     if wheres:                               # built for this request: through SQLAlchemy
         row = conn.execute(stmt, params).one()
     else:                                    # built once per process: binary, prepared

@@ -5,9 +5,12 @@ its own `postgis` datasource (see `tiles.mapnik_postgis`: subqueries from the re
 statement timeout, error mapping) and draws with the XML built in `tiles.mapnik_style`.
 
 Mapnik `Map` objects are not thread-safe and their datasources hold pooled connections,
-so each thread keeps its own maps (per source, layer set and scale) and reuses them:
-a request only switches layers on or off for its zoom and renders. Layers outside their
-zoom range are not drawn; labels start at `label_min_zoom`. `PngTiles` adds the cache:
+so each thread keeps its own maps (per source, grid, layer set and scale) and reuses
+them: a request only switches layers on or off for its zoom and renders. Layers outside
+their zoom range are not drawn; labels start at `label_min_zoom`. A tile of
+WorldCRS84Quad is drawn by a map in EPSG:4326 from the tables' `geom` column (a
+WebMercatorQuad tile: EPSG:3857 and `geom_3857`); zooms are compared at the tile's
+`scale_zoom`. `PngTiles` adds the cache:
 a tile's key and ETag hold its layers' data versions, so an edit shows at once.
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ from layers.visibility import visible_ids
 
 from .basemap_png import base_digest, render_base_png
 from .cache import CachedTile, TileCache, tile_etag
-from .grid import TILE_SIZE, Tile
+from .grid import TILE_SIZE, WEB_MERCATOR_QUAD, Tile, TileMatrixSet
 from .mapnik_postgis import PgSource, connection_slot, feature_table, label_table, mapnik_errors
 from .mapnik_style import (
     BUFFER_PX,
@@ -86,16 +89,18 @@ _THREAD = threading.local()
 MAPS_PER_THREAD = 32
 
 
-def _build_map(source: PgSource, xml: str, tables: dict[str, str], scale: int):
+def _build_map(source: PgSource, layer_ids: tuple[str, ...], tms: TileMatrixSet, scale: int):
+    """A Mapnik map drawing `layer_ids` on the grid `tms` at `scale`, connected to `source`."""
     mapnik = load_mapnik()
     register_fonts()
     size = TILE_SIZE * scale
     m = mapnik.Map(size, size)
-    mapnik.load_map_from_string(m, xml)
+    mapnik.load_map_from_string(m, map_xml(layer_ids, tms.srid))
     m.buffer_size = BUFFER_PX * scale
+    tables = _layer_tables(layer_ids, tms)
     with connection_slot(source), mapnik_errors():
         for lyr in m.layers:
-            lyr.datasource = mapnik.Datasource(**source.datasource_params(tables[lyr.name]))
+            lyr.datasource = mapnik.Datasource(**source.datasource_params(tables[lyr.name], tms))
     return m
 
 
@@ -109,14 +114,16 @@ def _cached_map(key: tuple, build: Callable[[], object]):
     return maps[key]
 
 
-def _layer_tables(layer_ids: tuple[str, ...], categories: dict[str, str] | None = None) -> dict[str, str]:
-    """Mapnik layer name -> plugin subquery, for the layers and their labels."""
-    tables = {}
+def _layer_tables(layer_ids: tuple[str, ...], tms: TileMatrixSet = WEB_MERCATOR_QUAD,
+                  categories: dict[str, str] | None = None) -> dict[str, str]:
+    """Mapnik layer name -> plugin subquery on the grid's geometry column, for the layers
+    and their labels."""
+    tables, column = {}, tms.geometry_column
     for layer in map(get_layer, layer_ids):
         category = (categories or {}).get(layer.id)
-        tables[layer.id] = feature_table(layer, category)
+        tables[layer.id] = feature_table(layer, category, column)
         if layer.label_field:
-            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category)
+            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category, column)
     return tables
 
 
@@ -158,16 +165,16 @@ def render_layers_png(source: PgSource, layer_ids: tuple[str, ...], tile: Tile,
     """PNG of `layer_ids` over `tile`, transparent where there is nothing to draw."""
     check_scale(scale)
     ordered = tuple(lyr.id for lyr in draw_order([get_layer(i) for i in layer_ids]))
-    m = _cached_map(("layers", source, ordered, scale),
-                    lambda: _build_map(source, map_xml(ordered), _layer_tables(ordered), scale))
-    return _render(source, m, _active(ordered, tile.z), tile, scale), MEDIA_TYPE
+    m = _cached_map(("layers", source, tile.tms.id, ordered, scale),
+                    lambda: _build_map(source, ordered, tile.tms, scale))
+    return _render(source, m, _active(ordered, tile.scale_zoom), tile, scale), MEDIA_TYPE
 
 
 @lru_cache(maxsize=256)
-def style_digest(layer_ids: tuple[str, ...]) -> str:
-    """Fingerprint of the cartography and its queries, part of every cache key so a style
-    change never serves tiles drawn with the old one."""
-    xml, tables = map_xml(layer_ids), _layer_tables(layer_ids)
+def style_digest(layer_ids: tuple[str, ...], tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> str:
+    """Fingerprint of the cartography and its queries on a grid, part of every cache key
+    so a style change never serves tiles drawn with the old one."""
+    xml, tables = map_xml(layer_ids, tms.srid), _layer_tables(layer_ids, tms)
     label_zooms = [label_min_zoom(get_layer(i)) for i in layer_ids]
     text = xml + repr(sorted(tables.items())) + repr(label_zooms)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -198,8 +205,9 @@ class PngTiles:
 
     def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
-        shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.z))
-        key = ("png", style_digest(layer_ids), ",".join(layer_ids), tile.z, tile.x, tile.y, scale)
+        shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.scale_zoom))
+        key = ("png", tile.tms.id, style_digest(layer_ids, tile.tms), ",".join(layer_ids),
+               tile.z, tile.x, tile.y, scale)
         return self._answer(key, data_tables(shown) if shown else [],
                             lambda: render_layers_png(self.source, layer_ids, tile, scale)[0])
 
@@ -242,9 +250,11 @@ class PngTiles:
         return gated_draw
 
 
-def check_zoom(layer_id: str, z: int) -> None:
-    """NotFound (404) when `z` is outside the layer's zoom range (OGC tile matrix limits)."""
+def check_zoom(layer_id: str, tile: Tile) -> None:
+    """NotFound (404) when `tile`'s zoom is outside the layer's zoom range in its tile
+    matrix set (OGC tile matrix limits)."""
     layer = get_layer(layer_id)
-    if not layer.min_zoom <= z <= layer.max_zoom:
-        raise NotFound(f"layer {layer_id!r} has tiles from zoom {layer.min_zoom} to "
-                       f"{layer.max_zoom}, not {z}")
+    if not layer.min_zoom <= tile.scale_zoom <= layer.max_zoom:
+        offset = tile.tms.zoom_offset
+        raise NotFound(f"layer {layer_id!r} has {tile.tms.id} tiles from zoom "
+                       f"{max(layer.min_zoom - offset, 0)} to {layer.max_zoom - offset}, not {tile.z}")

@@ -7,9 +7,16 @@ tileset, and a tileset's `item` link (templated, typed) and `tiling-scheme` link
 tile URL and the grid. `tileMatrixSetLimits` cover only the data's bounds, so a client
 asks for no tile that is known to be empty.
 
-URL contracts (relative to the service root `base`):
-- vector tileset  {base}/collections/{layer}/tiles/WebMercatorQuad
-- map tileset     {base}/collections/{layer}/map/tiles/WebMercatorQuad
+Each kind is offered in two tile matrix sets (`tiles.grid`): WebMercatorQuad, listed
+first, and WorldCRS84Quad, which GDAL's driver prefers and reads without open options
+(its vector path compares the collection's CRS84 extent with the grid's coordinates
+without converting them, so only a grid in degrees matches). A layer's zoom range is
+the registry's, shifted to the grid's own zooms (`TileMatrixSet.zoom_offset`).
+
+URL contracts (relative to the service root `base`; {tms} is WebMercatorQuad or
+WorldCRS84Quad):
+- vector tileset  {base}/collections/{layer}/tiles/{tms}
+- map tileset     {base}/collections/{layer}/map/tiles/{tms}
 - tiles           {tileset}/{tileMatrix}/{tileRow}/{tileCol}
 """
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .generalise import is_point_layer
-from .grid import CRS_URI, MAX_ZOOM, TMS_ID, TMS_URI, lonlat_to_tile
+from .grid import MATRIX_SETS, WEB_MERCATOR_QUAD, TileMatrixSet
 from .mvt import MEDIA_TYPE as MVT_TYPE
 
 JSON = "application/json"
@@ -45,29 +52,36 @@ def tilesets_url(layer, base: str, kind: TilesetKind) -> str:
     return f"{base}/collections/{layer.id}/{kind.path}"
 
 
-def zoom_range(layer) -> range:
-    """The tile matrices (zoom levels) a layer has tiles at."""
-    return range(layer.min_zoom, min(layer.max_zoom, MAX_ZOOM) + 1)
+def zoom_range(layer, tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> range:
+    """The tile matrices (zoom levels of `tms`) a layer has tiles at."""
+    offset = tms.zoom_offset
+    return range(max(layer.min_zoom - offset, 0), min(layer.max_zoom - offset, tms.max_zoom) + 1)
 
 
-def matrix_limits(bounds: list[float], zooms: range) -> list[dict]:
-    """`tileMatrixSetLimits`: per zoom, the rows and columns of the tiles touching the
-    (west, south, east, north) bounds in degrees."""
+def matrix_limits(bounds: list[float], zooms: range,
+                  tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> list[dict]:
+    """`tileMatrixSetLimits`: per zoom of `tms`, the rows and columns of the tiles
+    touching the (west, south, east, north) bounds in degrees."""
     west, south, east, north = bounds
     limits = []
     for z in zooms:
-        min_col, min_row = lonlat_to_tile(west, north, z)
-        max_col, max_row = lonlat_to_tile(east, south, z)
+        min_col, min_row = tms.tile_at(west, north, z)
+        max_col, max_row = tms.tile_at(east, south, z)
         limits.append({"tileMatrix": str(z), "minTileRow": min_row, "maxTileRow": max_row,
                        "minTileCol": min_col, "maxTileCol": max_col})
     return limits
 
 
-def _links(tileset: str, base: str, kind: TilesetKind) -> list[dict]:
+def tileset_url(layer, base: str, kind: TilesetKind, tms: TileMatrixSet) -> str:
+    """Where a layer's tileset of this kind in `tms` is served."""
+    return f"{tilesets_url(layer, base, kind)}/{tms.id}"
+
+
+def _links(tileset: str, base: str, kind: TilesetKind, tms: TileMatrixSet) -> list[dict]:
     """Links every tileset document carries: itself, its tiling scheme, its tiles."""
     return [
         {"rel": "self", "type": JSON, "href": tileset, "title": "this tileset"},
-        {"rel": TILING_SCHEME, "type": JSON, "href": f"{base}/tileMatrixSets/{TMS_ID}",
+        {"rel": TILING_SCHEME, "type": JSON, "href": f"{base}/tileMatrixSets/{tms.id}",
          "title": "the tiling scheme"},
         {"rel": "item", "type": kind.media_type, "templated": True,
          "href": tileset + "/{tileMatrix}/{tileRow}/{tileCol}", "title": "a tile"},
@@ -80,9 +94,10 @@ def _geometry_dimension(layer) -> int:
     return 1 if "line" in layer.geometry_type.lower() else 2
 
 
-def _layer_entry(layer, fields: dict[str, str] | None, kind: TilesetKind) -> dict:
+def _layer_entry(layer, fields: dict[str, str] | None, kind: TilesetKind,
+                 tms: TileMatrixSet) -> dict:
     """The tileset's `layers` entry (OGC API - Tiles 'geodata' description)."""
-    zooms = zoom_range(layer)
+    zooms = zoom_range(layer, tms)
     entry = {"id": layer.id, "title": layer.title_en, "dataType": kind.data_type,
              "geometryDimension": _geometry_dimension(layer),
              "minTileMatrix": str(zooms.start), "maxTileMatrix": str(zooms.stop - 1)}
@@ -93,33 +108,35 @@ def _layer_entry(layer, fields: dict[str, str] | None, kind: TilesetKind) -> dic
 
 
 def tileset_metadata(layer, base: str, bounds: list[float], kind: TilesetKind,
-                     fields: dict[str, str] | None = None) -> dict:
-    """The tileset metadata of a layer's tiles of this kind in WebMercatorQuad; `fields`
-    (name -> TileJSON kind) describe vector tiles' attributes."""
-    tileset = f"{tilesets_url(layer, base, kind)}/{TMS_ID}"
-    links = _links(tileset, base, kind)
-    if kind is VECTOR:
+                     fields: dict[str, str] | None = None,
+                     tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> dict:
+    """The tileset metadata of a layer's tiles of this kind in `tms`; `fields` (name ->
+    TileJSON kind) describe vector tiles' attributes. Only WebMercatorQuad's vector
+    tileset links the TileJSON (which stays in WebMercatorQuad)."""
+    tileset = tileset_url(layer, base, kind, tms)
+    links = _links(tileset, base, kind, tms)
+    if kind is VECTOR and tms is WEB_MERCATOR_QUAD:
         links.append({"rel": "describedby", "type": JSON, "href": tileset + "/tilejson",
                       "title": "TileJSON"})
     return {
-        "title": f"{layer.title_vi} / {layer.title_en}: {kind.label}",
+        "title": f"{layer.title_vi} / {layer.title_en}: {kind.label}, {tms.id}",
         "dataType": kind.data_type,
-        "crs": CRS_URI,
-        "tileMatrixSetURI": TMS_URI,
-        "tileMatrixSetLimits": matrix_limits(bounds, zoom_range(layer)),
+        "crs": tms.crs,
+        "tileMatrixSetURI": tms.uri,
+        "tileMatrixSetLimits": matrix_limits(bounds, zoom_range(layer, tms), tms),
         "boundingBox": {"lowerLeft": bounds[:2], "upperRight": bounds[2:], "crs": CRS84},
-        "layers": [_layer_entry(layer, fields, kind)],
+        "layers": [_layer_entry(layer, fields, kind, tms)],
         "links": links,
     }
 
 
 def tilesets_list(layer, base: str, kind: TilesetKind) -> dict:
-    """The list of a layer's tilesets of this kind (one, in WebMercatorQuad)."""
-    tileset = f"{tilesets_url(layer, base, kind)}/{TMS_ID}"
+    """The list of a layer's tilesets of this kind, one per tile matrix set."""
     return {"tilesets": [{
-        "title": f"{layer.title_en}: {kind.label}",
+        "title": f"{layer.title_en}: {kind.label}, {tms.id}",
         "dataType": kind.data_type,
-        "crs": CRS_URI,
-        "tileMatrixSetURI": TMS_URI,
-        "links": _links(tileset, base, kind),
-    }], "links": [{"rel": "self", "type": JSON, "href": tilesets_url(layer, base, kind)}]}
+        "crs": tms.crs,
+        "tileMatrixSetURI": tms.uri,
+        "links": _links(tileset_url(layer, base, kind, tms), base, kind, tms),
+    } for tms in MATRIX_SETS.values()],
+        "links": [{"rel": "self", "type": JSON, "href": tilesets_url(layer, base, kind)}]}

@@ -29,7 +29,7 @@ from layers.visibility import visible_ids
 
 from .cache import TileCache, tile_etag
 from .driver import driver_errors, pooled, psycopg_connection
-from .grid import Tile, parse_tile
+from .grid import WEB_MERCATOR_QUAD, Tile, TileMatrixSet, parse_tile
 from .mvt import MEDIA_TYPE, render_mvt, render_mvt_versions, visible_layers
 
 MAX_LAYERS = 16
@@ -109,9 +109,10 @@ class VectorTiles:
 
     def tile(self, layers_text: str, z, x, y, *, filter_text: str | None = None,
              filter_lang: str | None = None, datetime: str | None = None,
-             filter_crs: str | None = None) -> VectorTile:
-        """The tile of 'layer[,layer...]' at z/x/y (raw path values, validated here)."""
-        tile = parse_tile(z, x, y)
+             filter_crs: str | None = None,
+             tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> VectorTile:
+        """The tile of 'layer[,layer...]' at z/x/y of `tms` (raw path values, validated here)."""
+        tile = parse_tile(z, x, y, tms=tms)
         layers = parse_layers(layers_text)
         return self.render(layers, tile, filter_text=filter_text, filter_lang=filter_lang,
                            datetime=datetime, filter_crs=filter_crs)
@@ -119,8 +120,8 @@ class VectorTiles:
     def render(self, layers: list, tile: Tile, *, filter_text=None, filter_lang=None,
                datetime=None, filter_crs=None) -> VectorTile:
         wheres = self.conditions(layers, filter_text, filter_lang, datetime, filter_crs)
-        shown = visible_layers(layers, tile.z)
-        key = ("mvt", tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
+        shown = visible_layers(layers, tile.scale_zoom)
+        key = ("mvt", tile.tms.id, tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
                filter_text or "", filter_lang or "", datetime or "")
         if filter_crs:
             key += (filter_crs,)

@@ -3,13 +3,14 @@ map. Each view is one call into `tiles`; `webmap.tile_http` answers (304 before
 anything is drawn, else the bytes).
 
 URL contracts (the last path segment may end in `@2x` for 512-pixel tiles at scale 2):
-- `/collections/{layer}/map/tiles/WebMercatorQuad/{z}/{y}/{x}.png` one layer (OGC API -
-  Maps style, row then column); a zoom outside the layer's range is a 404.
+- `/collections/{layer}/map/tiles/{tms}/{z}/{y}/{x}.png` one layer (OGC API - Maps
+  style, row then column; {tms} WebMercatorQuad or WorldCRS84Quad, drawn in EPSG:3857 or
+  EPSG:4326); a zoom outside the layer's range is a 404.
 - `/tiles/{layer1,layer2,...}/{z}/{x}/{y}.png` and `...{y}@2x.png` several layers in one
   image (XYZ order); layers outside their zoom range are left out (transparent).
 - `/tiles/base/{z}/{x}/{y}.png` (and `@2x`) the light offline base map.
-- `/collections/{layer}/map/tiles` and `.../map/tiles/WebMercatorQuad`: the layer's map
-  tileset list and metadata (`tiles.tilesets`), what GDAL's OGCAPI driver follows.
+- `/collections/{layer}/map/tiles` and `.../map/tiles/{tms}`: the layer's map tileset
+  list and metadata (`tiles.tilesets`), what GDAL's OGCAPI driver follows.
 Every tile has an ETag (its layers' data versions), answers 304 to a matching
 If-None-Match, and says `Cache-Control: public, no-cache` (revalidate every time, so an
 edit shows at once).
@@ -21,11 +22,11 @@ from flask import Blueprint, Response, request
 from gisdb.errors import InvalidParameter
 from layers.registry import get_layer
 from tiles import tilejson, tilesets
-from tiles.grid import parse_tile
+from tiles.grid import matrix_set, parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
 
 from .responses import json_document, respond
-from .tile_http import check_params, check_tms, image_response, scaled
+from .tile_http import check_params, image_response, scaled
 from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
@@ -47,10 +48,10 @@ def collection_map_tile(layer: str, tms: str, z: str, y: str, x: str):
     ids = parse_layer_list(layer)
     if len(ids) != 1:
         raise InvalidParameter("one layer per collection tile; use /tiles/{a,b}/{z}/{x}/{y}.png")
-    check_tms(tms)
+    grid = matrix_set(tms)
     x, scale = scaled(x)
-    tile = parse_tile(z, x, y)
-    check_zoom(ids[0], tile.z)
+    tile = parse_tile(z, x, y, tms=grid)
+    check_zoom(ids[0], tile)
     return _layers_png(ids, tile, scale)
 
 
@@ -63,13 +64,13 @@ def collection_map_tilesets(layer: str):
 
 @bp.get("/collections/<layer>/map/tiles/<tms>")
 def collection_map_tileset(layer: str, tms: str):
-    """The metadata of the layer's PNG tiles in WebMercatorQuad, limited to its data."""
-    check_tms(tms)
+    """The metadata of the layer's PNG tiles in a tile matrix set, limited to its data."""
+    grid = matrix_set(tms)
     chosen = get_layer(layer)
     with vector_tiles().engine.connect() as conn:
         bounds = tilejson.layer_bounds(conn, [chosen])
     return respond(json_document(tilesets.tileset_metadata(
-        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP)), "listing")
+        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP, tms=grid)), "listing")
 
 
 @bp.get("/tiles/base/<z>/<x>/<y>.png")

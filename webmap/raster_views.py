@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from tiles.grid import TMS_ID, parse_tile
+from tiles.grid import TMS_ID, matrix_set, parse_tile
 from tiles.raster import colormap_names
 
 from .responses import json_document, respond
-from .tile_http import check_params, check_tms, image_response, scaled
+from .tile_http import check_params, image_response, scaled
 from .tile_services import raster_tiles
 
 bp = Blueprint("rasters", __name__)
@@ -71,6 +71,6 @@ def raster_xyz_tile(name: str, z: str, x: str, y: str):
 
 @bp.get("/rasters/<name>/tiles/<tms>/<z>/<y>/<x>.png")
 def raster_ogc_tile(name: str, tms: str, z: str, y: str, x: str):
-    check_tms(tms)
+    matrix_set(tms, (TMS_ID,))          # raster tiles are cut in WebMercatorQuad only
     x, scale = scaled(x)
     return _raster_png(name, z, x, y, scale)

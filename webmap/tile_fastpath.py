@@ -6,7 +6,7 @@ plumbing) costs about as much Python time as the tile itself. This middleware re
 the two vector tile URLs
 
     GET /tiles/{layers}/{z}/{x}/{y}.mvt
-    GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}
+    GET /collections/{layer}/tiles/{tms}/{z}/{y}/{x}     (WebMercatorQuad or WorldCRS84Quad)
 
 without a query string, and answers them with the very function the Flask views use
 (`webmap.tile_http.tile_result`: same validation, cache, ETag/304/204, gzip and headers)
@@ -15,7 +15,7 @@ writing the WSGI answer itself (a werkzeug Response object costs more Python tha
 of the tile; a test holds the two answers equal, header for header). Errors are handed to
 the app's error handlers inside a request context, so they are the same JSON as from the
 views. Anything else (other methods, query strings such as `filter`, other URLs, a
-collection that is not a vector layer or another tile matrix set, a request with an
+collection that is not a vector layer or an unknown tile matrix set, a request with an
 `Authorization` header, a layer hidden from anonymous readers) goes to Flask unchanged.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from flask import Flask
 
 from gisdb.errors import NotFound
 from layers.registry import get_layer
-from tiles.grid import TMS_ID
+from tiles.grid import MATRIX_SETS, WEB_MERCATOR_QUAD
 
 from .authz import hidden_layers
 from .cors import CORS
@@ -40,21 +40,23 @@ _CORS = list(CORS.items())          # outside Flask's request cycle: the app's p
 
 
 def _match(path: str):
-    """(layers, z, x, y) of a vector tile path this middleware serves, else None."""
+    """(layers, z, x, y, tile matrix set) of a vector tile path this middleware serves,
+    else None."""
     found = _COMPOSITE.fullmatch(path)
     if found is not None:
-        return found.groups()
+        return (*found.groups(), WEB_MERCATOR_QUAD)
     found = _COLLECTION.fullmatch(path)
     if found is None:
         return None
-    layer, tms, z, y, x = found.groups()
-    if tms != TMS_ID:
+    layer, name, z, y, x = found.groups()
+    tms = MATRIX_SETS.get(name)
+    if tms is None:
         return None                     # Flask answers the 404 of an unknown tile matrix set
     try:
         get_layer(layer)
     except NotFound:
         return None                     # and the 404 of an unknown collection
-    return layer, z, x, y
+    return layer, z, x, y, tms
 
 
 class TileFastPath:
@@ -82,11 +84,12 @@ class TileFastPath:
         parts = _match(path)
         if parts is None or "HTTP_AUTHORIZATION" in environ or self._hides(parts[0]):
             return self.wsgi_app(environ, start_response)
+        layers, z, x, y, tms = parts
         app = self.app
         try:
-            result = tile_result(vector_tiles(app), *parts, NO_ARGS,
+            result = tile_result(vector_tiles(app), layers, z, x, y, NO_ARGS,
                                  environ.get("HTTP_IF_NONE_MATCH"),
-                                 environ.get("HTTP_ACCEPT_ENCODING", ""))
+                                 environ.get("HTTP_ACCEPT_ENCODING", ""), tms)
         except Exception as exc:        # the app's own handlers: the same JSON errors
             with app.request_context(environ):
                 response = app.finalize_request(app.handle_user_exception(exc))

@@ -1,6 +1,7 @@
-"""HTTP of tiles, shared by the tile views and the WSGI fast path: query parameters,
-tile matrix set and `@2x` suffixes, and the answers: a vector tile's (304, 204 for an
-empty tile, gzip negotiation) and a PNG tile's (304 before anything is read or drawn).
+"""HTTP of tiles, shared by the tile views and the WSGI fast path: query parameters and
+`@2x` suffixes (tile matrix sets are named by `tiles.grid.matrix_set`), and the answers:
+a vector tile's (304, 204 for an empty tile, gzip negotiation) and a PNG tile's (304
+before anything is read or drawn).
 The tile services return a tag, a media type and bytes; only this module and
 `webmap.responses` turn them into statuses and headers."""
 from __future__ import annotations
@@ -9,8 +10,8 @@ from typing import Mapping
 
 from flask import Response
 
-from gisdb.errors import InvalidParameter, NotFound
-from tiles.grid import TMS_ID
+from gisdb.errors import InvalidParameter
+from tiles.grid import WEB_MERCATOR_QUAD, TileMatrixSet
 from tiles.png import ImageTile
 from tiles.vector import VectorTiles
 
@@ -39,13 +40,13 @@ def tile_args(args: Mapping[str, str]) -> dict:
 
 
 def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
-                if_none_match: str | None, accept_encoding: str | None
-                ) -> tuple[int, dict, bytes, str | None]:
+                if_none_match: str | None, accept_encoding: str | None,
+                tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> tuple[int, dict, bytes, str | None]:
     """(status, headers, body, media type) of a vector tile request (`options` from
-    `tile_args`), for the Flask views and the WSGI fast path alike: 304 when the client's
-    copy is current, 204 for an empty tile, gzip when accepted. Errors raise. Kept to
-    the fewest Python calls: it runs for every tile of every pan."""
-    tile = tiles.tile(layers_text, z, x, y, **options)
+    `tile_args`) on the grid `tms`, for the Flask views and the WSGI fast path alike: 304
+    when the client's copy is current, 204 for an empty tile, gzip when accepted. Errors
+    raise. Kept to the fewest Python calls: it runs for every tile of every pan."""
+    tile = tiles.tile(layers_text, z, x, y, tms=tms, **options)
     headers = {"ETag": etag_header(tile.etag), "Cache-Control": VECTOR_CACHE_CONTROL,
                "Vary": "Accept-Encoding", "X-Tile-Cache": "hit" if tile.hit else "miss"}
     if if_none_match and matches(if_none_match, tile.etag):
@@ -77,10 +78,6 @@ def check_params(args: Mapping[str, str], allowed: frozenset) -> None:
     if args.get("f") not in (None, "", "png"):
         raise InvalidParameter("these tiles are PNG only (f=png)")
 
-
-def check_tms(tms: str) -> None:
-    if tms != TMS_ID:
-        raise NotFound(f"no tile matrix set named {tms[:40]!r} (only {TMS_ID})")
 
 
 def scaled(text: str) -> tuple[str, int]:

@@ -2,11 +2,12 @@
 call into `tiles`; the answer (304, 204, gzip, headers) is `webmap.tile_http.tile_result`,
 the same the WSGI fast path (webmap.tile_fastpath) gives without Flask.
 
-- GET /tileMatrixSets, /tileMatrixSets/WebMercatorQuad
+- GET /tileMatrixSets, /tileMatrixSets/{tms}
 - GET /collections/{layer}/tiles                                tileset list
-- GET /collections/{layer}/tiles/WebMercatorQuad                tileset metadata
+- GET /collections/{layer}/tiles/{tms}                          tileset metadata
 - GET /collections/{layer}/tiles/WebMercatorQuad/tilejson       TileJSON 3.0.0
-- GET /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}    MVT (row, then column)
+- GET /collections/{layer}/tiles/{tms}/{z}/{y}/{x}              MVT (row, then column)
+{tms} is WebMercatorQuad or WorldCRS84Quad (`tiles.grid`); TileJSON stays WebMercatorQuad.
 - GET /tiles/{l1,l2,...}/{z}/{x}/{y}.mvt                        composite MVT (XYZ order)
 - GET /tiles/{l1,l2,...}.json                                   TileJSON of the composite
 Tile query parameters: filter, filter-lang (CQL2), filter-crs, datetime. An empty tile (no feature,
@@ -18,10 +19,11 @@ from flask import Blueprint, Response, request
 
 from layers.registry import get_layer
 from tiles import grid, tilejson, tilesets
+from tiles.grid import TMS_ID, matrix_set
 from tiles.vector import parse_layers
 
 from .responses import flask_response, json_document, respond
-from .tile_http import check_tms, tile_args, tile_result
+from .tile_http import tile_args, tile_result
 from .tile_services import vector_tiles
 
 bp = Blueprint("tiles", __name__)
@@ -35,11 +37,11 @@ def _passthrough() -> dict:
     return {k: request.args.get(k) for k in ("filter", "filter-lang", "filter-crs", "datetime")}
 
 
-def _tile_response(layers_text: str, z, x, y) -> Response:
+def _tile_response(layers_text: str, z, x, y, tms=grid.WEB_MERCATOR_QUAD) -> Response:
     return flask_response(*tile_result(vector_tiles(), layers_text, z, x, y,
                                        tile_args(request.args),
                                        request.headers.get("If-None-Match"),
-                                       request.headers.get("Accept-Encoding", "")))
+                                       request.headers.get("Accept-Encoding", ""), tms))
 
 
 def _bounds(chosen: list) -> list[float]:
@@ -63,14 +65,14 @@ def composite_tilejson(layers):
 
 @bp.get("/collections/<layer>/tiles/<tms>/<z>/<y>/<x>")
 def layer_tile(layer, tms, z, y, x):
-    check_tms(tms)
+    tiling = matrix_set(tms)
     get_layer(layer)
-    return _tile_response(layer, z, x, y)
+    return _tile_response(layer, z, x, y, tiling)
 
 
 @bp.get("/collections/<layer>/tiles/<tms>/tilejson")
 def layer_tilejson(layer, tms):
-    check_tms(tms)
+    matrix_set(tms, (TMS_ID,))
     chosen = get_layer(layer)
     bounds = _bounds([chosen])
     url = tilejson.layer_tiles_url(_base(), chosen, _passthrough())
@@ -79,12 +81,12 @@ def layer_tilejson(layer, tms):
 
 @bp.get("/collections/<layer>/tiles/<tms>")
 def layer_tileset(layer, tms):
-    check_tms(tms)
+    tiling = matrix_set(tms)
     chosen = get_layer(layer)
     bounds = _bounds([chosen])
     fields = tilejson.vector_layer(chosen)["fields"]
     return respond(json_document(tilesets.tileset_metadata(chosen, _base(), bounds, tilesets.VECTOR,
-                                                           fields)), "listing")
+                                                           fields, tiling)), "listing")
 
 
 @bp.get("/collections/<layer>/tiles")
@@ -100,5 +102,4 @@ def tile_matrix_sets():
 
 @bp.get("/tileMatrixSets/<tms>")
 def tile_matrix_set(tms):
-    check_tms(tms)
-    return respond(json_document(grid.tile_matrix_set(_base())), "document")
+    return respond(json_document(matrix_set(tms).document(_base())), "document")

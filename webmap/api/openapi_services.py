@@ -5,7 +5,7 @@ so clients (and the Schemathesis run of the test suite) see every endpoint."""
 from __future__ import annotations
 
 from layers.registry import visible_layers
-from tiles.grid import MAX_ZOOM, TMS_ID
+from tiles.grid import MATRIX_SETS, MAX_ZOOM, TMS_ID
 
 ERROR = {"$ref": "#/components/responses/Error"}
 MVT = "application/vnd.mapbox-vector-tile"
@@ -63,7 +63,10 @@ def _layer() -> dict:
                  where="path")
 
 
-TMS = param("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": [TMS_ID]}, where="path")
+TMS = param("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": list(MATRIX_SETS)},
+            where="path")
+TMS_WEB = param("tileMatrixSetId", "Tile matrix set (TileJSON and rasters: WebMercatorQuad only).",
+                {"type": "string", "enum": [TMS_ID]}, where="path")
 LAYERS_PATH = param("layers", "Comma-separated layer ids.", {"type": "string"}, where="path")
 LAYER_LIST = _text("layers", "Comma-separated layer ids (all when absent).")
 CQL = [_text("filter", "CQL2 filter over the layer's queryables."),
@@ -74,7 +77,8 @@ AT_DATE = _text("at_date", "Day the administrative units are taken at (YYYY-MM-D
 
 
 def _zxy(order: str, suffix: str = "") -> list[dict]:
-    """z, then x/y (XYZ) or row/column (OGC), as path parameters."""
+    """z, then x/y (XYZ) or row/column (OGC), as path parameters (the zoom's bound is the
+    largest of the tile matrix sets; each set checks its own)."""
     z = _integer("tileMatrix" if order == "ogc" else "z", "Zoom level.", 0, MAX_ZOOM, where="path")
     names = ("tileRow", "tileCol") if order == "ogc" else ("x", "y")
     return [z] + [param(n, "Tile " + n + (" (may end in @2x)" if suffix else "") + ".",
@@ -93,7 +97,7 @@ def tile_paths() -> dict:
         coll + "/tiles/{tileMatrixSetId}": {"get": get(
             "Vector tileset metadata", "tiles_vectorTileset", [_layer(), TMS], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}/tilejson": {"get": get(
-            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [_layer(), TMS, *vector], JSON_OBJECT)},
+            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [_layer(), TMS_WEB, *vector], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
             "Vector tile (MVT) of a layer", "tiles_layerTile",
             [_layer(), TMS, *_zxy("ogc"), *vector], {MVT: {"schema": {"type": "string", "format": "binary"}}},
@@ -134,7 +138,7 @@ def raster_paths() -> dict:
             "Raster tile (XYZ)", "rasters_xyzTile", [name, *_zxy("xyz", "@2x"), *style], PNG)},
         "/rasters/{name}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}.png": {"get": get(
             "Raster tile (OGC order)", "rasters_ogcTile",
-            [name, TMS, *_zxy("ogc", "@2x"), *style], PNG)},
+            [name, TMS_WEB, *_zxy("ogc", "@2x"), *style], PNG)},
     }
 
 
