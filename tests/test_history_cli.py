@@ -42,26 +42,26 @@ def _history_size(engine) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory):
+def imported(imp_engine, imp_settings, tmp_path_factory):
     """Ten parcels imported, and the time just before."""
     before = _now(imp_engine)
     path = write_parcels(tmp_path_factory.mktemp("hist") / "p.gpkg", 10, start=1, driver="GPKG")
-    report = run("parcels", path, mode="upsert")
+    report = run(imp_engine, imp_settings, "parcels", path, mode="upsert")
     return {"before": before, "after": _now(imp_engine), "path": path, "import_id": report.import_id,
             "ids": _ids(imp_engine, 1, 10)}
 
 
-def test_an_import_is_attributed_and_a_rerun_adds_nothing(imported):
+def test_an_import_is_attributed_and_a_rerun_adds_nothing(imp_engine, imp_settings, imported):
     with imp_engine.connect() as conn:
         (version,), logged = versions(conn, imported["ids"][0]), changes(conn, imported["ids"][0])
     assert (version["hist_source"], version["hist_import_id"]) == ("import", imported["import_id"])
     assert [(c["op"], c["source"], c["import_id"]) for c in logged] == [("I", "import", imported["import_id"])]
     size = _history_size(imp_engine)
-    again = run("parcels", imported["path"], mode="upsert")
+    again = run(imp_engine, imp_settings, "parcels", imported["path"], mode="upsert")
     assert again.changes["unchanged"] == 10 and _history_size(imp_engine) == size
 
 
-def test_a_failed_import_leaves_no_history(imported, tmp_path, monkeypatch):
+def test_a_failed_import_leaves_no_history(imp_engine, imp_settings, imported, tmp_path, monkeypatch):
     from gisdb.importing import log
 
     def killed(*args, **kwargs):
@@ -70,12 +70,12 @@ def test_a_failed_import_leaves_no_history(imported, tmp_path, monkeypatch):
     size = _history_size(imp_engine)
     monkeypatch.setattr(log, "finish_record", killed)
     with pytest.raises(ImportFailed):
-        run("parcels", write_parcels(tmp_path / "k.gpkg", 30, start=500,
+        run(imp_engine, imp_settings, "parcels", write_parcels(tmp_path / "k.gpkg", 30, start=500,
                                                                  driver="GPKG"), mode="upsert")
     assert _history_size(imp_engine) == size
 
 
-def test_history_and_diff_commands(imported):
+def test_history_and_diff_commands(imp_engine, imp_settings, imported):
     fid = imported["ids"][1]
     t1 = _now(imp_engine)
     with imp_engine.begin() as conn:
@@ -98,7 +98,7 @@ def test_history_and_diff_commands(imported):
     assert text.exit_code == 0 and "0 added, 1 removed, 1 changed" in text.stderr
 
 
-def test_revert_a_feature_to_an_instant(imported):
+def test_revert_a_feature_to_an_instant(imp_engine, imp_settings, imported):
     fid = imported["ids"][3]
     t1 = _now(imp_engine)
     with imp_engine.begin() as conn:
@@ -118,9 +118,9 @@ def test_revert_a_feature_to_an_instant(imported):
         assert conn.execute(sa.text("SELECT count(*) FROM land.parcels WHERE id = :i"), {"i": gone}).scalar() == 1
 
 
-def test_revert_an_import(imported, tmp_path):
+def test_revert_an_import(imp_engine, imp_settings, imported, tmp_path):
     path = write_parcels(tmp_path / "second.gpkg", 5, start=100, driver="GPKG")
-    second = run("parcels", path, mode="upsert")
+    second = run(imp_engine, imp_settings, "parcels", path, mode="upsert")
     ids = _ids(imp_engine, 100, 5)
     assert len(ids) == 5
     with imp_engine.begin() as conn:
@@ -130,7 +130,7 @@ def test_revert_an_import(imported, tmp_path):
     assert len(_ids(imp_engine, 100, 5)) == 5          # refused: nothing changed
     with imp_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM land.parcels WHERE id = :i"), {"i": ids[4]})
-    third = run("parcels", write_parcels(tmp_path / "third.gpkg", 3, start=200,
+    third = run(imp_engine, imp_settings, "parcels", write_parcels(tmp_path / "third.gpkg", 3, start=200,
                                                                       driver="GPKG"), mode="upsert")
     out = _cli(imp_settings, "revert", "--import", str(third.import_id))
     assert out.exit_code == 0 and "parcels: 3 deleted" in out.output, out.output
