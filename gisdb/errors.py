@@ -95,3 +95,13 @@ class WritesDisabled(Forbidden):
     """Writes are off on this server (GISDB_WRITES=off)."""
 
     code = "WritesDisabled"
+
+
+class RevertConflict(GisdbError):
+    """A revert was refused: later changes touched the same features (it names them)."""
+
+    code = "Conflict"
+
+    def __init__(self, message: str, features: list[tuple[str, int]]):
+        super().__init__(message)
+        self.features = features
