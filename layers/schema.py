@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from gisdb.history.tables import HISTORY_SCHEMA
 from gisdb.roles import grant_read
 
 from .registry import SCHEMAS
@@ -29,7 +30,7 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str:
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS meta")
         command.upgrade(_config(conn), revision)
-        grant_read(conn, SCHEMAS)       # idempotent: covers tables and roles added later
+        grant_read(conn, (*SCHEMAS, HISTORY_SCHEMA))   # idempotent: covers tables and roles added later
     return current_revision(engine)
 
 
