@@ -59,3 +59,8 @@ def travel(stmt, at: dt.datetime | sa.BindParameter):
         return None
 
     return visitors.replacement_traverse(stmt, {}, replace)
+
+
+def as_of_statement(stmt, at: dt.datetime | None):
+    """`stmt` itself without an instant (today's SQL, untouched), else `travel(stmt, at)`."""
+    return stmt if at is None else travel(stmt, at)
