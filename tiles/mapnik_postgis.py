@@ -42,7 +42,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout, ServerBusy
+from gisdb.temporal import AsOf
 from layers.layer import Layer
+from layers.time_travel import travel
 
 from .generalise import SIMPLIFY_PX
 from .mapnik_style import geometry_rank
@@ -170,20 +172,24 @@ def _category(layer: Layer, category: str | None):
     return sa.cast(layer.table.c[name], sa.Text) if name else sa.null()
 
 
-def _compile(stmt: sa.Select) -> str:
+def _compile(stmt: sa.Select, as_of: AsOf | None = None) -> str:
+    """The plugin's subquery text; with `as_of`, of the layers' versions at that instant
+    (written as a constant: the normalised RFC 3339 text of a parsed instant)."""
+    if as_of is not None:
+        stmt = travel(stmt, sa.cast(sa.literal(as_of.text), postgresql.TIMESTAMP(timezone=True)))
     sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     return "(" + str(sql) + ") AS features"
 
 
-def feature_table(layer: Layer, category: str | None = None) -> str:
+def feature_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None) -> str:
     """The plugin `table` drawing `layer`: columns geom_3857 and c (category)."""
     geom = layer.table.c.geom_3857
     stmt = (sa.select(_as_wkb(_drawn(layer)).label("geom_3857"), _category(layer, category).label("c"))
             .where(geom.op("&&")(BBOX), _current_only(layer)))
-    return _compile(stmt)
+    return _compile(stmt, as_of)
 
 
-def label_table(layer: Layer, category: str | None = None) -> str:
+def label_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None) -> str:
     """The plugin `table` of `layer`'s labels: geom_3857, c and l (the label text)."""
     geom = layer.table.c.geom_3857
     rank = geometry_rank(layer)
@@ -193,7 +199,7 @@ def label_table(layer: Layer, category: str | None = None) -> str:
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
                    label != "", _current_only(layer), _worth_a_label(layer)))
-    return _compile(stmt)
+    return _compile(stmt, as_of)
 
 
 def _worth_a_label(layer: Layer):

@@ -14,6 +14,7 @@ evaluated again for every row (measured: ~10% of a z16 tile's database time).
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterable, Mapping
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from gisdb.versions import versions_object
+from layers.time_travel import travel
 
 from .driver import fetch_one_binary
 from .generalise import (
@@ -177,15 +179,19 @@ def visible_layers(layers: Iterable, z: int) -> list:
 
 
 def render_mvt(conn: Connection, layers: Iterable, tile: Tile,
-               wheres: Mapping[str, sa.ColumnElement] | None = None) -> bytes:
-    """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible)."""
-    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False)[0]
+               wheres: Mapping[str, sa.ColumnElement] | None = None,
+               as_of: dt.datetime | None = None) -> bytes:
+    """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible), of the
+    database as it was at `as_of` when given."""
+    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False, as_of=as_of)[0]
 
 
 def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
                         wheres: Mapping[str, sa.ColumnElement] | None = None, *,
-                        with_versions: bool = True) -> tuple[bytes, dict[str, int]]:
-    """The uncompressed MVT and the data versions of the visible layers, in one statement."""
+                        with_versions: bool = True, as_of: dt.datetime | None = None
+                        ) -> tuple[bytes, dict[str, int]]:
+    """The uncompressed MVT and the data versions of the visible layers, in one statement
+    (with `as_of`: the layers' versions at that instant, built for the request)."""
     shown = visible_layers(layers, tile.z)
     if not shown:
         return b"", {}
@@ -197,7 +203,9 @@ def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
         params.update({k: v for k, v in plan.params().items() if v})
     stmt = tile_statement([(layer, plan.mode) for layer, plan in zip(shown, plans)], wheres,
                           with_versions=with_versions)
-    if wheres:                               # built for this request: through SQLAlchemy
+    if as_of is not None:
+        stmt = travel(stmt, as_of)
+    if wheres or as_of is not None:          # built for this request: through SQLAlchemy
         row = conn.execute(stmt, params).one()
     else:                                    # built once per process: binary, prepared
         row = fetch_one_binary(conn, stmt, params)

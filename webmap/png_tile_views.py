@@ -19,26 +19,32 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from gisdb.errors import InvalidParameter
+from gisdb.temporal import parse_as_of
 from layers.registry import get_layer
 from tiles import tilejson, tilesets
 from tiles.grid import parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
 
+from .caching import as_of_cache
 from .responses import json_document, respond
 from .tile_http import check_params, check_tms, image_response, scaled
 from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
 PNG_PARAMS = frozenset({"f"})
+LAYER_PNG_PARAMS = frozenset({"f", "as_of"})
 
 
-def _png_tiles() -> PngTiles:
-    check_params(request.args, PNG_PARAMS)
+def _png_tiles(allowed: frozenset = PNG_PARAMS) -> PngTiles:
+    check_params(request.args, allowed)
     return png_tiles()
 
 
 def _layers_png(layer_ids: tuple[str, ...], tile, scale: int) -> Response:
-    return image_response(_png_tiles().layers_tile(layer_ids, tile, scale), "data")
+    tiles = _png_tiles(LAYER_PNG_PARAMS)
+    as_of = parse_as_of(request.args.get("as_of"))
+    return image_response(tiles.layers_tile(layer_ids, tile, scale, as_of), "data",
+                          as_of_cache(as_of))
 
 
 @bp.get("/collections/<layer>/map/tiles/<tms>/<z>/<y>/<x>.png")
