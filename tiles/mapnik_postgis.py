@@ -172,11 +172,13 @@ def _category(layer: Layer, category: str | None):
     return sa.cast(layer.table.c[name], sa.Text) if name else sa.null()
 
 
-def _compile(stmt: sa.Select, as_of: AsOf | None = None) -> str:
+def _compile(stmt: sa.Select, layer: Layer, as_of: AsOf | None = None) -> str:
     """The plugin's subquery text; with `as_of`, of the layers' versions at that instant
-    (written as a constant: the normalised RFC 3339 text of a parsed instant)."""
+    (written as a constant: the normalised RFC 3339 text of a parsed instant), drawn in
+    the order of their ids (a version table's rows lie in the order they were closed)."""
     if as_of is not None:
-        stmt = travel(stmt, sa.cast(sa.literal(as_of.text), postgresql.TIMESTAMP(timezone=True)))
+        stmt = travel(stmt.order_by(layer.table.c[layer.id_column]),
+                      sa.cast(sa.literal(as_of.text), postgresql.TIMESTAMP(timezone=True)))
     sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     return "(" + str(sql) + ") AS features"
 
@@ -186,7 +188,7 @@ def feature_table(layer: Layer, category: str | None = None, as_of: AsOf | None 
     geom = layer.table.c.geom_3857
     stmt = (sa.select(_as_wkb(_drawn(layer)).label("geom_3857"), _category(layer, category).label("c"))
             .where(geom.op("&&")(BBOX), _current_only(layer)))
-    return _compile(stmt, as_of)
+    return _compile(stmt, layer, as_of)
 
 
 def label_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None) -> str:
@@ -199,7 +201,7 @@ def label_table(layer: Layer, category: str | None = None, as_of: AsOf | None = 
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
                    label != "", _current_only(layer), _worth_a_label(layer)))
-    return _compile(stmt, as_of)
+    return _compile(stmt, layer, as_of)
 
 
 def _worth_a_label(layer: Layer):
