@@ -304,3 +304,25 @@ def test_bad_as_of_is_a_json_400(tt_client, tt_engine, url):
         assert conn.execute(sa.text("SELECT count(*) FROM history.changes")).scalar_one() == before
     post = tt_client.post("/query/within?as_of=bad", json=WITHIN)
     assert post.status_code == 400
+
+
+def test_timeline_for_the_time_control(scenario, tt_client):
+    """The earliest recorded instant (the sample's load) lies before T0, and today's
+    changes are counted (the edits: an update, a delete with its knock-on updates, an
+    insert)."""
+    doc = _json(tt_client, "/history/timeline")
+    assert doc["earliest"] < scenario["t0"] < doc["now"]
+    today = doc["days"][-1]
+    assert today["date"] == doc["now"][:10] and today["changes"] >= 3
+    assert tt_client.get("/history/timeline?x=1").status_code == 400
+
+
+def test_png_datetime_shows_the_units_of_that_day(tt_client):
+    """The compare view draws the wards before and after the reform with PNG tiles:
+    `datetime` selects the units valid that day (without it, today's)."""
+    x, y = lonlat_to_tile(108.212, 16.055, 12)
+    base = f"/tiles/admin_units/12/{x}/{y}.png"
+    before, after, today = (decode_rgb(tt_client.get(base + q).data).tobytes()
+                            for q in ("?datetime=2025-06-30", "?datetime=2025-07-01", ""))
+    assert after == today and before != after
+    assert tt_client.get(f"/tiles/parcels/12/{x}/{y}.png?datetime=2025-06-30").status_code == 400

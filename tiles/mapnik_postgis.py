@@ -26,7 +26,8 @@ to it and simplified to a quarter pixel (`tiles.generalise`'s tolerance), the ot
 sent as stored. (Dropping sub-pixel features, as the vector tiles do at low zoom, cost
 more in SQL than it saved in drawing: measured with `bench/png_tiles.py`.) Labels of polygons
 sit on `ST_PointOnSurface` of the whole feature, so every tile puts them in one place.
-Layers with validity dates (administrative units) show their current features only.
+Layers with validity dates (administrative units) show their current features only, or
+those valid at the request's `datetime` (by `layers.filter_rules`, as in the vector tiles).
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout, ServerBusy
-from gisdb.temporal import AsOf
+from gisdb.temporal import AsOf, TimeRange
+from layers.filter_rules import datetime_clause
 from layers.layer import Layer
 from layers.time_travel import travel
 
@@ -146,6 +148,15 @@ BBOX = sa.literal_column("!bbox!")
 PIXEL = sa.literal_column("!pixel_width!")
 
 
+def _in_time(layer: Layer, span: TimeRange | None):
+    """The request's `datetime` on the layer's time field (a validity interval: the units
+    valid then), by the feature API's rules; without it, the features valid today."""
+    if span is None:
+        return _current_only(layer)
+    clause = datetime_clause(layer, span)
+    return sa.true() if clause is None else clause
+
+
 def _current_only(layer: Layer):
     """Validity filter: only features valid today (layers with a `valid_to` column)."""
     columns = layer.table.c
@@ -183,15 +194,17 @@ def _compile(stmt: sa.Select, layer: Layer, as_of: AsOf | None = None) -> str:
     return "(" + str(sql) + ") AS features"
 
 
-def feature_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None) -> str:
+def feature_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None,
+                  span: TimeRange | None = None) -> str:
     """The plugin `table` drawing `layer`: columns geom_3857 and c (category)."""
     geom = layer.table.c.geom_3857
     stmt = (sa.select(_as_wkb(_drawn(layer)).label("geom_3857"), _category(layer, category).label("c"))
-            .where(geom.op("&&")(BBOX), _current_only(layer)))
+            .where(geom.op("&&")(BBOX), _in_time(layer, span)))
     return _compile(stmt, layer, as_of)
 
 
-def label_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None) -> str:
+def label_table(layer: Layer, category: str | None = None, as_of: AsOf | None = None,
+                span: TimeRange | None = None) -> str:
     """The plugin `table` of `layer`'s labels: geom_3857, c and l (the label text)."""
     geom = layer.table.c.geom_3857
     rank = geometry_rank(layer)
@@ -200,7 +213,7 @@ def label_table(layer: Layer, category: str | None = None, as_of: AsOf | None = 
     stmt = (sa.select(_as_wkb(anchor).label("geom_3857"), _category(layer, category).label("c"),
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
-                   label != "", _current_only(layer), _worth_a_label(layer)))
+                   label != "", _in_time(layer, span), _worth_a_label(layer)))
     return _compile(stmt, layer, as_of)
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from gisdb.engine import db_errors
 from gisdb.errors import DatabaseUnavailable, InvalidParameter, NotFound
-from gisdb.temporal import AsOf
+from gisdb.temporal import AsOf, TimeRange
 from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
@@ -108,15 +108,15 @@ def _cached_map(key: tuple, build: Callable[[], object]):
 
 
 def _layer_tables(layer_ids: tuple[str, ...], categories: dict[str, str] | None = None,
-                  as_of: AsOf | None = None) -> dict[str, str]:
+                  as_of: AsOf | None = None, span: TimeRange | None = None) -> dict[str, str]:
     """Mapnik layer name -> plugin subquery, for the layers and their labels (as of an
-    instant when given)."""
+    instant, and at the data's time `span`, when given)."""
     tables = {}
     for layer in map(get_layer, layer_ids):
         category = (categories or {}).get(layer.id)
-        tables[layer.id] = feature_table(layer, category, as_of)
+        tables[layer.id] = feature_table(layer, category, as_of, span)
         if layer.label_field:
-            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category, as_of)
+            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category, as_of, span)
     return tables
 
 
@@ -154,14 +154,16 @@ def empty_png(scale: int = 1) -> bytes:
 
 
 def render_layers_png(source: PgSource, layer_ids: tuple[str, ...], tile: Tile,
-                      scale: int = 1, as_of: AsOf | None = None) -> tuple[bytes, str]:
+                      scale: int = 1, as_of: AsOf | None = None,
+                      span: TimeRange | None = None) -> tuple[bytes, str]:
     """PNG of `layer_ids` over `tile`, transparent where there is nothing to draw; with
-    `as_of`, of the database as it was then (a Map of its own per instant)."""
+    `as_of`, of the database as it was then, with `span` (`datetime`), of the features
+    of that time (a Map of its own per instant and span)."""
     check_scale(scale)
     ordered = tuple(lyr.id for lyr in draw_order([get_layer(i) for i in layer_ids]))
-    m = _cached_map(("layers", source, ordered, scale, as_of and as_of.text),
-                    lambda: _build_map(source, map_xml(ordered), _layer_tables(ordered, as_of=as_of),
-                                       scale))
+    m = _cached_map(("layers", source, ordered, scale, as_of and as_of.text, span),
+                    lambda: _build_map(source, map_xml(ordered),
+                                       _layer_tables(ordered, as_of=as_of, span=span), scale))
     return _render(source, m, _active(ordered, tile.z), tile, scale), MEDIA_TYPE
 
 
@@ -199,18 +201,21 @@ class PngTiles:
         self._source_worked = False
 
     def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1,
-                    as_of: AsOf | None = None) -> ImageTile:
+                    as_of: AsOf | None = None, span: TimeRange | None = None) -> ImageTile:
         """The PNG tile of the layers (as of an instant when given: keyed by the instant,
-        and by the data versions too while it is not settled)."""
+        and by the data versions too while it is not settled; at the data's time `span`)."""
         check_scale(scale)
         shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.z))
         key = ("png", style_digest(layer_ids), ",".join(layer_ids), tile.z, tile.x, tile.y, scale)
+        if span is not None:
+            key += ("datetime", repr(span))
         tables = data_tables(shown) if shown else []
         if as_of is not None:
             key += ("as_of", as_of.text)
             tables = [] if as_of.settled() else tables
         return self._answer(key, tables,
-                            lambda: render_layers_png(self.source, layer_ids, tile, scale, as_of)[0])
+                            lambda: render_layers_png(self.source, layer_ids, tile, scale, as_of,
+                                                      span)[0])
 
     def base_tile(self, tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
