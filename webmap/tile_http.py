@@ -64,7 +64,7 @@ def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
 
 
 def _as_of_policy(as_of) -> str:
-    """Cache-Control of a vector tile as of an instant (immutable once settled)."""
+    """The caching policy of a vector tile as of an instant (settled: it never changes)."""
     return CACHE_CONTROL[as_of_cache(as_of) or "vector_tile"]
 
 
