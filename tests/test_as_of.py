@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from fresh_databases import migrated_database
-from gisdb.engine import make_engine
+from as_of_support import db_now as _now
+from as_of_support import tt_app, tt_client, tt_engine, tt_settings  # noqa: F401 (fixtures)
 from gisdb.importing import FieldMapping, ImportOptions
 from layers.importing import import_layer
 from test_map_browser import decode_rgb
@@ -28,34 +28,6 @@ Z = 16
 LAYERS = "parcels,buildings,roads"
 WITHIN = {"type": "Polygon", "coordinates": [[[108.205, 16.05], [108.22, 16.05], [108.22, 16.06],
                                               [108.205, 16.06], [108.205, 16.05]]]}
-
-
-@pytest.fixture(scope="module")
-def tt_settings(base_settings, tmp_path_factory):
-    with migrated_database(base_settings, "gisdb_asof", tmp_path_factory.mktemp("asofdata")) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def tt_engine(tt_settings):
-    from layers.sample import load_sample_city
-    engine = make_engine(tt_settings, pool_size=2)
-    load_sample_city(engine, scale=0.1, seed=1)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def tt_client(tt_settings, tt_engine):
-    from webmap.app import create_app
-    app = create_app({"TESTING": True, "SETTINGS": tt_settings})
-    yield app.test_client()
-    app.extensions["gisdb"].engine.dispose()
-
-
-def _now(engine) -> dt.datetime:
-    with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
 
 
 def _json(client, url: str, **kw) -> dict:
