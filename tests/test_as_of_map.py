@@ -9,8 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from as_of_support import as_text, db_now
-from as_of_support import tt_app, tt_engine, tt_settings  # noqa: F401 (fixtures)
+from as_of_support import as_text, db_now, tt_app, tt_engine, tt_settings  # noqa: F401 (fixtures)
 from served_app import in_thread
 from test_map_browser import MapSession, browser  # noqa: F401 (fixture)
 
