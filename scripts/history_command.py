@@ -93,7 +93,7 @@ def diff_command(ctx, layer, t1, t2, fmt):
     engine = _engine(ctx)
     try:
         with db_errors(), engine.connect() as conn:
-            rows = diff_table(conn, table, t1, t2)
+            rows = diff_table(conn, table, layer, t1, t2)
     finally:
         engine.dispose()
     if fmt == "json":

@@ -1,9 +1,9 @@
 """What changed in a tracked table between two instants: added, removed, and changed
 features with their changed fields, in one set-based statement over the version table.
 
-Only the features with a version starting or ending in (T1, T2] are looked at (the
-hist_from and hist_to indexes find them), so the cost follows the changes, not the
-table's size. A feature changed and changed back is not reported.
+Only the features with a version starting in (T1, T2] (the hist_from index finds them)
+or deleted then (the change log's index on its time) are looked at, so the cost follows
+the changes, not the table's size. A feature changed and changed back is not reported.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from gisdb.errors import InvalidParameter
 
 from .as_of import valid_at
 from .columns import compared_columns, key_column, natural_key
-from .tables import history_table
+from .tables import CHANGES, history_table
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ class DiffRow:
     fields: tuple[str, ...]          # the changed fields (changed only)
 
 
-def diff_query(table: sa.Table, t1: dt.datetime, t2: dt.datetime) -> sa.Select:
+def diff_query(table: sa.Table, layer_id: str, t1: dt.datetime, t2: dt.datetime) -> sa.Select:
     """The statement: (change, id, natural key columns..., fields text[])."""
     hist = history_table(table)
     key = hist.c[key_column(table).name]
     started = sa.select(key).where(hist.c.hist_from > t1, hist.c.hist_from <= t2)
-    ended = sa.select(key).where(hist.c.hist_to > t1, hist.c.hist_to <= t2)
-    touched = sa.union(started, ended).subquery("touched")
+    deleted = sa.select(sa.cast(CHANGES.c.feature_id, key.type)).where(
+        CHANGES.c.at > t1, CHANGES.c.at <= t2, CHANGES.c.layer == layer_id, CHANGES.c.op == "D")
+    touched = sa.union(started, deleted).subquery("touched")
 
     def state(at: dt.datetime, name: str) -> sa.Subquery:
         return (sa.select(hist).join(touched, touched.c[key.name] == key)
@@ -58,11 +59,12 @@ def diff_query(table: sa.Table, t1: dt.datetime, t2: dt.datetime) -> sa.Select:
             .order_by("id"))
 
 
-def diff_table(conn: Connection, table: sa.Table, t1: dt.datetime, t2: dt.datetime) -> list[DiffRow]:
+def diff_table(conn: Connection, table: sa.Table, layer_id: str, t1: dt.datetime,
+               t2: dt.datetime) -> list[DiffRow]:
     """The differences of `table` from `t1` to `t2` (t1 < t2), ordered by id."""
     if t1 >= t2:
         raise InvalidParameter("--from must be before --to")
     keys = natural_key(table)
-    rows = conn.execute(diff_query(table, t1, t2))
+    rows = conn.execute(diff_query(table, layer_id, t1, t2))
     return [DiffRow(r.change, r.id, {k: getattr(r, k) for k in keys},
                     tuple(r.fields) if r.change == "changed" else ()) for r in rows]

@@ -12,7 +12,7 @@ from geoalchemy2 import functions as gf
 from sqlalchemy.engine import Connection
 
 from gisdb.errors import NotFound
-from gisdb.importing.crs import METRIC_EPSG
+from gisdb.model import METRIC_SRID
 
 from .columns import compared_columns, geometry_column, key_column
 from .tables import CHANGES, history_table
@@ -30,7 +30,7 @@ def _jsonable(value):
 
 
 def _measure(geom: sa.ColumnElement, geometry_type: str) -> sa.ColumnElement | None:
-    metric = gf.ST_Transform(geom, METRIC_EPSG)
+    metric = gf.ST_Transform(geom, METRIC_SRID)
     if "POLYGON" in geometry_type:
         return gf.ST_Area(metric)
     if "LINE" in geometry_type:
@@ -55,7 +55,7 @@ def _versions_query(table: sa.Table, fid: int) -> sa.Select:
         if measure is not None:
             extra += [measure.label("measure"), sa.func.lag(measure).over(order_by=order).label("prev_measure")]
         else:
-            moved = gf.ST_Distance(gf.ST_Transform(geom, METRIC_EPSG), gf.ST_Transform(before, METRIC_EPSG))
+            moved = gf.ST_Distance(gf.ST_Transform(geom, METRIC_SRID), gf.ST_Transform(before, METRIC_SRID))
             extra.append(moved.label("moved"))
     return (sa.select(hist.c.hist_from, hist.c.hist_to, hist.c.hist_op, *[hist.c[a] for a in ATTRIBUTION],
                       *cols, *prev, *extra)

@@ -19,10 +19,12 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
+from gisdb.attribution import attribute
 from gisdb.bulk import copy_rows
 from gisdb.engine import db_errors
 from gisdb.errors import AlreadyLoaded, QueryTimeout
 from gisdb.history.tables import history_table
+from gisdb.importing.log import who
 from gisdb.meta_state import forget_state, has_state, record_state, state_value
 from layers.registry import ALL_LAYERS, get_layer
 from layers.traffic import TrafficCount
@@ -133,6 +135,7 @@ def load_sample_city(engine: sa.Engine, scale: float = 1, seed: int = 1,
     with _load_errors(), db_errors(), engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+        attribute(conn, actor=who()[0], source="cli", comment=f"sample city (scale {scale}, seed {seed})")
         previous = _existing(conn)
         if previous is not None and not replace:
             raise AlreadyLoaded("the sample city is already loaded in this database "
