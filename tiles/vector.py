@@ -131,15 +131,20 @@ class VectorTiles:
             return VectorTile(b"", cached.etag, cached.hit)
         if as_of is not None:
             return self._retried(lambda: self._render_as_of(shown, tile, key, wheres, as_of))
-        return self._retried(lambda: self._render(shown, tile, key, wheres))
-
-    def _retried(self, render) -> VectorTile:
         try:
-            return render()
+            return self._render(shown, tile, key, wheres)
         except DatabaseUnavailable:
             # the pool is not pre-pinged (a round trip per tile): a connection that died
             # with a database restart fails once; drop every pooled connection (they died
             # together) and try again on a fresh one
+            self.engine.dispose(close=False)
+            return self._render(shown, tile, key, wheres)
+
+    def _retried(self, render) -> VectorTile:
+        """`render()`, once more on fresh connections after a lost database (see above)."""
+        try:
+            return render()
+        except DatabaseUnavailable:
             self.engine.dispose(close=False)
             return render()
 
