@@ -187,8 +187,9 @@ def _compile(stmt: sa.Select, layer: Layer, as_of: AsOf | None = None) -> str:
     """The plugin's subquery text; with `as_of`, of the layers' versions at that instant
     (written as a constant: the normalised RFC 3339 text of a parsed instant), drawn in
     the order of their ids (a version table's rows lie in the order they were closed)."""
-    if as_of is not None:
-        stmt = travel(stmt.order_by(layer.table.c[layer.id_column]),
+    if as_of is not None:      # version tables index `geom` (see tiles.mvt.in_degrees)
+        near = layer.table.c.geom.op("&&")(sa.func.ST_Transform(BBOX, 4326))
+        stmt = travel(stmt.where(near).order_by(layer.table.c[layer.id_column]),
                       sa.cast(sa.literal(as_of.text), postgresql.TIMESTAMP(timezone=True)))
     sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     return "(" + str(sql) + ") AS features"

@@ -173,6 +173,18 @@ def tile_statement(parts: list[tuple[object, str]],
     return stmt
 
 
+def in_degrees(layers, wheres: Mapping[str, sa.ColumnElement] | None) -> dict:
+    """`wheres` plus the tile's box on the EPSG:4326 geometry, for reading version tables:
+    they index `geom`, not its Mercator copy. A Mercator rectangle is a longitude/latitude
+    rectangle, so the transformed box selects the same rows, through the index."""
+    box = func.ST_Transform(search_envelope(), constant(4326))
+    out = dict(wheres or {})
+    for layer in layers:
+        near = layer.table.c.geom.op("&&")(box)
+        out[layer.id] = near if out.get(layer.id) is None else sa.and_(out[layer.id], near)
+    return out
+
+
 def visible_layers(layers: Iterable, z: int) -> list:
     """The layers the registry shows at zoom z (others are left out of the tile)."""
     return [layer for layer in layers if in_zoom_range(layer, z)]
@@ -201,10 +213,12 @@ def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
               "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}
     for plan in plans:                       # one zoom: the same numbers for every layer
         params.update({k: v for k, v in plan.params().items() if v})
-    stmt = tile_statement([(layer, plan.mode) for layer, plan in zip(shown, plans)], wheres,
-                          with_versions=with_versions)
-    if as_of is not None:
-        stmt = travel(stmt, as_of)
+    parts = [(layer, plan.mode) for layer, plan in zip(shown, plans)]
+    if as_of is None:
+        stmt = tile_statement(parts, wheres, with_versions=with_versions)
+    else:
+        stmt = travel(tile_statement(parts, in_degrees(shown, wheres), with_versions=with_versions),
+                      as_of)
     if wheres or as_of is not None:          # built for this request: through SQLAlchemy
         row = conn.execute(stmt, params).one()
     else:                                    # built once per process: binary, prepared
