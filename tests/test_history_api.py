@@ -7,27 +7,28 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from history_support import BIGGER, add_parcel, attribute, hist_engine, hist_settings  # noqa: F401
+from history_support import BIGGER, add_parcel, attribute
+from import_support import imp_engine, imp_settings  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
-def hist_client(hist_settings):
+def hist_client(imp_settings):
     from webmap.app import create_app
-    app = create_app({"TESTING": True, "SETTINGS": hist_settings})
+    app = create_app({"TESTING": True, "SETTINGS": imp_settings})
     yield app.test_client()
     app.extensions["gisdb"].engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def edited(hist_engine) -> dict[str, int]:
+def edited(imp_engine) -> dict[str, int]:
     """A parcel inserted, edited twice (attributes, then the geometry) and a deleted one."""
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         kept, gone = add_parcel(conn, 2001), add_parcel(conn, 2002)
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         attribute(conn, actor="lan.nguyen", source="api", request_id="r-1", comment="survey")
         conn.execute(sa.text("UPDATE land.parcels SET land_use = 'TMD', owner_type = 'state' WHERE id = :i"),
                      {"i": kept})
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         conn.execute(sa.text("UPDATE land.parcels SET geom = ST_GeomFromEWKT(:g) WHERE id = :i"),
                      {"i": kept, "g": BIGGER})
         conn.execute(sa.text("DELETE FROM land.parcels WHERE id = :i"), {"i": gone})
@@ -87,9 +88,9 @@ def test_bad_requests_are_json_errors(hist_client, edited, path, status):
     assert set(body) == {"code", "description"} and "SELECT" not in body["description"]
 
 
-def test_the_web_role_reads_history_but_cannot_write_it(hist_settings):
+def test_the_web_role_reads_history_but_cannot_write_it(imp_settings):
     from gisdb.engine import make_engine
-    web = make_engine(replace(hist_settings, database_url=hist_settings.web_database_url), pool_size=1)
+    web = make_engine(replace(imp_settings, database_url=imp_settings.web_database_url), pool_size=1)
     try:
         with web.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) >= 0 FROM history.land__parcels")).scalar()
