@@ -26,7 +26,8 @@ to it and simplified to a quarter pixel (`tiles.generalise`'s tolerance), the ot
 sent as stored. (Dropping sub-pixel features, as the vector tiles do at low zoom, cost
 more in SQL than it saved in drawing: measured with `bench/png_tiles.py`.) Labels of polygons
 sit on `ST_PointOnSurface` of the whole feature, so every tile puts them in one place.
-Layers with validity dates (administrative units) show their current features only.
+Layers with validity dates (administrative units) show their current features only, or
+those valid at the request's `datetime` (by `layers.filter_rules`, as in the vector tiles).
 """
 from __future__ import annotations
 
@@ -42,7 +43,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout, ServerBusy
+from gisdb.temporal import AsOf, TimeRange
+from layers.filter_rules import datetime_clause
 from layers.layer import Layer
+from layers.time_travel import travel
 
 from .generalise import SIMPLIFY_PX
 from .grid import WEB_MERCATOR_QUAD, TileMatrixSet
@@ -147,6 +151,15 @@ BBOX = sa.literal_column("!bbox!")
 PIXEL = sa.literal_column("!pixel_width!")
 
 
+def _in_time(layer: Layer, span: TimeRange | None):
+    """The request's `datetime` on the layer's time field (a validity interval: the units
+    valid then), by the feature API's rules; without it, the features valid today."""
+    if span is None:
+        return _current_only(layer)
+    clause = datetime_clause(layer, span)
+    return sa.true() if clause is None else clause
+
+
 def _current_only(layer: Layer):
     """Validity filter: only features valid today (layers with a `valid_to` column)."""
     columns = layer.table.c
@@ -173,21 +186,30 @@ def _category(layer: Layer, category: str | None):
     return sa.cast(layer.table.c[name], sa.Text) if name else sa.null()
 
 
-def _compile(stmt: sa.Select) -> str:
+def _compile(stmt: sa.Select, layer: Layer, as_of: AsOf | None = None) -> str:
+    """The plugin's subquery text; with `as_of`, of the layers' versions at that instant
+    (written as a constant: the normalised RFC 3339 text of a parsed instant), drawn in
+    the order of their ids (a version table's rows lie in the order they were closed)."""
+    if as_of is not None:      # version tables index `geom` (see tiles.mvt.in_degrees)
+        near = layer.table.c.geom.op("&&")(sa.func.ST_Transform(BBOX, 4326))
+        stmt = travel(stmt.where(near).order_by(layer.table.c[layer.id_column]),
+                      sa.cast(sa.literal(as_of.text), postgresql.TIMESTAMP(timezone=True)))
     sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     return "(" + str(sql) + ") AS features"
 
 
-def feature_table(layer: Layer, category: str | None = None, column: str = "geom_3857") -> str:
+def feature_table(layer: Layer, category: str | None = None, column: str = "geom_3857", *,
+                  as_of: AsOf | None = None, span: TimeRange | None = None) -> str:
     """The plugin `table` drawing `layer` from its geometry `column` (the grid's): columns
-    `column` and c (category)."""
+    `column` and c (category); as of an instant and at the data's time `span` when given."""
     geom = layer.table.c[column]
     stmt = (sa.select(_as_wkb(_drawn(layer, column)).label(column), _category(layer, category).label("c"))
-            .where(geom.op("&&")(BBOX), _current_only(layer)))
-    return _compile(stmt)
+            .where(geom.op("&&")(BBOX), _in_time(layer, span)))
+    return _compile(stmt, layer, as_of)
 
 
-def label_table(layer: Layer, category: str | None = None, column: str = "geom_3857") -> str:
+def label_table(layer: Layer, category: str | None = None, column: str = "geom_3857", *,
+                as_of: AsOf | None = None, span: TimeRange | None = None) -> str:
     """The plugin `table` of `layer`'s labels: `column`, c and l (the label text)."""
     geom = layer.table.c[column]
     rank = geometry_rank(layer)
@@ -196,8 +218,8 @@ def label_table(layer: Layer, category: str | None = None, column: str = "geom_3
     stmt = (sa.select(_as_wkb(anchor).label(column), _category(layer, category).label("c"),
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
-                   label != "", _current_only(layer), _worth_a_label(layer)))
-    return _compile(stmt)
+                   label != "", _in_time(layer, span), _worth_a_label(layer)))
+    return _compile(stmt, layer, as_of)
 
 
 def _worth_a_label(layer: Layer):

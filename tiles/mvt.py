@@ -16,6 +16,7 @@ evaluated again for every row (measured: ~10% of a z16 tile's database time).
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterable, Mapping
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from gisdb.versions import versions_object
+from layers.time_travel import travel
 
 from .driver import fetch_one_binary
 from .generalise import (
@@ -180,6 +182,18 @@ def tile_statement(parts: list[tuple[object, str]],
     return stmt
 
 
+def in_degrees(layers, wheres: Mapping[str, sa.ColumnElement] | None) -> dict:
+    """`wheres` plus the tile's box on the EPSG:4326 geometry, for reading version tables:
+    they index `geom`, not its Mercator copy. A Mercator rectangle is a longitude/latitude
+    rectangle, so the transformed box selects the same rows, through the index."""
+    box = func.ST_Transform(search_envelope(), constant(4326))
+    out = dict(wheres or {})
+    for layer in layers:
+        near = layer.table.c.geom.op("&&")(box)
+        out[layer.id] = near if out.get(layer.id) is None else sa.and_(out[layer.id], near)
+    return out
+
+
 def visible_layers(layers: Iterable, z: int) -> list:
     """The layers the registry shows at (WebMercatorQuad) zoom z (others are left out of
     the tile; a tile gives its `scale_zoom`)."""
@@ -187,15 +201,19 @@ def visible_layers(layers: Iterable, z: int) -> list:
 
 
 def render_mvt(conn: Connection, layers: Iterable, tile: Tile,
-               wheres: Mapping[str, sa.ColumnElement] | None = None) -> bytes:
-    """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible)."""
-    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False)[0]
+               wheres: Mapping[str, sa.ColumnElement] | None = None,
+               as_of: dt.datetime | None = None) -> bytes:
+    """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible), of the
+    database as it was at `as_of` when given."""
+    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False, as_of=as_of)[0]
 
 
 def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
                         wheres: Mapping[str, sa.ColumnElement] | None = None, *,
-                        with_versions: bool = True) -> tuple[bytes, dict[str, int]]:
-    """The uncompressed MVT and the data versions of the visible layers, in one statement."""
+                        with_versions: bool = True, as_of: dt.datetime | None = None
+                        ) -> tuple[bytes, dict[str, int]]:
+    """The uncompressed MVT and the data versions of the visible layers, in one statement
+    (with `as_of`: the layers' versions at that instant, built for the request)."""
     shown = visible_layers(layers, tile.scale_zoom)
     if not shown:
         return b"", {}
@@ -206,9 +224,14 @@ def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
               "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}
     for plan in plans:                       # one zoom: the same numbers for every layer
         params.update({k: v for k, v in plan.params().items() if v})
-    stmt = tile_statement([(layer, plan.mode) for layer, plan in zip(shown, plans)], wheres,
-                          with_versions=with_versions, tms=tile.tms)
-    if wheres:                               # built for this request: through SQLAlchemy
+    parts = [(layer, plan.mode) for layer, plan in zip(shown, plans)]
+    if as_of is None:
+        stmt = tile_statement(parts, wheres, with_versions=with_versions, tms=tile.tms)
+    else:                                    # version tables index `geom` (degrees)
+        boxed = in_degrees(shown, wheres) if tile.tms is WEB_MERCATOR_QUAD else wheres
+        stmt = travel(tile_statement(parts, boxed, with_versions=with_versions, tms=tile.tms),
+                      as_of)
+    if wheres or as_of is not None:          # built for this request: through SQLAlchemy
         row = conn.execute(stmt, params).one()
     else:                                    # built once per process: binary, prepared
         row = fetch_one_binary(conn, stmt, params)

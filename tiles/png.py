@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from gisdb.engine import db_errors
 from gisdb.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from gisdb.temporal import AsOf, TimeRange
 from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
@@ -89,15 +90,17 @@ _THREAD = threading.local()
 MAPS_PER_THREAD = 32
 
 
-def _build_map(source: PgSource, layer_ids: tuple[str, ...], tms: TileMatrixSet, scale: int):
-    """A Mapnik map drawing `layer_ids` on the grid `tms` at `scale`, connected to `source`."""
+def _build_map(source: PgSource, layer_ids: tuple[str, ...], tms: TileMatrixSet, scale: int,
+               as_of: AsOf | None = None, span: TimeRange | None = None):
+    """A Mapnik map drawing `layer_ids` on the grid `tms` at `scale`, connected to `source`
+    (as of an instant and at the data's time `span` when given)."""
     mapnik = load_mapnik()
     register_fonts()
     size = TILE_SIZE * scale
     m = mapnik.Map(size, size)
     mapnik.load_map_from_string(m, map_xml(layer_ids, tms.srid))
     m.buffer_size = BUFFER_PX * scale
-    tables = _layer_tables(layer_ids, tms)
+    tables = _layer_tables(layer_ids, tms, as_of=as_of, span=span)
     with connection_slot(source), mapnik_errors():
         for lyr in m.layers:
             lyr.datasource = mapnik.Datasource(**source.datasource_params(tables[lyr.name], tms))
@@ -115,15 +118,17 @@ def _cached_map(key: tuple, build: Callable[[], object]):
 
 
 def _layer_tables(layer_ids: tuple[str, ...], tms: TileMatrixSet = WEB_MERCATOR_QUAD,
-                  categories: dict[str, str] | None = None) -> dict[str, str]:
+                  categories: dict[str, str] | None = None, as_of: AsOf | None = None,
+                  span: TimeRange | None = None) -> dict[str, str]:
     """Mapnik layer name -> plugin subquery on the grid's geometry column, for the layers
-    and their labels."""
+    and their labels (as of an instant, and at the data's time `span`, when given)."""
     tables, column = {}, tms.geometry_column
     for layer in map(get_layer, layer_ids):
         category = (categories or {}).get(layer.id)
-        tables[layer.id] = feature_table(layer, category, column)
+        tables[layer.id] = feature_table(layer, category, column, as_of=as_of, span=span)
         if layer.label_field:
-            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category, column)
+            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category, column,
+                                                          as_of=as_of, span=span)
     return tables
 
 
@@ -161,12 +166,15 @@ def empty_png(scale: int = 1) -> bytes:
 
 
 def render_layers_png(source: PgSource, layer_ids: tuple[str, ...], tile: Tile,
-                      scale: int = 1) -> tuple[bytes, str]:
-    """PNG of `layer_ids` over `tile`, transparent where there is nothing to draw."""
+                      scale: int = 1, as_of: AsOf | None = None,
+                      span: TimeRange | None = None) -> tuple[bytes, str]:
+    """PNG of `layer_ids` over `tile`, transparent where there is nothing to draw; with
+    `as_of`, of the database as it was then, with `span` (`datetime`), of the features
+    of that time (a Map of its own per instant and span)."""
     check_scale(scale)
     ordered = tuple(lyr.id for lyr in draw_order([get_layer(i) for i in layer_ids]))
-    m = _cached_map(("layers", source, tile.tms.id, ordered, scale),
-                    lambda: _build_map(source, ordered, tile.tms, scale))
+    m = _cached_map(("layers", source, tile.tms.id, ordered, scale, as_of and as_of.text, span),
+                    lambda: _build_map(source, ordered, tile.tms, scale, as_of, span))
     return _render(source, m, _active(ordered, tile.scale_zoom), tile, scale), MEDIA_TYPE
 
 
@@ -203,13 +211,23 @@ class PngTiles:
         self.render_gate = render_gate      # held around a render (not a cache hit)
         self._source_worked = False
 
-    def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1) -> ImageTile:
+    def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1,
+                    as_of: AsOf | None = None, span: TimeRange | None = None) -> ImageTile:
+        """The PNG tile of the layers (as of an instant when given: keyed by the instant,
+        and by the data versions too while it is not settled; at the data's time `span`)."""
         check_scale(scale)
         shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.scale_zoom))
         key = ("png", tile.tms.id, style_digest(layer_ids, tile.tms), ",".join(layer_ids),
                tile.z, tile.x, tile.y, scale)
-        return self._answer(key, data_tables(shown) if shown else [],
-                            lambda: render_layers_png(self.source, layer_ids, tile, scale)[0])
+        if span is not None:
+            key += ("datetime", repr(span))
+        tables = data_tables(shown) if shown else []
+        if as_of is not None:
+            key += ("as_of", as_of.text)
+            tables = [] if as_of.settled() else tables
+        return self._answer(key, tables,
+                            lambda: render_layers_png(self.source, layer_ids, tile, scale, as_of,
+                                                      span)[0])
 
     def base_tile(self, tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)

@@ -22,6 +22,7 @@ except ImportError:              # optional speed-up: plain gzip works the same
 
 from gisdb.engine import db_errors, make_engine
 from gisdb.errors import DatabaseUnavailable, InvalidParameter
+from gisdb.temporal import AsOf
 from gisdb.versions import VERSIONS_SQL, table_versions
 from layers.filter_rules import cql2_clause, datetime_clause
 from layers.registry import get_layer
@@ -109,25 +110,30 @@ class VectorTiles:
 
     def tile(self, layers_text: str, z, x, y, *, filter_text: str | None = None,
              filter_lang: str | None = None, datetime: str | None = None,
-             filter_crs: str | None = None,
+             filter_crs: str | None = None, as_of: AsOf | None = None,
              tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> VectorTile:
         """The tile of 'layer[,layer...]' at z/x/y of `tms` (raw path values, validated here)."""
         tile = parse_tile(z, x, y, tms=tms)
         layers = parse_layers(layers_text)
         return self.render(layers, tile, filter_text=filter_text, filter_lang=filter_lang,
-                           datetime=datetime, filter_crs=filter_crs)
+                           datetime=datetime, filter_crs=filter_crs, as_of=as_of)
 
     def render(self, layers: list, tile: Tile, *, filter_text=None, filter_lang=None,
-               datetime=None, filter_crs=None) -> VectorTile:
+               datetime=None, filter_crs=None, as_of: AsOf | None = None) -> VectorTile:
+        """The tile (cached, or rendered); with `as_of`, as the database was then."""
         wheres = self.conditions(layers, filter_text, filter_lang, datetime, filter_crs)
         shown = visible_layers(layers, tile.scale_zoom)
         key = ("mvt", tile.tms.id, tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
                filter_text or "", filter_lang or "", datetime or "")
         if filter_crs:
             key += (filter_crs,)
+        if as_of is not None:
+            key += ("as_of", as_of.text)
         if not shown:                      # outside every layer's zoom range: empty tile
             cached = self.cache.get_or_render(key, {}, lambda: b"")
             return VectorTile(b"", cached.etag, cached.hit)
+        if as_of is not None:
+            return self._retried(lambda: self._render_as_of(shown, tile, key, wheres, as_of))
         try:
             return self._render(shown, tile, key, wheres)
         except DatabaseUnavailable:
@@ -136,6 +142,25 @@ class VectorTiles:
             # together) and try again on a fresh one
             self.engine.dispose(close=False)
             return self._render(shown, tile, key, wheres)
+
+    def _retried(self, render) -> VectorTile:
+        """`render()`, once more on fresh connections after a lost database (see above)."""
+        try:
+            return render()
+        except DatabaseUnavailable:
+            self.engine.dispose(close=False)
+            return render()
+
+    def _render_as_of(self, shown, tile, key, wheres, as_of: AsOf) -> VectorTile:
+        """A tile of the layers' versions at an instant, through SQLAlchemy (its statement
+        is built per request). Cached under the instant: a settled one never changes, an
+        unsettled one also follows the current data versions."""
+        with db_errors(), self.engine.connect() as conn:
+            versions = {} if as_of.settled() else table_versions(
+                conn, [layer.table_name for layer in shown])
+            cached = self.cache.get_or_render(
+                key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres, as_of.at)))
+        return VectorTile(cached.data, cached.etag, cached.hit)
 
     def _render(self, shown, tile, key, wheres) -> VectorTile:
         if wheres or not self.binary:    # a statement built for this request: SQLAlchemy runs it

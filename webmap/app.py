@@ -43,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import auth_views, queries
     app.register_blueprint(queries.bp)
     app.register_blueprint(auth_views.bp)
+    from . import timeline_views
+    app.register_blueprint(timeline_views.bp)
     _guard(app, settings)
     tile_fastpath.install(app)      # outermost: plain vector tiles skip the guards
     return app

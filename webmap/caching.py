@@ -28,6 +28,8 @@ CACHE_CONTROL = {
     "vendor": "public, max-age=86400",                # front-end files without ?v=
     "vendor_versioned": f"public, max-age={YEAR}, immutable",
     "private": "private, no-cache",                    # answers to a credential
+    # the database as it was at a settled past instant (`as_of`): it never changes
+    "as_of": f"public, max-age={YEAR}, immutable",
     # never stored
     "never": "no-store",                              # errors, health
 }
@@ -53,3 +55,17 @@ def matches(if_none_match: str | None, tag: str) -> bool:
         if candidate == "*" or candidate.removeprefix("W/") == quoted:
             return True
     return False
+
+
+def as_of_version(as_of, version):
+    """What stands for the data version in the tag of an `as_of` answer: the instant
+    alone when it is settled (the answer never changes), else the instant and the
+    current version (a transaction still open may yet write history before it)."""
+    if as_of is None:
+        return version
+    return ("as_of", as_of.text) if as_of.settled() else ("as_of", as_of.text, version)
+
+
+def as_of_cache(as_of) -> str | None:
+    """The cache policy of an `as_of` answer (None: the view's own)."""
+    return "as_of" if as_of is not None and as_of.settled() else None

@@ -27,7 +27,8 @@ from .vendor import vendor_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
 OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
-               "drawquery.js", "panels.js")
+               "drawquery.js", "panels.js", "time.js", "history_popup.js")
+OWN_STYLES = ("map.css", "time.css")
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
 MAX_ZOOM = 22
@@ -149,7 +150,9 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
         "offline_base": "city",
         "endpoints": {"identify": "/query/identify", "within": "/query/within",
                       "near": "/query/near", "search": "/search",
-                      "items": "/collections/{layer}/items/{id}"},
+                      "items": "/collections/{layer}/items/{id}",
+                      "history": "/collections/{layer}/items/{id}/history",
+                      "timeline": "/history/timeline"},
     }
 
 
@@ -200,7 +203,8 @@ class PageScript(JSCSSMixin):
         suffix = "?v=" + asset_version if asset_version else ""
         self.default_js = [("gisdb_" + name, "/static/map/" + name + suffix)
                            for name in OWN_SCRIPTS]
-        self.default_css = [("gisdb_map_css", "/static/map/map.css" + suffix)]
+        self.default_css = [("gisdb_" + name.replace(".", "_"), "/static/map/" + name + suffix)
+                            for name in OWN_STYLES]
 
 
 VENDOR_ASSETS[GroupedLayers] = (

@@ -20,26 +20,43 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from gisdb.errors import InvalidParameter
+from gisdb.temporal import TimeRange, parse_as_of, parse_datetime
 from layers.registry import get_layer
 from tiles import tilejson, tilesets
 from tiles.grid import matrix_set, parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
 
+from .caching import as_of_cache
 from .responses import json_document, respond
 from .tile_http import check_params, image_response, scaled
 from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
 PNG_PARAMS = frozenset({"f"})
+LAYER_PNG_PARAMS = frozenset({"f", "as_of", "datetime"})
 
 
-def _png_tiles() -> PngTiles:
-    check_params(request.args, PNG_PARAMS)
+def _png_tiles(allowed: frozenset = PNG_PARAMS) -> PngTiles:
+    check_params(request.args, allowed)
     return png_tiles()
 
 
 def _layers_png(layer_ids: tuple[str, ...], tile, scale: int) -> Response:
-    return image_response(_png_tiles().layers_tile(layer_ids, tile, scale), "data")
+    tiles = _png_tiles(LAYER_PNG_PARAMS)
+    as_of = parse_as_of(request.args.get("as_of"))
+    span = _datetime(layer_ids, request.args.get("datetime"))
+    return image_response(tiles.layers_tile(layer_ids, tile, scale, as_of, span), "data",
+                          as_of_cache(as_of))
+
+
+def _datetime(layer_ids: tuple[str, ...], raw: str | None) -> TimeRange | None:
+    """`datetime` of a PNG tile (the data's own time: for the admin units, the units valid
+    then instead of today's), by the vector tiles' rules."""
+    if raw is None or not raw.strip():
+        return None
+    if len(layer_ids) == 1 and not get_layer(layer_ids[0]).time_field:
+        raise InvalidParameter(f"layer {layer_ids[0]!r} has no time field for datetime")
+    return parse_datetime(raw)
 
 
 @bp.get("/collections/<layer>/map/tiles/<tms>/<z>/<y>/<x>.png")

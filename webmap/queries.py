@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
+from gisdb.temporal import AsOf, parse_as_of
 from gisdb.versions import table_versions
 from layers import queries
 from layers.layer import Layer
@@ -21,17 +22,17 @@ from layers.registry import get_layer
 from layers.search import search
 
 from .api.response import ApiResponse
-from .caching import make_tag
+from .caching import as_of_cache, as_of_version, make_tag
 from .responses import respond
 from .services import services
 
 bp = Blueprint("queries", __name__)
 COMMON = {"f"}
-ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer"}
+ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer", "as_of"}
 NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "filter-crs", "limit",
-               "offset", "at_date", "include_geometry"}
-WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features"}
-STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date"}
+               "offset", "at_date", "include_geometry", "as_of"}
+WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of"}
+STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date", "as_of"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
 
 
@@ -66,15 +67,25 @@ def _body() -> dict | None:
     return body
 
 
-def _answer(tables: list[str], compute) -> Response:
-    """JSON of `compute(conn)`, tagged with the tables' data versions and the request;
-    not computed when the client's copy is current (304)."""
+def _answer(tables: list[str], compute, as_of: AsOf | None = None) -> Response:
+    """JSON of `compute(conn)`, tagged with the tables' data versions (or the settled
+    instant of `as_of`) and the request; not computed when the client's copy is current
+    (304)."""
     with db_errors(), services().engine.connect() as conn:
-        versions = table_versions(conn, tables)
-        tag = make_tag(sorted(versions.items()), request.path, sorted(request.args.items()),
+        versions = as_of_version(as_of, sorted(table_versions(conn, tables).items()))
+        tag = make_tag(versions, request.path, sorted(request.args.items()),
                        hashlib.sha256(request.get_data(cache=True)).hexdigest())
-        return respond(ApiResponse(etag=tag, later=lambda: ApiResponse(body=json.dumps(
-            compute(conn), ensure_ascii=False, default=str).encode())), "data")
+        return respond(ApiResponse(etag=tag, cache=as_of_cache(as_of), later=lambda: ApiResponse(
+            body=json.dumps(compute(conn), ensure_ascii=False, default=str).encode())), "data")
+
+
+def _as_of(p: dict) -> AsOf | None:
+    """The request's `as_of` (None: the current state)."""
+    return parse_as_of(None if p.get("as_of") is None else str(p["as_of"]))
+
+
+def _at(as_of: AsOf | None):
+    return None if as_of is None else as_of.at
 
 
 def _tables(layers: tuple[Layer, ...], *more: str) -> list[str]:
@@ -112,18 +123,21 @@ def identify_view():
     limit = inputs.integer(p.get("limit", 50), "limit", low=1, high=200)
     per_layer = inputs.integer(p.get("per_layer", 5), "per_layer", low=1, high=20)
     at = inputs.date(p.get("at_date"))
+    as_of = _as_of(p)
 
     def compute(conn):
         result = queries.identify(conn, lon, lat, layers, tolerance_m=tolerance, at_date=at,
-                                  per_layer=per_layer, limit=limit)
+                                  per_layer=per_layer, limit=limit, as_of=_at(as_of))
         for feature in result["features"]:
-            feature["links"] = _feature_links(feature["layer"], feature["id"])
+            feature["links"] = _feature_links(feature["layer"], feature["id"], as_of)
         return result
-    return _answer(_tables(layers), compute)
+    return _answer(_tables(layers), compute, as_of)
 
 
-def _feature_links(layer_id: str, feature_id) -> list[dict]:
+def _feature_links(layer_id: str, feature_id, as_of: AsOf | None = None) -> list[dict]:
     href = f"{request.script_root}/collections/{layer_id}/items/{feature_id}"
+    if as_of is not None:
+        href += "?as_of=" + as_of.text.replace("+", "%2B")
     return [{"rel": "item", "type": "application/geo+json", "href": href},
             {"rel": "collection", "type": "application/json",
              "href": f"{request.script_root}/collections/{layer_id}"}]
@@ -153,7 +167,7 @@ def _geometry_from(p: dict, body: dict | None, *, allowed) -> inputs.QueryGeomet
 
 
 BODY_OPTIONS = ("layer", "layers", "distance", "filter", "filter-lang", "filter-crs", "limit", "offset",
-                "at_date", "features", "include_geometry", "by")
+                "at_date", "features", "include_geometry", "by", "as_of")
 
 
 def _merge_body(p: dict, body: dict | None, allowed: set[str]) -> dict:
@@ -190,17 +204,18 @@ def near_view():
         raise InvalidParameter("equals must be an object of field: value")
     equals.update(extra)
     with_geometry = str(p.get("include_geometry", "true")).lower() not in ("false", "0", "no")
+    as_of = _as_of(p)
 
     def compute(conn):
         result = queries.near(conn, layer, geometry, p["distance"], filter_text=p.get("filter"),
                               filter_lang=p.get("filter-lang", "cql2-text"), equals=equals,
                               limit=p.get("limit", 100), offset=p.get("offset", 0),
                               at_date=inputs.date(p.get("at_date")), with_geometry=with_geometry,
-                              filter_crs=p.get("filter-crs"))
+                              filter_crs=p.get("filter-crs"), as_of=_at(as_of))
         for feature in result["features"]:
-            feature["links"] = _feature_links(layer.id, feature["id"])
+            feature["links"] = _feature_links(layer.id, feature["id"], as_of)
         return result
-    return _answer(_tables((layer,)), compute)
+    return _answer(_tables((layer,)), compute, as_of)
 
 
 @bp.route("/query/within", methods=["GET", "POST"])
@@ -215,8 +230,10 @@ def within_view():
                                "circle=lon,lat,radius_m")
     layers = inputs.layer_list(p.get("layers"))
     at = inputs.date(p.get("at_date"))
+    as_of = _as_of(p)
     return _answer(_tables(layers), lambda conn: queries.within(
-        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0)))
+        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0), as_of=_at(as_of)),
+        as_of)
 
 
 @bp.get("/query/stats")
@@ -226,10 +243,11 @@ def stats_view():
     p = _params(STATS_PARAMS, _queryable_names(layer_id))
     layer = inputs.one_layer(layer_id)
     equals = _equals(p, STATS_PARAMS)
+    as_of = _as_of(p)
     return _answer(_tables((layer, get_layer("admin_units"))), lambda conn: queries.stats(
         conn, layer, p.get("by", "ward"), filter_text=p.get("filter"),
         filter_lang=p.get("filter-lang", "cql2-text"), equals=equals, at_date=p.get("at_date"),
-        filter_crs=p.get("filter-crs")))
+        filter_crs=p.get("filter-crs"), as_of=_at(as_of)), as_of)
 
 
 @bp.get("/search")

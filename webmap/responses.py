@@ -30,8 +30,9 @@ def flask_response(status: int, headers: dict, body, media_type: str | None) -> 
 def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
     """(status, headers, body, media type) of a core's answer under the cache policy
     named `cache`: 304 when the client's copy is current (the content is then never
-    made), else the content rendered (JSON, HTML template, bytes or a stream)."""
-    policy = {"Cache-Control": CACHE_CONTROL[cache]}
+    made), else the content rendered (JSON, HTML template, bytes or a stream). A core's
+    answer may name its own policy (`r.cache`: an `as_of` answer about a settled instant)."""
+    policy = {"Cache-Control": CACHE_CONTROL[r.cache or cache]}
     if r.etag is not None:
         policy["ETag"] = etag_header(r.etag)
         if matches(if_none_match, r.etag):

@@ -11,16 +11,18 @@ from typing import Mapping
 from flask import Response
 
 from gisdb.errors import InvalidParameter
+from gisdb.temporal import parse_as_of
 from tiles.grid import WEB_MERCATOR_QUAD, TileMatrixSet
 from tiles.png import ImageTile
 from tiles.vector import VectorTiles
 
 from .api.response import ApiResponse
-from .caching import CACHE_CONTROL, etag_header, matches
+from .caching import CACHE_CONTROL, as_of_cache, etag_header, matches
 from .responses import respond
 
-VECTOR_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "datetime", "f"})
-NO_ARGS = {"filter_text": None, "filter_lang": None, "filter_crs": None, "datetime": None}
+VECTOR_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "datetime", "as_of", "f"})
+NO_ARGS = {"filter_text": None, "filter_lang": None, "filter_crs": None, "datetime": None,
+           "as_of": None}
 VECTOR_CACHE_CONTROL = CACHE_CONTROL["vector_tile"]
 
 
@@ -36,7 +38,8 @@ def tile_args(args: Mapping[str, str]) -> dict:
     return {"filter_text": args.get("filter"),
             "filter_lang": args.get("filter-lang"),
             "filter_crs": args.get("filter-crs"),
-            "datetime": args.get("datetime")}
+            "datetime": args.get("datetime"),
+            "as_of": parse_as_of(args.get("as_of"))}
 
 
 def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
@@ -47,7 +50,9 @@ def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
     when the client's copy is current, 204 for an empty tile, gzip when accepted. Errors
     raise. Kept to the fewest Python calls: it runs for every tile of every pan."""
     tile = tiles.tile(layers_text, z, x, y, tms=tms, **options)
-    headers = {"ETag": etag_header(tile.etag), "Cache-Control": VECTOR_CACHE_CONTROL,
+    as_of = options["as_of"]
+    headers = {"ETag": etag_header(tile.etag),
+               "Cache-Control": VECTOR_CACHE_CONTROL if as_of is None else _as_of_policy(as_of),
                "Vary": "Accept-Encoding", "X-Tile-Cache": "hit" if tile.hit else "miss"}
     if if_none_match and matches(if_none_match, tile.etag):
         return 304, headers, b"", None
@@ -59,15 +64,21 @@ def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
     return 200, headers, tile.body(), tile.media_type
 
 
-def image_response(tile: ImageTile, cache: str) -> Response:
+def _as_of_policy(as_of) -> str:
+    """The caching policy of a vector tile as of an instant (settled: it never changes)."""
+    return CACHE_CONTROL[as_of_cache(as_of) or "vector_tile"]
+
+
+def image_response(tile: ImageTile, cache: str, own_cache: str | None = None) -> Response:
     """The answer of a PNG tile: 304 without reading or drawing it when the client's copy
-    is current (said as a cache hit), else its bytes from the cache or drawn."""
+    is current (said as a cache hit), else its bytes from the cache or drawn. `own_cache`:
+    the tile's own policy (a settled `as_of`), else `cache`."""
     def load() -> ApiResponse:
         cached = tile.load()
         return ApiResponse(media_type=tile.media_type, body=cached.data,
                            headers={"X-Tile-Cache": "hit" if cached.hit else "miss"})
-    return respond(ApiResponse(etag=tile.etag, headers={"X-Tile-Cache": "hit"}, later=load),
-                   cache)
+    return respond(ApiResponse(etag=tile.etag, headers={"X-Tile-Cache": "hit"}, later=load,
+                               cache=own_cache), cache)
 
 
 def check_params(args: Mapping[str, str], allowed: frozenset) -> None:

@@ -10,13 +10,15 @@ the same the WSGI fast path (webmap.tile_fastpath) gives without Flask.
 {tms} is WebMercatorQuad or WorldCRS84Quad (`tiles.grid`); TileJSON stays WebMercatorQuad.
 - GET /tiles/{l1,l2,...}/{z}/{x}/{y}.mvt                        composite MVT (XYZ order)
 - GET /tiles/{l1,l2,...}.json                                   TileJSON of the composite
-Tile query parameters: filter, filter-lang (CQL2), filter-crs, datetime. An empty tile (no feature,
+Tile query parameters: filter, filter-lang (CQL2), filter-crs, datetime, as_of (the database
+as it was at that instant). An empty tile (no feature,
 or a zoom outside every layer's range) is `204 No Content`.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from gisdb.temporal import parse_as_of
 from layers.registry import get_layer
 from tiles import grid, tilejson, tilesets
 from tiles.grid import TMS_ID, matrix_set
@@ -34,7 +36,12 @@ def _base() -> str:
 
 
 def _passthrough() -> dict:
-    return {k: request.args.get(k) for k in ("filter", "filter-lang", "filter-crs", "datetime")}
+    """The tile options a TileJSON's URL templates carry (`as_of` checked and normalised,
+    so MapLibre asks for tiles of that instant)."""
+    options = {k: request.args.get(k) for k in ("filter", "filter-lang", "filter-crs", "datetime")}
+    as_of = parse_as_of(request.args.get("as_of"))
+    options["as_of"] = None if as_of is None else as_of.text
+    return options
 
 
 def _tile_response(layers_text: str, z, x, y, tms=grid.WEB_MERCATOR_QUAD) -> Response:

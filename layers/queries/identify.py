@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from gisdb.engine import db_errors
 from layers.layer import Layer
 from layers.registry import visible_layers
+from layers.time_travel import as_of_statement
 
 from . import expressions as ex
 from .inputs import MAX_TOLERANCE_M, lon_lat, number
@@ -46,10 +47,10 @@ def _layer_select(layer: Layer, pt, lat: float, tolerance_m: float, at: dt.date,
 
 def identify(conn: Connection, lon, lat, layers: tuple[Layer, ...] | None = None, *,
              tolerance_m: float = DEFAULT_TOLERANCE_M, at_date: dt.date | None = None,
-             per_layer: int = 5, limit: int = 50) -> dict:
+             per_layer: int = 5, limit: int = 50, as_of: dt.datetime | None = None) -> dict:
     """Features at (lon, lat): containing polygons (distance 0, smallest first), then
     lines and points within `tolerance_m`, nearest first. Admin units are those valid on
-    `at_date` (today by default). Returns the point, the tolerance and the features,
+    `at_date` (today by default); the database as it was at `as_of` when given. Returns the point, the tolerance and the features,
     each with layer id, titles, feature id, label, distance, bbox and attributes."""
     x, y = lon_lat(lon, lat)
     tol = number(tolerance_m, "tolerance", low=0, high=MAX_TOLERANCE_M)
@@ -61,7 +62,7 @@ def identify(conn: Connection, lon, lat, layers: tuple[Layer, ...] | None = None
     sub = union.subquery()
     stmt = sa.select(sub).order_by(sub.c.distance_m, sub.c.size, sub.c.layer).limit(limit)
     with db_errors():
-        rows = conn.execute(stmt).all()
+        rows = conn.execute(as_of_statement(stmt, as_of)).all()
     by_id = {layer.id: layer for layer in chosen}
     features = []
     for row in rows:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
+from layers.time_travel import as_of_statement
 
 from . import expressions as ex
 from .filters import where_clauses
@@ -24,10 +25,12 @@ NEAR_TYPES = POINT_TYPES + LINE_TYPES
 def near(conn: Connection, layer: Layer, geometry: QueryGeometry, distance_m, *,
          filter_text: str | None = None, filter_lang: str = "cql2-text",
          equals: dict | None = None, limit=DEFAULT_LIMIT, offset=0,
-         at_date: dt.date | None = None, with_geometry: bool = True, filter_crs=None) -> dict:
+         at_date: dt.date | None = None, with_geometry: bool = True, filter_crs=None,
+         as_of: dt.datetime | None = None) -> dict:
     """A GeoJSON FeatureCollection of `layer`'s features within `distance_m` of
     `geometry`, sorted by distance; each feature carries `distance_m` and a label.
-    `numberMatched` counts all matches (bounded by the distance, so never a full scan)."""
+    `numberMatched` counts all matches (bounded by the distance, so never a full scan).
+    With `as_of`, the layer as it was at that instant."""
     if geometry.is_circle or geometry.geom_type not in NEAR_TYPES:
         raise InvalidParameter("near needs a Point, MultiPoint, LineString or MultiLineString, "
                                "got " + (geometry.geom_type or "nothing"))
@@ -50,8 +53,8 @@ def near(conn: Connection, layer: Layer, geometry: QueryGeometry, distance_m, *,
             .limit(limit).offset(offset))
     count = sa.select(sa.func.count()).select_from(t).where(*conditions)
     with db_errors():
-        rows = conn.execute(stmt).all()
-        matched = conn.execute(count).scalar_one()
+        rows = conn.execute(as_of_statement(stmt, as_of)).all()
+        matched = conn.execute(as_of_statement(count, as_of)).scalar_one()
     features = []
     for row in rows:
         props = dict(row.properties or {})

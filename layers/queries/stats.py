@@ -18,6 +18,7 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
 from layers.registry import get_layer
+from layers.time_travel import as_of_statement
 
 from . import expressions as ex
 from .filters import where_clauses
@@ -47,14 +48,19 @@ def _sums(layer: Layer, rows) -> list:
     return cols
 
 
-def _units_valid(conn: Connection, units, levels: tuple[str, ...], at: dt.date, by: str) -> None:
-    """Raise a clear error when no unit of this level is valid on `at`."""
+def _units_valid(conn: Connection, units, levels: tuple[str, ...], at: dt.date, by: str,
+                 as_of: dt.datetime | None = None) -> None:
+    """Raise a clear error when no unit of this level is valid on `at`. As of an instant
+    before the history starts there are no units at all: an empty answer, no error."""
     valid = sa.select(sa.func.count()).where(units.c.level.in_(levels), units.c.valid_from <= at,
                                              sa.or_(units.c.valid_to.is_(None), units.c.valid_to > at))
-    if conn.execute(valid).scalar_one():
+    if conn.execute(as_of_statement(valid, as_of)).scalar_one():
         return
-    span = conn.execute(sa.select(sa.func.min(units.c.valid_from), sa.func.max(units.c.valid_to))
-                        .where(units.c.level.in_(levels))).one()
+    span = conn.execute(as_of_statement(
+        sa.select(sa.func.min(units.c.valid_from), sa.func.max(units.c.valid_to))
+        .where(units.c.level.in_(levels)), as_of)).one()
+    if span[0] is None and as_of is not None:
+        return
     if span[0] is None:
         raise InvalidParameter(f"there are no {by} units in the database")
     if span[1] is not None and at >= span[1]:
@@ -76,10 +82,10 @@ def _round(row, layer: Layer) -> dict:
 
 def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str | None = None,
           filter_lang: str = "cql2-text", equals: dict | None = None,
-          at_date=None, filter_crs=None) -> dict:
+          at_date=None, filter_crs=None, as_of: dt.datetime | None = None) -> dict:
     """Per admin unit of level `by` ('ward' includes communes, or 'district') valid on
     `at_date` (today by default): code, name and the layer's count/area/length; plus the
-    totals and the unassigned remainder."""
+    totals and the unassigned remainder; the database as it was at `as_of` when given."""
     if by not in LEVELS:
         raise InvalidParameter(f"by must be one of {', '.join(LEVELS)}, got {str(by)[:20]!r}")
     at = date(at_date)
@@ -110,9 +116,9 @@ def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str 
                ).subquery()
     outside = sa.select(*_sums(layer, outside))
     with db_errors():
-        _units_valid(conn, units, LEVELS[by], at, by)
-        rows = conn.execute(grouped).all()
-        unassigned = _round(conn.execute(outside).one(), layer)
+        _units_valid(conn, units, LEVELS[by], at, by, as_of)
+        rows = conn.execute(as_of_statement(grouped, as_of)).all()
+        unassigned = _round(conn.execute(as_of_statement(outside, as_of)).one(), layer)
     groups = [{"code": r.code, "name": r.name, **_round(r, layer)} for r in rows]
     totals = {k: round(sum(g[k] for g in groups) + unassigned[k], 2) for k in unassigned}
     totals["count"] = int(totals["count"])

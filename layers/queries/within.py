@@ -17,6 +17,7 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
 from layers.registry import visible_layers
+from layers.time_travel import as_of_statement
 
 from . import expressions as ex
 from .inputs import AREA_TYPES, MAX_QUERY_AREA_M2, QueryGeometry, integer
@@ -79,10 +80,11 @@ def check_area(qg: QueryGeometry) -> None:
 
 
 def within(conn: Connection, geometry: QueryGeometry, layers: tuple[Layer, ...] | None = None, *,
-           at_date: dt.date | None = None, feature_ids: int = 0) -> dict:
+           at_date: dt.date | None = None, feature_ids: int = 0,
+           as_of: dt.datetime | None = None) -> dict:
     """Per layer: `count` and the measures that apply (see the module docstring), plus up
     to `feature_ids` feature ids (smallest first) when asked. Admin units are those valid
-    on `at_date` (today by default)."""
+    on `at_date` (today by default); the database as it was at `as_of` when given."""
     check_area(geometry)
     n_ids = integer(feature_ids, "features", low=0, high=MAX_IDS)
     at = at_date or dt.date.today()
@@ -90,11 +92,11 @@ def within(conn: Connection, geometry: QueryGeometry, layers: tuple[Layer, ...] 
     clip = ex.geometry_literal(geometry)
     stmt = sa.union_all(*(_aggregate(layer, geometry, clip, at) for layer in chosen))
     with db_errors():
-        rows = {row.layer: row for row in conn.execute(stmt)}
+        rows = {row.layer: row for row in conn.execute(as_of_statement(stmt, as_of))}
         ids: dict[str, list[int]] = {layer.id: [] for layer in chosen}
         if n_ids:
-            for row in conn.execute(sa.union_all(*(_ids(layer, geometry, clip, at, n_ids)
-                                                   for layer in chosen))):
+            ids_stmt = sa.union_all(*(_ids(layer, geometry, clip, at, n_ids) for layer in chosen))
+            for row in conn.execute(as_of_statement(ids_stmt, as_of)):
                 ids[row.layer].append(row.id)
     out = []
     for layer in chosen:

@@ -15,7 +15,7 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidFilter, NotFound
 from layers.registry import get_layer
 
-from ..caching import make_tag
+from ..caching import as_of_cache, as_of_version, make_tag
 from .encoding import ClosingBody, chunked, gzipped
 from .items_sql import page_statements
 from .links import link, self_and_alternate, with_query
@@ -49,12 +49,12 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
     except BaseException:
         conn.close()
         raise
-    tag = make_tag("items", layer.id, state.version, q.query_string(), fmt, "gz" if gzip else "",
-                   base)                            # links are built from base
+    tag = make_tag("items", layer.id, as_of_version(q.as_of, state.version), q.query_string(), fmt,
+                   "gz" if gzip else "", base)      # links are built from base
     page = _Page(conn, layer, q, fmt, f"{base}/collections/{layer.id}/items", statements,
                  streamed, state.small)
     return ApiResponse(etag=tag, headers=_headers(q), later=lambda: page.answer(gzip),
-                       release=conn.close)
+                       release=conn.close, cache=as_of_cache(q.as_of))
 
 
 class _Page:
@@ -172,7 +172,7 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
     """One feature; NotFound (404) when the id is not a feature of the layer (found out
     only when the web layer does not answer 304)."""
     layer = get_layer(layer_id)
-    given = only_known(pairs, ("f", "crs", "properties"))
+    given = only_known(pairs, ("f", "crs", "properties", "as_of"))
     fmt = output_format(given.get("f"), accept_html)
     q = parse_items_query(layer, [(k, v) for k, v in pairs if k != "f"])
     fid = _feature_id(feature_id)
@@ -185,8 +185,9 @@ def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[st
     except BaseException:
         conn.close()
         raise
-    tag = make_tag("item", layer.id, fid, state.version, q.query_string(), fmt, base)
-    return ApiResponse(etag=tag, headers=_headers(q), release=conn.close,
+    tag = make_tag("item", layer.id, fid, as_of_version(q.as_of, state.version), q.query_string(),
+                   fmt, base)
+    return ApiResponse(etag=tag, headers=_headers(q), release=conn.close, cache=as_of_cache(q.as_of),
                        later=lambda: _feature(conn, stmt, values, layer, q, fid, fmt, base))
 
 

@@ -18,6 +18,7 @@ from gisdb.model import STORAGE_SRID
 from layers import filter_rules
 from layers.layer import Layer
 from layers.registry import get_layer
+from layers.time_travel import AS_OF, as_of_param, travel
 
 from .params import ItemsQuery
 
@@ -41,6 +42,9 @@ def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dic
     for name, raw in q.equals:
         values["eq_" + name], type_ = filter_rules.equality_value(layer, name, raw)
         shape.append(("eq", name, _type_key(type_)))
+    if q.as_of is not None:
+        values[AS_OF] = q.as_of.at
+        shape.append((AS_OF,))
     return tuple(shape), values
 
 
@@ -118,11 +122,19 @@ def _features(layer: Layer, shape: tuple, conds: list) -> sa.Select:
     return sa.select(feature.label("feature"))
 
 
+def _statements(layer: Layer, shape: tuple, conds: list) -> tuple[sa.Select, sa.Select]:
+    """(features, count); with `as_of` in the shape, both read the layer's versions at
+    the bound instant instead of the table (layers.time_travel)."""
+    features, count = _features(layer, shape, conds), count_statement(layer, conds)
+    if (AS_OF,) in shape:
+        features, count = travel(features, as_of_param()), travel(count, as_of_param())
+    return features, count
+
+
 @lru_cache(maxsize=512)
 def _cached(shape: tuple) -> tuple[sa.Select, sa.Select]:
     layer = get_layer(shape[0])
-    conds = _shape_conditions(layer, shape)
-    return _features(layer, shape, conds), count_statement(layer, conds)
+    return _statements(layer, shape, _shape_conditions(layer, shape))
 
 
 def page_statements(layer: Layer, q: ItemsQuery, *, extra: int = 1,
@@ -136,7 +148,7 @@ def page_statements(layer: Layer, q: ItemsQuery, *, extra: int = 1,
     conds = _shape_conditions(layer, shape) + list(where or [])
     if q.filter is not None:
         conds.append(filter_rules.cql2_clause(layer, q.filter, q.filter_lang, q.filter_crs))
-    return _features(layer, shape, conds), count_statement(layer, conds), values
+    return (*_statements(layer, shape, conds), values)
 
 
 def count_statement(layer: Layer, conds: list) -> sa.Select:

@@ -42,6 +42,9 @@ COMMON_PARAMS = {
     "offset": _param("offset", "Features to skip (paging; follow the `next` link).",
                      {"type": "integer", "minimum": 0, "default": 0}),
     "datetime": _param("datetime", "Instant or interval (RFC 3339, open ends `..`).", {"type": "string"}),
+    "as_of": _param("as_of", "The database as it was at this instant (RFC 3339 timestamp, UTC "
+                    "without an offset, or a date: its start in UTC); in the future: now.",
+                    {"type": "string"}),
     "filter": _param("filter", "CQL2 filter over the queryables.", {"type": "string"}),
     "filter-lang": _param("filter-lang", "Language of filter.",
                           {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
@@ -61,7 +64,7 @@ def _ref(name: str) -> dict:
 def _items_path(layer: Layer) -> dict:
     names = ["f", "bbox", "bbox-crs", "crs", "limit", "offset"]
     names += ["datetime"] if layer.time_field else []
-    names += ["filter", "filter-lang", "filter-crs", "sortby", "properties"]
+    names += ["filter", "filter-lang", "filter-crs", "sortby", "properties", "as_of"]
     params = [_ref(n) for n in names] + [
         _param(f.name, f"Equal to this value ({f.en}).", json_schema_type(layer.column(f.name)))
         for f in layer.queryables]
@@ -80,7 +83,8 @@ def _item_path(layer: Layer) -> dict:
         "summary": f"One feature of {layer.title_en}", "operationId": f"getItem_{layer.id}",
         "tags": [layer.group],
         "parameters": [_param("featureId", "Feature id.", {"type": "integer"}, required=True,
-                              where="path"), _ref("f"), _ref("crs"), _ref("properties")],
+                              where="path"), _ref("f"), _ref("crs"), _ref("properties"),
+                       _ref("as_of")],
         "responses": {"200": {"description": "A GeoJSON Feature.",
                               "content": {"application/geo+json": {"schema": {"type": "object"}}}},
                       "404": ERROR}}}

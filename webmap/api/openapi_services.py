@@ -74,6 +74,7 @@ CQL = [_text("filter", "CQL2 filter over the layer's queryables."),
        _text("filter-crs", "CRS of geometries in filter.", format="uri")]
 AT_DATE = _text("at_date", "Day the administrative units are taken at (YYYY-MM-DD; today).",
                 format="date")
+AS_OF = _text("as_of", "The database as it was at this instant (RFC 3339, or a date).")
 
 
 def _zxy(order: str, suffix: str = "") -> list[dict]:
@@ -88,7 +89,8 @@ def _zxy(order: str, suffix: str = "") -> list[dict]:
 
 def tile_paths() -> dict:
     """Vector tiles, map (PNG) tiles, their tilesets, TileJSON and tile matrix sets."""
-    vector = [_text("filter", "CQL2 filter."), *CQL[1:], _text("datetime", "Instant or interval.")]
+    vector = [_text("filter", "CQL2 filter."), *CQL[1:], _text("datetime", "Instant or interval."), AS_OF]
+    png = [AS_OF, _text("datetime", "The data's time (e.g. the admin units valid then).")]
     coll = "/collections/{collectionId}"
     ogc_row_col = "/{tileMatrix}/{tileRow}/{tileCol}"
     return {
@@ -107,14 +109,14 @@ def tile_paths() -> dict:
         coll + "/map/tiles/{tileMatrixSetId}": {"get": get(
             "Map tileset metadata", "tiles_mapTileset", [_layer(), TMS], JSON_OBJECT)},
         coll + "/map/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
-            "Map tile (PNG) of a layer", "tiles_layerPng", [_layer(), TMS, *_zxy("ogc", "@2x")], PNG)},
+            "Map tile (PNG) of a layer", "tiles_layerPng", [_layer(), TMS, *_zxy("ogc", "@2x"), *png], PNG)},
         "/tiles/{layers}/{z}/{x}/{y}.mvt": {"get": get(
             "Vector tile of several layers (XYZ)", "tiles_compositeMvt",
             [LAYERS_PATH, *_zxy("xyz"), *vector],
             {MVT: {"schema": {"type": "string", "format": "binary"}}}, empty="No feature in this tile.")},
         "/tiles/{layers}/{z}/{x}/{y}.png": {"get": get(
             "Map tile of several layers (XYZ)", "tiles_compositePng",
-            [LAYERS_PATH, *_zxy("xyz", "@2x")], PNG)},
+            [LAYERS_PATH, *_zxy("xyz", "@2x"), *png], PNG)},
         "/tiles/{layers}.json": {"get": get(
             "TileJSON 3.0 of several layers", "tiles_compositeTileJSON",
             [LAYERS_PATH, *vector], JSON_OBJECT)},
@@ -155,17 +157,17 @@ def query_paths() -> dict:
         _text("layer", "Layer id."), lon, lat, _text("geometry", "GeoJSON point or line."),
         _number("distance", "Distance (metres).", 0, 10_000), *CQL,
         _integer("limit", "Features per page.", 1, 10_000), _integer("offset", "Skip.", 0, 10**9),
-        AT_DATE, _text("include_geometry", "true/false.")], JSON_OBJECT)
+        AT_DATE, _text("include_geometry", "true/false."), AS_OF], JSON_OBJECT)
     within = get("What lies in an area, counted per layer", "queries_within", [
         _text("geometry", "GeoJSON polygon."), _text("circle", "lon,lat,radius_m."), LAYER_LIST,
-        AT_DATE, _integer("features", "Feature ids to list per layer.", 0, 1000)], JSON_OBJECT)
+        AT_DATE, _integer("features", "Feature ids to list per layer.", 0, 1000), AS_OF], JSON_OBJECT)
     return {
         "/query/identify": {"get": get("Features at a point", "queries_identify", [
             lon | {"required": True}, lat | {"required": True}, LAYER_LIST,
             _number("tolerance", "Search radius (metres).", 0, 1000),
             _number("zoom", "Map zoom (sets the tolerance).", 0, 24),
             _integer("limit", "Features in all.", 1, 200),
-            _integer("per_layer", "Features per layer.", 1, 20), AT_DATE], JSON_OBJECT)},
+            _integer("per_layer", "Features per layer.", 1, 20), AT_DATE, AS_OF], JSON_OBJECT)},
         "/query/near": {"get": near, "post": {
             **near, "operationId": "queries_nearPost", "parameters": [],
             "requestBody": _geometry_body("The same as the query parameters, as JSON.")}},
@@ -174,7 +176,9 @@ def query_paths() -> dict:
             "requestBody": _geometry_body("A GeoJSON polygon, or {geometry, layers, ...}.")}},
         "/query/stats": {"get": get("Layer statistics per administrative unit", "queries_stats", [
             _text("layer", "Layer id.") | {"required": True},
-            _text("by", "Group by.", enum=["ward", "district"]), *CQL, AT_DATE], JSON_OBJECT)},
+            _text("by", "Group by.", enum=["ward", "district"]), *CQL, AT_DATE, AS_OF], JSON_OBJECT)},
+        "/history/timeline": {"get": get("The span of the recorded history and the changes per day",
+                                         "history_timeline", [], JSON_OBJECT)},
         "/search": {"get": get("Search names, codes and addresses", "queries_search", [
             _text("q", "Text (with or without Vietnamese diacritics).") | {"required": True},
             LAYER_LIST, _integer("limit", "Results.", 1, 50)], JSON_OBJECT)},

@@ -9,7 +9,7 @@ from gisdb import bbox, cql2
 from gisdb.bbox import Box
 from gisdb.crs import Crs, crs_from_uri
 from gisdb.errors import InvalidParameter
-from gisdb.temporal import TimeRange, parse_datetime
+from gisdb.temporal import AsOf, TimeRange, parse_as_of, parse_datetime
 from layers.layer import Layer
 
 DEFAULT_LIMIT = 100
@@ -18,7 +18,7 @@ MAX_OFFSET = 10_000_000
 FORMATS = {"json": "json", "geojson": "json", "html": "html"}
 COMMON = ("f",)
 ITEMS_PARAMS = ("limit", "offset", "bbox", "bbox-crs", "crs", "properties", "sortby",
-                "filter", "filter-lang", "filter-crs")
+                "filter", "filter-lang", "filter-crs", "as_of")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ItemsQuery:
     filter_lang: str = "cql2-text"
     filter_crs: Crs = field(default_factory=lambda: crs_from_uri(None))
     equals: tuple[tuple[str, str], ...] = ()
+    as_of: AsOf | None = None                        # the database as it was then
     pairs: tuple[tuple[str, str], ...] = ()          # the accepted parameters, sorted
 
     def query_string(self, **changes) -> str:
@@ -120,6 +121,7 @@ def parse_items_query(layer: Layer, pairs: list[tuple[str, str]]) -> ItemsQuery:
     kw["crs"] = crs_from_uri(values.get("crs"), name="crs")
     if "datetime" in values:
         kw["time"] = parse_datetime(values["datetime"])
+    kw["as_of"] = parse_as_of(values.get("as_of"))
     field_names = {f.name for f in layer.fields}
     if "properties" in values:      # empty: no attributes, only ids and geometries
         kw["properties"] = tuple(_names(values["properties"], field_names, "properties"))

@@ -130,8 +130,16 @@ var GisdbI18n = (function () {
     return el;
   }
 
+  /* A module's own strings ({vi: {...}, en: {...}}), kept in its file. */
+  function add(more) {
+    Object.keys(more).forEach(function (l) {
+      STRINGS[l] = STRINGS[l] || {};
+      Object.keys(more[l]).forEach(function (k) { STRINGS[l][k] = more[l][k]; });
+    });
+  }
+
   return {
-    t: t, apply: apply, setLang: setLang, pick: pick, span: span,
+    t: t, apply: apply, setLang: setLang, pick: pick, span: span, add: add,
     lang: function () { return lang; },
     onChange: function (fn) { listeners.push(fn); }
   };

@@ -70,6 +70,7 @@ var GisdbIdentify = (function () {
     link.setAttribute("data-i18n", "identify_json");
     link.textContent = GisdbI18n.t("identify_json");
     box.appendChild(link);
+    (app.featureHooks || []).forEach(function (hook) { hook(box, feature); });
     return box;
   }
 
@@ -101,7 +102,7 @@ var GisdbIdentify = (function () {
       var tolerance = Math.min(200, Math.max(1, TOLERANCE_PX * metresPerPixel(app.map, latlng)));
       var url = app.config.endpoints.identify + "?lon=" + latlng.lng.toFixed(7) + "&lat=" +
         latlng.lat.toFixed(7) + "&layers=" + encodeURIComponent(layers.join(",")) +
-        "&tolerance=" + tolerance.toFixed(1);
+        "&tolerance=" + tolerance.toFixed(1) + (app.timeQuery ? app.timeQuery() : "");
       var mine = ++seq;
       return app.getJSON(url).then(function (body) {
         if (mine !== seq) { return body; }
