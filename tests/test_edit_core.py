@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from edit_support import TESTER, building, layer_digest
 
+from edit_support import TESTER, building, layer_digest
 from gisdb.crs import crs_from_uri
 from gisdb.editing import Batch, parse_change, write_batches
-from gisdb.errors import (FeatureConflict, InvalidFeature, NotFound, PreconditionFailed,
-                          UnprocessableFeature)
+from gisdb.errors import FeatureConflict, InvalidFeature, NotFound, PreconditionFailed, UnprocessableFeature
 from layers.importing import import_target
 
 CRS84 = crs_from_uri(None)

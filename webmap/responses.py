@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Response, current_app, render_template, request
 
 from .api.response import ApiResponse
-from .caching import CACHE_CONTROL, etag_header, make_tag, matches
+from .caching import CACHE_CONTROL, etag_header, make_tag, matches, versioned_etag_header, versioned_tag
 from .vendor import vendor_url
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -32,8 +32,9 @@ def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
     made), else the content rendered (JSON, HTML template, bytes or a stream)."""
     policy = {"Cache-Control": CACHE_CONTROL[cache]}
     if r.etag is not None:
-        policy["ETag"] = etag_header(r.etag)
-        if matches(if_none_match, r.etag):
+        tag = r.etag if r.version is None else versioned_tag(r.version, r.etag)
+        policy["ETag"] = etag_header(tag) if r.version is None else versioned_etag_header(tag)
+        if matches(if_none_match, tag):
             if r.release is not None:
                 r.release()
             return 304, {**r.headers, **policy}, b"", None
