@@ -75,6 +75,28 @@ class AlreadyLoaded(GisdbError):
     code = "Conflict"
 
 
+class Unauthorized(GisdbError):
+    """No credential where one is needed, or one that is not valid (`invalid_token`)."""
+
+    code = "Unauthorized"
+
+    def __init__(self, message: str, *, invalid_token: bool = False):
+        super().__init__(message)
+        self.invalid_token = invalid_token
+
+
+class Forbidden(GisdbError, PermissionError):
+    """A valid credential without the role this request needs."""
+
+    code = "Forbidden"
+
+
+class WritesDisabled(Forbidden):
+    """Writes are off on this server (GISDB_WRITES=off)."""
+
+    code = "WritesDisabled"
+
+
 class WriteRejected(GisdbError):
     """A write (API edit, `gisdb edit`, transaction) was refused and nothing changed.
     `field` and `rule` name what failed; `action` is its index in a transaction."""
