@@ -41,17 +41,18 @@ def _geometry(item, srid: int, current=None):
 
 def _source(target: ImportTarget, op: str, srid: int) -> sa.Subquery:
     """The features as the importer's staging rows (`_row, _flag, _wkb, f0...`, all
-    text), plus `_id` and `_expected`. An update merges its patch into the stored row:
+    text), plus `_id`, `_expected` and `_present` (the feature exists). An update merges its patch into the stored row:
     a property it does not name keeps its stored value."""
     e = _elements()
     item, props = e.c.value, e.c.value["p"]
     table, ident = target.table, _id_column(target)
     given_id = sa.cast(item["id"].astext, sa.BigInteger)
-    current = table.alias("cur") if op == "update" else None
+    current = None if op == "create" else table.alias("cur")
+    merge = op == "update"
     fields = []
     for i, col in enumerate(target.columns):
         text = props[col.name].astext
-        if current is not None:
+        if merge:
             text = sa.case((props.has_key(col.name), text),
                            else_=sa.cast(current.c[col.name], sa.Text))
         fields.append(text.label(f"f{i}"))
@@ -60,11 +61,12 @@ def _source(target: ImportTarget, op: str, srid: int) -> sa.Subquery:
             f"{table.schema}.{table.name}", ident.name))
     else:
         new_id = given_id
-    geom = _geometry(item, srid, None if current is None else current.c[target.geometry_column])
+    geom = _geometry(item, srid, current.c[target.geometry_column] if merge else None)
+    present = sa.true() if current is None else current.c[ident.name].isnot(None)
     select = sa.select(sa.cast(item["r"].astext, sa.Integer).label("_row"),
                        sa.cast(item["f"].astext, sa.SmallInteger).label("_flag"),
                        geom.label("_wkb"), *fields, new_id.label("_id"),
-                       item["v"].astext.label("_expected"))
+                       item["v"].astext.label("_expected"), present.label("_present"))
     if current is not None:
         select = select.select_from(e.outerjoin(current, current.c[ident.name] == given_id))
     return select.subquery("src")
@@ -75,7 +77,7 @@ def _checked(target: ImportTarget, op: str, srid: int) -> tuple[sa.CTE, list[str
     and the natural key not used by another feature (409)."""
     plans = [ColumnPlan(c.name, fields=(i,)) for i, c in enumerate(target.columns)]
     select, names = checked_select(_source(target, op, srid), target, plans, POLICY,
-                                   keep=("_id", "_expected"))
+                                   keep=("_id", "_expected", "_present"))
     v = select.subquery("v")
     rules = row_rules(v, target, Policy())
     if target.natural_key:
@@ -88,7 +90,7 @@ def _checked(target: ImportTarget, op: str, srid: int) -> tuple[sa.CTE, list[str
     if flags:
         reasons = reasons.op("||")(sa.cast(sa.func.array_remove(pg.array(flags, type_=sa.Text), None),
                                            TEXT_ARRAY))
-    checked = sa.select(v.c._row, v.c._id, v.c._expected, sa.type_coerce(reasons, TEXT_ARRAY).label("_reasons"),
+    checked = sa.select(v.c._row, v.c._id, v.c._expected, v.c._present, sa.type_coerce(reasons, TEXT_ARRAY).label("_reasons"),
                         v.c._repairs, *[v.c[n] for n in names], v.c.geom)
     return checked.cte("c").prefix_with("MATERIALIZED"), names
 
@@ -118,19 +120,13 @@ def _written(target: ImportTarget, op: str, c: sa.CTE, names: list[str]) -> sa.C
     return dml.returning(ident.label("id"), row_version(table).label("version")).cte("w")
 
 
-def _present(target: ImportTarget, feature_id) -> sa.ColumnElement:
-    other = target.table.alias("present")
-    return sa.exists().where(other.c[_id_column(target).name] == feature_id)
-
-
 def save_statement(target: ImportTarget, op: str, srid: int) -> sa.Select:
     """create | replace | update of the features bound as `batch`: per feature `_row,
     _id, _reasons, _repairs, version` (NULL: not written) and `present` (it existed)."""
     c, names = _checked(target, op, srid)
     w = _written(target, op, c, names)
-    present = sa.true() if op == "create" else _present(target, c.c._id)
     return (sa.select(c.c._row, c.c._id, c.c._reasons, c.c._repairs, w.c.version,
-                      present.label("present"))
+                      c.c._present.label("present"))
             .select_from(c.outerjoin(w, w.c.id == c.c._id)).order_by(c.c._row))
 
 
@@ -145,6 +141,20 @@ def delete_statement(target: ImportTarget) -> sa.Select:
          .returning(ident.label("id")).cte("w"))
     e = _elements()
     given = sa.cast(e.c.value["id"].astext, sa.BigInteger)
+    current = table.alias("cur")
     return (sa.select(sa.cast(e.c.value["r"].astext, sa.Integer).label("_row"), given.label("_id"),
-                      w.c.id.isnot(None).label("deleted"), _present(target, given).label("present"))
-            .select_from(e.outerjoin(w, w.c.id == given)).order_by(sa.text("1")))
+                      w.c.id.isnot(None).label("deleted"), current.c[ident.name].isnot(None).label("present"))
+            .select_from(e.outerjoin(current, current.c[ident.name] == given).outerjoin(w, w.c.id == given))
+            .order_by(sa.text("1")))
+
+
+_BUILT: dict[tuple[str, str, int], sa.Select] = {}
+
+
+def statement_for(target: ImportTarget, op: str, srid: int) -> sa.Select:
+    """The statement of `op` on `target` with geometries in `srid`, built once per
+    process (building and compiling it costs more than running it)."""
+    key = (target.qualified_name, op, srid)
+    if key not in _BUILT:
+        _BUILT[key] = delete_statement(target) if op == "delete" else save_statement(target, op, srid)
+    return _BUILT[key]

@@ -16,7 +16,7 @@ from ..model import STORAGE_SRID
 from . import audit
 from .changes import Change
 from .problems import integrity_refusal, refusal
-from .statements import delete_statement, save_statement
+from .statements import statement_for
 
 RETRYABLE = ("40001", "40P01")          # serialization failure, deadlock
 
@@ -50,8 +50,7 @@ def _payload(change: Change, row: int) -> dict:
 
 
 def _run(conn: sa.Connection, batch: Batch) -> list:
-    statement = (delete_statement(batch.target) if batch.op == "delete"
-                 else save_statement(batch.target, batch.op, batch.srid))
+    statement = statement_for(batch.target, batch.op, batch.srid)
     rows = [_payload(c, i) for i, c in enumerate(batch.changes)]
     first = batch.changes[0].index if len(batch.changes) == 1 else None
     try:
