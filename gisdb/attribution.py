@@ -46,7 +46,3 @@ class Writer:
     remote_addr: str | None = None
     import_id: int | None = None
 
-    def attribute(self, conn: Connection) -> None:
-        """Set the attribution GUCs for `conn`'s current transaction."""
-        attribute(conn, actor=self.actor, source=self.source, request_id=self.request_id,
-                  import_id=self.import_id, comment=self.comment)
