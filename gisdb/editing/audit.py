@@ -1,6 +1,6 @@
 """The audit trail: one `meta.audit` row per write operation (a layer and an operation
 of a request, a transaction or `gisdb edit`) is written by the write's own statement
-(gisdb.editing.statements); this is the one trail staff and admins read, edits and imports (`meta.imports`) together,
+(gisdb.editing.statements); this is the one trail staff and admins read, edits and imports (`meta.imports`, through the `meta.import_trail` view) together,
 filtered by actor, layer, source and time, newest first, in pages."""
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..meta_tables import AuditEntry, ImportRecord
+from ..meta_tables import AuditEntry
 
 AUDIT = AuditEntry.__table__
-IMPORTS = ImportRecord.__table__
+# meta.import_trail (migration 0007): the import log's runs as the trail shows them
+IMPORTS = sa.table("import_trail", *[sa.column(n) for n in (
+    "id", "started_at", "user_name", "host", "mode", "layer_id", "rows_loaded", "message",
+    "status", "file_name")], schema="meta")
 MAX_PAGE = 1000
 
 
@@ -43,7 +46,7 @@ def _imports() -> sa.Select:
         sa.literal("import"), sa.func.concat("import ", IMPORTS.c.mode), IMPORTS.c.layer_id,
         sa.cast(sa.null(), sa.ARRAY(sa.BigInteger)), IMPORTS.c.rows_loaded, IMPORTS.c.message,
         sa.cast(sa.null(), sa.Text), IMPORTS.c.id, IMPORTS.c.host, IMPORTS.c.status,
-        IMPORTS.c.file_name).where(~IMPORTS.c.dry_run)
+        IMPORTS.c.file_name)
 
 
 def trail(conn: sa.Connection, q: TrailQuery) -> list[dict]:
