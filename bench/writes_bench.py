@@ -42,6 +42,37 @@ CLIENTS = 4
 LON, LAT = 108.215, 16.06
 
 
+def _tree(pid: int) -> list[int]:
+    found, todo = [pid], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User + system CPU of the process trees under `roots` (server workers, database)."""
+    total = 0
+    for root in roots:
+        for pid in _tree(root):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster(settings) -> int | None:
+    pid_file = settings.cluster_dir / "pgdata" / "postmaster.pid"
+    return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+
+
 def make_key(engine) -> str:
     """A fresh user with the edit role everywhere, and its key."""
     user = "bench-" + uuid.uuid4().hex[:6]
@@ -184,16 +215,23 @@ def main() -> None:
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         api_patches(port, key, ids, 2)                         # warm every worker's pools
-        rates, raws, other = [], [], {}
+        rates, raws, other, cpu = [], [], {}, []
+        roots = [server.pid] + ([postmaster(settings)] if postmaster(settings) else [])
         for _ in range(args.rounds):                           # alternate: the machine drifts
             raws.append(raw_updates(settings, ids, args.seconds))
+            before, mine = cpu_seconds(roots), os.times()
             rate, errs = api_patches(port, key, ids, args.seconds)
+            spent = cpu_seconds(roots) - before + (os.times().user - mine.user) + (os.times().system - mine.system)
+            cpu.append(spent / (rate * args.seconds))
             rates.append(rate)
             for status, n in errs.items():
                 other[status] = other.get(status, 0) + n
         print(f"PATCH, {CLIENTS} clients: median {statistics.median(rates):.0f}/s "
               f"(rounds {', '.join(f'{r:.0f}' for r in rates)}), other statuses {other or 'none'}")
         print(f"raw version-checked UPDATE, {CLIENTS} threads: median {statistics.median(raws):.0f}/s")
+        per = statistics.median(cpu)
+        print(f"CPU per PATCH (server, database and client): {per * 1000:.1f} ms; two idle cores "
+              f"would do about {2 / per:.0f}/s; load average now {os.getloadavg()[0]:.1f}")
         tx = [api_transaction(port, key) for _ in range(args.rounds)]
         raw = [raw_insert(settings) for _ in range(args.rounds)]
         print(f"1,000-feature transaction: create median {statistics.median(t[0] for t in tx):.2f} s, "

@@ -153,11 +153,12 @@ def transaction(engine: sa.Engine, actions: list[dict], req: WriteRequest) -> Ap
         group = list(group)
         batches.append(Batch(group[0][0], op, [c for _, c in group], crs.srid))
     results = _run(engine, req.writer, batches)
+    queries = {layer_id: default_query(get_layer(layer_id)) for layer_id in {r.layer for r in results}}
     out = []
     for r in results:
         entry = {"op": r.op, "collection": r.layer, "id": r.feature_id}
         if r.version is not None:
-            tag = feature_tag(r.layer, r.feature_id, default_query(get_layer(r.layer)), "json", req.base)
+            tag = feature_tag(r.layer, r.feature_id, queries[r.layer], "json", req.base)
             entry["etag"] = versioned_etag_header(versioned_tag(r.version, tag))
         if r.repairs:
             entry["repairs"] = r.repairs
