@@ -59,6 +59,16 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def own_database(base_settings, tmp_path_factory):
+    """(settings, engine) of a fresh, migrated, empty database of this test module's own,
+    for tests that write and must not change the shared sample city."""
+    with migrated_database(base_settings, "gisdb_own", tmp_path_factory.mktemp("own")) as s:
+        eng = make_engine(s)
+        yield s, eng
+        eng.dispose()
+
+
 @pytest.fixture(scope="session")
 def write_app(settings, sample_city):
     """The app with GISDB_WRITES on (writes run as the write role)."""

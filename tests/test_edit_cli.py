@@ -16,6 +16,17 @@ from gisdb.importing import ImportOptions
 from layers.importing import import_layer, import_target
 
 
+@pytest.fixture(scope="module")
+def engine(own_database):
+    """This module writes into a database of its own (the sample city stays as loaded)."""
+    return own_database[1]
+
+
+@pytest.fixture(scope="module")
+def settings(own_database):
+    return own_database[0]
+
+
 @pytest.fixture
 def gisdb_cli(settings, monkeypatch):
     from scripts.cli import main

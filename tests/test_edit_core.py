@@ -15,6 +15,12 @@ from layers.importing import import_target
 CRS84 = crs_from_uri(None)
 
 
+@pytest.fixture(scope="module")
+def engine(own_database):
+    """This module writes into a database of its own (the sample city stays as loaded)."""
+    return own_database[1]
+
+
 def _write(engine, layer_id, op, body=None, *, fid=None, expected=None, srid=4326, crs=CRS84):
     target = import_target(layer_id)
     change = parse_change(op, body, columns=target.column_names, crs=crs, feature_id=fid,

@@ -72,7 +72,7 @@ def live_writes(base_settings, tmp_path_factory):
             conn.execute(sa.insert(get_layer("buildings").table), [
                 {"building_code": f"DN-README-{n}", "use": "residential", "floors": 2,
                  "geom": square(108.2121 + 0.001 * n, 16.0551)} for n in range(3)])
-        keys = {"GISDB_KEY": make_key(engine, "readme-editor", "edit"),
+        keys = {"GISDB_EDIT_KEY": make_key(engine, "readme-editor", "edit"),
                 "GISDB_ADMIN_KEY": make_key(engine, "readme-admin", "admin")}
         application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
         try:
@@ -87,12 +87,13 @@ def live_writes(base_settings, tmp_path_factory):
 def shell(tmp_path, live, request):
     """Runs one README line in bash, in an empty directory, with the live port; curl
     reports its status through a `.curlrc` (the line itself is unchanged). Lines with
-    a key (`$GISDB_KEY`, `$GISDB_ADMIN_KEY`) go to the app with writes on."""
+    an edit or admin key (`$GISDB_EDIT_KEY`, `$GISDB_ADMIN_KEY`) go to the app with
+    writes on."""
     (tmp_path / ".curlrc").write_text(f'silent\nshow-error\nwrite-out = "\\n{STATUS} %{{http_code}}\\n"\n')
 
     def run(line: str) -> tuple[str, Path]:
         host, keys = live, {}
-        if "$GISDB_KEY" in line or "$GISDB_ADMIN_KEY" in line:
+        if "$GISDB_EDIT_KEY" in line or "$GISDB_ADMIN_KEY" in line:
             host, keys = request.getfixturevalue("live_writes")
         done = subprocess.run(["bash", "-c", line.replace(DOCUMENTED, host)], cwd=tmp_path,
                               capture_output=True, text=True, timeout=120,
