@@ -54,6 +54,12 @@ def track_table(conn: Connection, schema: str, table: str) -> None:
     conn.execute(first.on_conflict_do_nothing())
 
 
+def untrack_table(conn: Connection, schema: str, table: str) -> None:
+    """Forget the version of `schema.table` (a migration's downgrade that drops it)."""
+    conn.execute(sa.delete(LAYER_VERSIONS).where(
+        LAYER_VERSIONS.c.table_name == f"{schema}.{table}"))
+
+
 def _among(tables: sa.ColumnElement) -> sa.ColumnElement:
     return LAYER_VERSIONS.c.table_name == sa.any_(tables)
 

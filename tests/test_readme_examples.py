@@ -63,6 +63,12 @@ def live(app):
 
 
 @pytest.fixture(scope="module")
+def readme_key(engine, sample_city):
+    """The API key the README's examples name as `$GISDB_KEY` (read on every layer)."""
+    return make_key(engine, "readme", "read")
+
+
+@pytest.fixture(scope="module")
 def live_writes(base_settings, tmp_path_factory):
     """(host, environment) of an app with writes on, over a database of its own holding
     buildings 1 to 3 (the editing examples change them), and the examples' keys."""
@@ -84,11 +90,11 @@ def live_writes(base_settings, tmp_path_factory):
 
 
 @pytest.fixture
-def shell(tmp_path, live, request):
-    """Runs one README line in bash, in an empty directory, with the live port; curl
-    reports its status through a `.curlrc` (the line itself is unchanged). Lines with
-    an edit or admin key (`$GISDB_EDIT_KEY`, `$GISDB_ADMIN_KEY`) go to the app with
-    writes on."""
+def shell(tmp_path, live, readme_key, request):
+    """Runs one README line in bash, in an empty directory, with the live port and an
+    API key in `$GISDB_KEY`; curl reports its status through a `.curlrc` (the line itself
+    is unchanged). Lines with an edit or admin key (`$GISDB_EDIT_KEY`, `$GISDB_ADMIN_KEY`)
+    go to an app with writes on, over a database of its own."""
     (tmp_path / ".curlrc").write_text(f'silent\nshow-error\nwrite-out = "\\n{STATUS} %{{http_code}}\\n"\n')
 
     def run(line: str) -> tuple[str, Path]:
@@ -98,7 +104,7 @@ def shell(tmp_path, live, request):
         done = subprocess.run(["bash", "-c", line.replace(DOCUMENTED, host)], cwd=tmp_path,
                               capture_output=True, text=True, timeout=120,
                               env={"PATH": "/usr/bin:/bin", "CURL_HOME": str(tmp_path),
-                                   "HOME": str(tmp_path), **keys})
+                                   "HOME": str(tmp_path), "GISDB_KEY": readme_key, **keys})
         assert done.returncode == 0, f"{line}\nexit {done.returncode}: {done.stderr[-500:]}"
         return done.stdout, tmp_path
     return run
@@ -128,13 +134,16 @@ def coloured_pixels(data: bytes) -> int:
 
 def json_content(doc: dict) -> int:
     """How much a JSON answer holds: features, results, units, layers with counts,
-    collections, queryables, vector layers (0 means the example found nothing)."""
+    collections, queryables, vector layers, a caller's roles, a created feature, audit
+    entries (0 means the example found nothing)."""
     if "id" in doc and "repairs" in doc:
         return 1                                    # a created feature
     for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits",
                 "entries"):
         if key in doc:
             return len(doc[key])
+    if "roles" in doc:                              # /auth/me
+        return len(doc["roles"])
     if "units" in doc:
         return sum(unit["count"] for unit in doc["units"])
     if "layers" in doc:

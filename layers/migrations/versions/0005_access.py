@@ -12,7 +12,7 @@ from gisdb.access.keys import TOUCH_FUNCTION_DDL
 from gisdb.access.tables import ACCESS_TABLES
 from gisdb.access.visibility import VERSION_KEY
 from gisdb.roles import EDIT_ROLE, READ_ROLE, grant_edit, grant_read, read_role_exists
-from gisdb.versions import install_version_function, track_table
+from gisdb.versions import install_version_function, track_table, untrack_table
 
 revision = "0005"
 down_revision = "0004"
@@ -47,7 +47,6 @@ def downgrade() -> None:
             conn.exec_driver_sql(f"REVOKE USAGE ON SCHEMA {schema} FROM {EDIT_ROLE}")
         conn.exec_driver_sql(f"REVOKE USAGE ON SCHEMA meta FROM {EDIT_ROLE}")
     conn.exec_driver_sql("DROP FUNCTION IF EXISTS meta.touch_api_key(text)")
-    conn.exec_driver_sql("DELETE FROM meta.layer_versions WHERE table_name = '"
-                         + VERSION_KEY + "'")
+    untrack_table(conn, *VERSION_KEY.split("."))
     for table in reversed(ACCESS_TABLES):
         table.drop(conn, checkfirst=True)
