@@ -27,6 +27,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "tests"))
 
 import sqlalchemy as sa  # noqa: E402
 from servers import free_port, wait_http  # noqa: E402
@@ -37,29 +38,17 @@ from gisdb.engine import make_engine, make_write_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.layer import GROUPS  # noqa: E402
 from layers.registry import layer_ids  # noqa: E402
+from served_app import descendants  # noqa: E402
 
 CLIENTS = 4
 LON, LAT = 108.215, 16.06
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [pid], [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += kids
-            todo += kids
-    return found
 
 
 def cpu_seconds(roots: list[int]) -> float:
     """User + system CPU of the process trees under `roots` (server workers, database)."""
     total = 0
     for root in roots:
-        for pid in _tree(root):
+        for pid in [root, *descendants(root)]:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
