@@ -59,6 +59,34 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def own_database(base_settings, tmp_path_factory):
+    """(settings, engine) of a fresh, migrated, empty database of this test module's own,
+    for tests that write and must not change the shared sample city."""
+    with migrated_database(base_settings, "gisdb_own", tmp_path_factory.mktemp("own")) as s:
+        eng = make_engine(s)
+        yield s, eng
+        eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def write_app(settings, sample_city):
+    """The app with GISDB_WRITES on (writes run as the write role)."""
+    from dataclasses import replace
+
+    from webmap.app import create_app
+    application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
+    yield application
+    application.extensions["gisdb"].dispose()
+
+
+@pytest.fixture(scope="session")
+def edit_keys(engine, write_app) -> dict[str, str]:
+    """API keys with the edit, read and admin roles on every layer."""
+    from access_fixtures import make_key
+    return {role: make_key(engine, f"wr-{role}", role) for role in ("edit", "read", "admin")}
+
+
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     """The shared real Da Nang files: skipped locally when absent, a failure under CI."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
+from gisdb import deadline
 from gisdb.engine import make_write_engine
 from gisdb.errors import WritesDisabled
 from gisdb.settings import Settings
@@ -22,14 +23,23 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def write_engine(self) -> sa.Engine:
-        """The write role's engine (`gisdb_writer`), built on first use; WritesDisabled
-        while GISDB_WRITES is off, so a server that does not write never connects as it."""
+        """The write role's engine (`gisdb_writer`), built on first use, its statements
+        under the request's deadline like the read engine's; WritesDisabled while
+        GISDB_WRITES is off, so a server that does not write never connects as it."""
         if not self.settings.writes:
             raise WritesDisabled("writes are off on this server (GISDB_WRITES=off)")
         with self._lock:
             if self._write_engine is None:
-                self._write_engine = make_write_engine(self.settings)
+                engine = make_write_engine(self.settings, pre_ping=False)
+                deadline.bound_statements(engine, self.settings.statement_timeout_ms)
+                self._write_engine = engine
             return self._write_engine
+
+    def dispose(self) -> None:
+        """Close both engines' pools."""
+        self.engine.dispose()
+        if self._write_engine is not None:
+            self._write_engine.dispose()
 
 
 def services() -> Services:
