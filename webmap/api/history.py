@@ -10,7 +10,7 @@ from layers.layer import Layer
 from layers.registry import get_layer
 
 from ..caching import make_tag
-from .items import _feature_id
+from .items import parse_feature_id
 from .links import link, self_and_alternate, with_query
 from .params import _int, only_known, output_format
 from .response import GEOJSON, HTML, JSON, ApiResponse
@@ -53,7 +53,7 @@ def feature_versions(engine: sa.Engine, layer_id: str, feature_id: str, pairs: l
     given = only_known(pairs, ("f", "limit", "offset"))
     fmt = output_format(given.get("f"), accept_html)
     limit, offset = _page(given)
-    fid = _feature_id(feature_id)
+    fid = parse_feature_id(feature_id)
     with db_errors(), engine.connect() as conn:
         version = table_state(conn, layer).version
     tag = make_tag("history", layer.id, fid, version, limit, offset, fmt, base)
