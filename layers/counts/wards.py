@@ -18,8 +18,8 @@ from gisdb.errors import InvalidParameter, NotFound
 
 from ..land import AdminUnit
 from ..traffic import Road
-from .buckets import CITY_OFFSET, CITY_TZ, COLUMNS, COUNTS, MAX_BUCKETS, Window, in_window
-from .series import STATIONS, csv_lines, grouped, json_points, too_many
+from .buckets import CITY_OFFSET, CITY_TZ, COLUMNS, COUNTS, Window, in_window
+from .series import STATIONS, grouped, json_points, too_many
 
 UNITS = AdminUnit.__table__
 ROADS = Road.__table__
