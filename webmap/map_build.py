@@ -27,7 +27,7 @@ from .vendor import vendor_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
 OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
-               "drawquery.js", "panels.js")
+               "drawquery.js", "panels.js", "station_chart.js")
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
 MAX_ZOOM = 22
@@ -144,7 +144,9 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
         "offline_base": "city",
         "endpoints": {"identify": "/query/identify", "within": "/query/within",
                       "near": "/query/near", "search": "/search",
-                      "items": "/collections/{layer}/items/{id}"},
+                      "items": "/collections/{layer}/items/{id}",
+                      "counts": "/collections/traffic_stations/items/{id}/counts"},
+        "vendor": {"chart": vendor_url("chart.js", "dist/chart.umd.min.js")},
     }
 
 

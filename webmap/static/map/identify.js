@@ -70,6 +70,7 @@ var GisdbIdentify = (function () {
     link.setAttribute("data-i18n", "identify_json");
     link.textContent = GisdbI18n.t("identify_json");
     box.appendChild(link);
+    (app.featureHooks || []).forEach(function (hook) { hook(box, feature); });
     return box;
   }
 
