@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     settings = Settings.from_env()
-    engine = make_engine(settings, pool_size=1)
+    engine = make_engine(settings, pool_size=1, timeout_ms=settings.import_statement_timeout_ms)
     load(engine)
     port = free_port()
     server = subprocess.Popen(server_command("127.0.0.1", port, 1, 2, False),

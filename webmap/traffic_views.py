@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
+from gisdb.attribution import Writer
+from gisdb.editing import audit
 from gisdb.engine import db_errors
-from gisdb.errors import InvalidParameter
+from gisdb.errors import InvalidParameter, UnsupportedMediaType
 from gisdb.versions import table_versions
-from layers.counts import buckets, series, wards
+from layers.counts import buckets, observations, series, wards
+from layers.counts.upsert import write_counts
 from layers.registry import get_layer
 
-from .api.items import _feature_id
+from .api.items import parse_feature_id
 from .api.response import JSON, ApiResponse
-from .caching import make_tag
+from .authz import require
+from .caching import CACHE_CONTROL, make_tag
 from .responses import respond
 from .services import services
 
@@ -72,7 +77,8 @@ def _answer(tables: list[str], media: str, name: str, compute) -> Response:
 @bp.get(COUNTS_PATH)
 def station_counts(station: str):
     """GET .../items/{id}/counts?datetime=start/end&step=hour|day|week&f=json|csv."""
-    station_id = _feature_id(station)
+    get_layer(STATION_LAYER)                    # NotFound when hidden from the caller
+    station_id = parse_feature_id(station)
     p = _params(SERIES_PARAMS)
     step = buckets.step_of(p.get("step"))
     window = buckets.window_of(p.get("datetime"))
@@ -100,3 +106,37 @@ def ward_traffic():
             return wards.ward_csv(conn, code, window, step)
         return json.dumps(wards.ward_traffic(conn, code, window, step), ensure_ascii=False)
     return _answer(tables, media, f"traffic-{code}-{step}", compute)
+
+
+def _observations():
+    """The checked observations of the body: JSON, or CSV (`Content-Type: text/csv`)."""
+    media = request.mimetype or "application/json"
+    raw = request.get_data(cache=False)
+    if media == "text/csv":
+        return observations.from_csv(raw)
+    if media != "application/json":
+        raise UnsupportedMediaType(f"the body must be application/json or text/csv, not {media[:60]}")
+    return observations.from_json(raw)
+
+
+@bp.post(COUNTS_PATH)
+def post_counts(station: str):
+    """POST a batch of hourly observations of one station (the edit role on
+    traffic_stations, GISDB_WRITES=on): one upsert on the write role's engine, attributed
+    and audited, in one transaction; {inserted, updated, unchanged}."""
+    get_layer(STATION_LAYER)
+    principal = require([STATION_LAYER], "edit")
+    station_id = parse_feature_id(station)
+    _params(set())
+    batch = _observations()
+    writer = Writer(actor=principal.subject, source="api",
+                    request_id=(request.headers.get("X-Request-Id") or uuid.uuid4().hex)[:100],
+                    comment=f"{len(batch)} hourly counts", remote_addr=request.remote_addr)
+    with db_errors(), services().write_engine().begin() as conn:
+        writer.attribute(conn)
+        result = write_counts(conn, station_id, batch)
+        if result["inserted"] or result["updated"]:
+            audit.record(conn, writer, "counts", "traffic_counts", [station_id])
+    resp = jsonify({"station": station_id, **result})
+    resp.headers["Cache-Control"] = CACHE_CONTROL["never"]
+    return resp

@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from gisdb.errors import InvalidParameter
+from gisdb.errors import InvalidParameter, WriteRejected
 
 from .buckets import VEHICLES
 
@@ -28,17 +28,16 @@ MAX_COUNT = 1_000_000                 # vehicles in one hour at one station
 MAX_SPEED = 300.0
 
 
-class InvalidObservation(InvalidParameter):
-    """One observation of a batch breaks a rule; `field` names it (observations[i].name)
-    and `rule` the rule (required, type, minimum, maximum, format, unique, unknown)."""
+class InvalidObservation(WriteRejected, InvalidParameter):
+    """One observation of a batch breaks a rule (a 400): `field` names it
+    (observations[i].name), `rule` the rule (required, type, minimum, maximum, format,
+    unique, unknown) and `action` its index."""
 
     code = "InvalidObservation"
 
     def __init__(self, index: int | None, name: str | None, rule: str, message: str):
         where = "observations" + (f"[{index}]" if index is not None else "") + (f".{name}" if name else "")
-        super().__init__(f"{where}: {message}; nothing was written")
-        self.field = where
-        self.rule = rule
+        super().__init__(f"{where}: {message}; nothing was written", field=where, rule=rule, action=index)
 
 
 @dataclass(frozen=True)

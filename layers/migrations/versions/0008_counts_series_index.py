@@ -8,7 +8,7 @@ Revision ID: 0008
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = ("0005", "0007")     # joins the two heads of this branch (access, writes)
 branch_labels = None
 depends_on = None
 
