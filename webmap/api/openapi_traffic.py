@@ -3,6 +3,7 @@ POST of a batch of observations) and the traffic of a ward (`/query/traffic`).""
 from __future__ import annotations
 
 from .openapi_services import ERROR, get, param
+from .openapi_writes import BEARER
 
 CSV = {"text/csv": {"schema": {"type": "string"}}}
 SERIES = {"application/json": {"schema": {"type": "object"}}, **CSV}
@@ -23,14 +24,14 @@ BATCH = {"type": "object", "additionalProperties": False, "required": ["observat
                                          "items": OBSERVATION}}}
 
 
-def traffic_paths() -> dict:
-    """Every path of the live traffic data, for `/api`."""
+def traffic_paths(writes: bool = False) -> dict:
+    """Every path of the live traffic data, for `/api` (the POST of counts only while
+    the server takes writes)."""
     series = get("Counts of a station by hour, day or week", "traffic_stationCounts",
                  [STATION, DATETIME, STEP, FORMAT], SERIES)
     post = {"summary": "Add or correct a station's hourly counts (idempotent on station + hour)",
             "operationId": "traffic_postCounts", "tags": ["traffic"], "parameters": [STATION],
-            "description": "Needs `Authorization: Bearer <key>` with the edit role on "
-                           "traffic_stations, and GISDB_WRITES=on.",
+            "security": BEARER,
             "requestBody": {"required": True, "content": {"application/json": {"schema": BATCH}, **CSV}},
             "responses": {"200": {"description": "{inserted, updated, unchanged}",
                                   "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -38,5 +39,5 @@ def traffic_paths() -> dict:
     ward = get("Counts of a ward's stations, per ward and per road segment", "traffic_ward", [
         param("ward", "Ward or commune code, taken at the interval.", {"type": "string"}, required=True),
         DATETIME | {"required": True}, STEP, FORMAT], SERIES)
-    return {"/collections/traffic_stations/items/{featureId}/counts": {"get": series, "post": post},
-            "/query/traffic": {"get": ward}}
+    counts = {"get": series, **({"post": post} if writes else {})}
+    return {"/collections/traffic_stations/items/{featureId}/counts": counts, "/query/traffic": {"get": ward}}
