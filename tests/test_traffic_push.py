@@ -158,13 +158,15 @@ def test_a_bad_observation_rejects_the_batch(write_app, engine, station, keys, b
     doc = resp.get_json()
     assert {"code", "description"} <= set(doc)
     assert where in doc["description"] and words in doc["description"], doc
+    if doc["code"] == "InvalidObservation":                # names the field and the rule
+        assert where in doc["field"] and doc["rule"], doc
     assert _rows(engine, station) == before
 
 
 @pytest.mark.parametrize("path, body, ctype, status", [
     ("999999", {"observations": [_obs(HOURS[0])]}, "application/json", 404),
     ("x1", {"observations": [_obs(HOURS[0])]}, "application/json", 404),
-    (None, "<xml/>", "application/xml", 400),
+    (None, "<xml/>", "application/xml", 415),
     (None, "time,colour\n2026-04-01T00:00:00Z,red\n", "text/csv", 400),
     (None, "time,motorbikes,cars,trucks,buses\n2026-04-01T00:00:00Z,1,2,3\n", "text/csv", 400),
     (None, b"time,motorbikes\n\xff\xfe", "text/csv", 400),
@@ -193,3 +195,33 @@ def test_a_year_of_hours_in_csv_and_the_series_cap(write_app, engine, station, k
     assert hourly.status_code == 400 and "10,000" in hourly.get_json()["description"]
     daily = client.get(URL.format(station) + f"?datetime={span}&step=day").get_json()["series"]
     assert sum(p["total"] for p in daily) == 10_002 * 124
+
+
+def test_the_ioc_creates_an_incident_through_the_write_path(write_app, keys, sample_city):
+    """An incident is a feature: POSTed as GeoJSON to the incidents layer with a key that
+    holds the edit role on the traffic group, then seen in items and in a vector tile."""
+    import mapbox_vector_tile
+
+    from tiles.grid import lonlat_to_tile
+    client = write_app.test_client()
+    lon, lat = 108.2141, 16.0602
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+               "properties": {"incident_code": "IOC-2026-000001", "occurred_at": "2026-04-01T07:45:00+07:00",
+                              "incident_type": "collision", "severity": 2,
+                              "description": "Va chạm giữa hai xe máy"}}
+    resp = client.post("/collections/incidents/items", data=json.dumps(feature),
+                       headers={**_auth(keys["group"]), "Content-Type": "application/geo+json"})
+    assert resp.status_code == 201, resp.data[:300]
+    location = resp.headers["Location"]
+    got = client.get(location).get_json()
+    assert got["properties"]["incident_code"] == "IOC-2026-000001"
+    listed = client.get("/collections/incidents/items?incident_code=IOC-2026-000001").get_json()
+    assert [f["id"] for f in listed["features"]] == [got["id"]]
+    x, y = lonlat_to_tile(lon, lat, 16)
+    tile = client.get(f"/collections/incidents/tiles/WebMercatorQuad/16/{y}/{x}")
+    assert tile.status_code == 200
+    codes = {f["properties"]["incident_code"] for f in mapbox_vector_tile.decode(tile.data)["incidents"]["features"]}
+    assert "IOC-2026-000001" in codes
+    refused = client.post("/collections/incidents/items", data=json.dumps(feature),
+                          headers={**_auth(keys["edit"]), "Content-Type": "application/geo+json"})
+    assert refused.status_code == 403                 # edit on traffic_stations only
