@@ -225,3 +225,30 @@ def test_the_ioc_creates_an_incident_through_the_write_path(write_app, keys, sam
     refused = client.post("/collections/incidents/items", data=json.dumps(feature),
                           headers={**_auth(keys["edit"]), "Content-Type": "application/geo+json"})
     assert refused.status_code == 403                 # edit on traffic_stations only
+
+
+def test_the_readme_push_example_runs(write_app, engine, keys, tmp_path):
+    """The README's `$GISDB_KEY` lines, run verbatim by bash and curl against a server with
+    writes on (only the port changes), insert their hour; a second run changes nothing."""
+    import subprocess
+
+    from clients import require
+    from served_app import in_thread
+    from test_readme_examples import README, STATUS, commands, curl_answer
+    require("curl")
+    lines = [line for line in commands(README.read_text(encoding="utf-8")) if "$GISDB_KEY" in line]
+    assert lines and all("/counts" in line for line in lines)
+    (tmp_path / ".curlrc").write_text(f'silent\nshow-error\nwrite-out = "\\n{STATUS} %{{http_code}}\\n"\n')
+    answers = []
+    with in_thread(write_app) as host:
+        for _ in range(2):
+            for line in lines:
+                done = subprocess.run(["bash", "-c", line.replace("127.0.0.1:5000", host)], cwd=tmp_path,
+                                      capture_output=True, text=True, timeout=60,
+                                      env={"PATH": "/usr/bin:/bin", "CURL_HOME": str(tmp_path),
+                                           "HOME": str(tmp_path), "GISDB_KEY": keys["edit"]})
+                status, body = curl_answer(done.stdout, line)
+                assert status == 200, body
+                answers.append(json.loads(body))
+    assert answers[0]["inserted"] + answers[0]["updated"] == 1
+    assert answers[-1]["unchanged"] == 1 and answers[-1]["inserted"] == answers[-1]["updated"] == 0
