@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 
 import pytest
 import sqlalchemy as sa
 
 from layers.sample.traffic import COUNT_HOURS, COUNTS_FROM
+from test_hostile_requests import no_server_errors  # noqa: F401 (a fixture)
 
 WEEK = "2026-03-02/2026-03-08"          # the sample's last week, Monday to Sunday (ICT)
 HEADER = ["time", "motorbikes", "cars", "trucks", "buses", "total", "avg_speed_kmh"]
-
-
-@pytest.fixture
-def no_server_errors(caplog):
-    """Fails the test if anything was logged at ERROR (how 500s are logged)."""
-    caplog.set_level(logging.ERROR)
-    yield
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 @pytest.fixture(scope="module")
