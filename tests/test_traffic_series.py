@@ -176,3 +176,20 @@ def test_bad_ward_requests_are_json_4xx(client, sample_city, query, status, no_s
     resp = client.get("/query/traffic?" + query)
     assert resp.status_code == status, resp.data[:300]
     assert set(resp.get_json()) == {"code", "description"}
+
+
+def test_counts_are_hourly_in_the_database_too(engine, station):
+    """Migration 0008's CHECK: a row off the hour is refused, even from plain SQL (so a
+    station's hourly series can be its rows as they are)."""
+    with pytest.raises(sa.exc.IntegrityError, match="traffic_counts_on_the_hour"):
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO traffic.traffic_counts (station_id, counted_at, motorbikes, "
+                                 "cars, trucks, buses) VALUES (:s, '2026-05-01T08:30:00+07:00', 1, 1, 1, 1)"),
+                         {"s": station})
+    with engine.begin() as conn:     # on the hour, although 05:30 in a session in India's zone
+        conn.execute(sa.text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
+        conn.execute(sa.text("INSERT INTO traffic.traffic_counts (station_id, counted_at, motorbikes, "
+                             "cars, trucks, buses) VALUES (:s, '2026-05-01T07:00:00+07:00', 1, 1, 1, 1)"),
+                     {"s": station})
+        conn.execute(sa.text("DELETE FROM traffic.traffic_counts WHERE station_id = :s "
+                             "AND counted_at = '2026-05-01T07:00:00+07:00'"), {"s": station})

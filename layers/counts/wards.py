@@ -18,8 +18,8 @@ from gisdb.errors import InvalidParameter, NotFound
 
 from ..land import AdminUnit
 from ..traffic import Road
-from .buckets import CITY_OFFSET, CITY_TZ, COLUMNS, COUNTS, Window, in_window
-from .series import STATIONS, grouped, json_points, too_many
+from .buckets import CITY_OFFSET, CITY_TZ, COLUMNS, COUNTS, Window, in_city_time, in_window
+from .series import STATIONS, grouped, json_points, json_rows, too_many
 
 UNITS = AdminUnit.__table__
 ROADS = Road.__table__
@@ -91,10 +91,11 @@ def ward_traffic(conn: Connection, code: str, window: Window, step: str) -> dict
     if not code or len(code) > 20:
         raise InvalidParameter("ward (a ward or commune code) is required")
     with db_errors():
+        in_city_time(conn)
         ward = find_ward(conn, code, window)
         rows = _rows(ward["id"], window)
         whole = grouped(rows, step)
-        n, series = conn.execute(sa.select(sa.func.count(), json_points(whole)).select_from(whole)).one()
+        n, series = conn.execute(sa.select(sa.func.count(), json_rows(whole)).select_from(whole)).one()
         too_many(n)
         parts = grouped(rows, step, rows.c.road_id, limit=MAX_POINTS)
         segments, points = conn.execute(_segments_json(parts, ward["id"])).one()
