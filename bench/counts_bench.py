@@ -1,9 +1,10 @@
 """Benchmark of a station's time series (run by hand, never in tests): a year of hourly
 counts of one station (8,760 rows) among 200 stations' (1,752,000 rows), over HTTP
 (`GET /collections/traffic_stations/items/{id}/counts?datetime=<year>&step=hour`, a
-Granian server of 1 worker) against the bare SQL of that answer from the same Python
-client on one connection; and the bare SQL without the covering index (0008) as the
-baseline. Prints the median and p95 of each.
+Granian server of 1 worker) against the bare SQL of that answer (the endpoint's core
+call, `layers.counts.series.station_series`, on one connection) from the same Python
+client; and that SQL without the covering index (0008) as the baseline. Prints the
+median and p95 of each, and the load average (the machine is shared).
 
     GISDB_DATABASE_NAME=counts_bench .venv/bin/gisdb migrate
     GISDB_DATABASE_NAME=counts_bench .venv/bin/python bench/counts_bench.py --repeat 200
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import statistics
 import subprocess
@@ -21,12 +23,11 @@ import time
 
 import sqlalchemy as sa
 from servers import free_port, wait_http
-from sqlalchemy.dialects import postgresql
 
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
 from layers.counts.buckets import window_of
-from layers.counts.series import COUNTS, grouped, json_points
+from layers.counts.series import station_series
 from scripts.serve import server_command, server_env
 
 STATIONS = 200
@@ -42,6 +43,7 @@ SELECT 100000 + s, t, (random() * 3000)::int, (random() * 500)::int, (random() *
        (random() * 20)::int, round((20 + random() * 30)::numeric, 1)
   FROM generate_series(timestamptz '2025-01-01 00:00+07', timestamptz '2025-12-31 23:00+07',
                        interval '1 hour') t, generate_series(1, :n) s
+ ORDER BY t, s
 """
 
 
@@ -57,16 +59,6 @@ def load(engine) -> None:
         conn.exec_driver_sql("VACUUM ANALYZE traffic.traffic_counts")
 
 
-def series_sql(station: int) -> str:
-    """The endpoint's statement for one station (values inlined, as the server binds them)."""
-    window = window_of(YEAR)
-    rows = sa.select(COUNTS).where(COUNTS.c.station_id == station, COUNTS.c.counted_at >= window.start,
-                                   COUNTS.c.counted_at < window.end).subquery()
-    g = grouped(rows, "hour")
-    stmt = sa.select(sa.func.count(), sa.cast(json_points(g), sa.Text)).select_from(g)
-    return str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-
-
 def timed(fn, repeat: int) -> list[float]:
     out = []
     for _ in range(repeat):
@@ -74,6 +66,20 @@ def timed(fn, repeat: int) -> list[float]:
         fn(random.randint(1, STATIONS) + 100000)
         out.append((time.perf_counter() - t) * 1000)
     return out
+
+
+def backend_cpu_ms(conn, fn, repeat: int) -> float:
+    """CPU time (user + system) of the connection's PostgreSQL backend per call of `fn`,
+    read from /proc: what the query costs, whatever the machine's load."""
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    conn.rollback()
+
+    def cpu() -> float:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    before = cpu()
+    timed(fn, repeat)
+    return (cpu() - before) / repeat
 
 
 def report(name: str, ms: list[float]) -> None:
@@ -102,22 +108,30 @@ def main() -> None:
             http_conn.close()
             assert resp.status == 200 and body.count(b'"time"') == 8760, (resp.status, body[:200])
 
+        window = window_of(YEAR)
         with engine.connect() as conn:
             def bare(station: int) -> None:
-                n, _ = conn.exec_driver_sql(series_sql(station)).one()
-                assert n == 8760
+                text = station_series(conn, station, window, "hour")    # the endpoint's core call
+                conn.rollback()
+                assert text.count('"time"') == 8760
             for fn in (over_http, bare):            # warm up
                 timed(fn, 10)
             results = {}
             for _ in range(2):                      # alternate, the machine is shared
                 results.setdefault("HTTP GET (JSON, 8,760 hours)", []).extend(timed(over_http, args.repeat // 2))
                 results.setdefault("bare SQL, same client", []).extend(timed(bare, args.repeat // 2))
-            conn.exec_driver_sql("BEGIN")
-            conn.exec_driver_sql("DROP INDEX traffic.traffic_counts_series")
-            results["bare SQL without the covering index"] = timed(bare, args.repeat // 2)
-            conn.exec_driver_sql("ROLLBACK")
+
+            def without_index(station: int) -> None:
+                conn.exec_driver_sql("DROP INDEX traffic.traffic_counts_series")
+                bare(station)                                           # rolls the drop back
+            results["bare SQL without the covering index"] = timed(without_index, args.repeat // 2)
+            cpu = {"with": backend_cpu_ms(conn, bare, args.repeat // 2),
+                   "without": backend_cpu_ms(conn, without_index, args.repeat // 2)}
         for name, ms in results.items():
             report(name, ms)
+        print(f"database CPU per call: {cpu['with']:.1f} ms with the covering index, "
+              f"{cpu['without']:.1f} ms without")
+        print("load average", " ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
         server.terminate()
         server.wait(timeout=20)

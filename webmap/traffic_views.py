@@ -35,7 +35,8 @@ CSV_TYPE = "text/csv; charset=utf-8"
 SERIES_PARAMS = {"datetime", "step", "f"}
 WARD_PARAMS = {"ward", "datetime", "step", "f"}
 WARD_CODE = re.compile(r"[0-9A-Za-z_-]{1,20}")
-COUNTS_TABLES = ["traffic.traffic_counts", get_layer(STATION_LAYER).table_name]
+COUNTS_TABLE = "traffic.traffic_counts"
+COUNTS_TABLES = [COUNTS_TABLE, get_layer(STATION_LAYER).table_name]
 
 
 def _params(allowed: set[str]) -> dict:
@@ -96,7 +97,8 @@ def ward_traffic():
     step = buckets.step_of(p.get("step"))
     window = buckets.window_of(p["datetime"])
     media = _media(p)
-    tables = COUNTS_TABLES + [get_layer("admin_units").table_name, get_layer("roads").table_name]
+    # each layer it reads must be visible to the caller (NotFound otherwise)
+    tables = [get_layer(i).table_name for i in (STATION_LAYER, "admin_units", "roads")] + [COUNTS_TABLE]
     code = p["ward"].strip()
     if not WARD_CODE.fullmatch(code):
         raise InvalidParameter("ward must be a ward or commune code (letters, digits, '-', '_')")
