@@ -25,6 +25,7 @@ from .api.items import parse_feature_id
 from .api.response import JSON, ApiResponse
 from .authz import require
 from .caching import CACHE_CONTROL, make_tag
+from .request_body import json_body
 from .responses import respond
 from .services import services
 
@@ -118,7 +119,7 @@ def _observations():
         return observations.from_csv(raw)
     if media != "application/json":
         raise UnsupportedMediaType(f"the body must be application/json or text/csv, not {media[:60]}")
-    return observations.from_json(raw)
+    return observations.from_json(json_body(raw))
 
 
 @bp.post(COUNTS_PATH)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import math
 from dataclasses import dataclass
 
@@ -129,12 +128,8 @@ def batch(items, now: dt.datetime | None = None) -> list[Observation]:
     return checked
 
 
-def from_json(raw: bytes) -> list[Observation]:
-    """A JSON body `{"observations": [...]}` as checked observations."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidParameter("the request body is not valid JSON") from None
+def from_json(body) -> list[Observation]:
+    """A decoded JSON body `{"observations": [...]}` as checked observations."""
     if not isinstance(body, dict):
         raise InvalidParameter('the request body must be a JSON object {"observations": [...]}')
     unknown = sorted(set(body) - {"observations"})
