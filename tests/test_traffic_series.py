@@ -108,7 +108,8 @@ def test_etag_follows_the_counts(client, engine, station):
 @pytest.mark.parametrize("query, words", [
     ("step=minute", "step"), ("step=day&step=week", "more than once"), ("colour=red", "unknown"),
     ("datetime=yesterday", "datetime"), ("datetime=2026-03-08/2026-03-01", "before it starts"),
-    ("datetime=../..", "datetime"), ("f=xml", "f must be"),
+    ("datetime=../..", "datetime"), ("f=xml", "f must be"), ("datetime=9999-12-31", "years"),
+    ("datetime=0001-01-01T00:00:00Z/..", "years"),
     ("datetime=2026-03-02%00", "NUL"),
 ])
 def test_bad_series_requests_are_400(client, station, query, words, no_server_errors):

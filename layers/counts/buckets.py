@@ -26,6 +26,7 @@ VEHICLES = ("motorbikes", "cars", "trucks", "buses")
 COLUMNS = ("time", *VEHICLES, "total", "avg_speed_kmh")
 DEFAULT_WEEKS = 8                   # without `datetime`: the last eight weeks of data
 MAX_BUCKETS = 10_000                # a year of hours fits; more is a 400
+YEARS = (1900, 2200)                # datetime bounds outside these are a 400
 COUNTS = TrafficCount.__table__
 
 
@@ -62,6 +63,9 @@ def window_of(raw: str | None) -> Window | None:
     if raw is None or not raw.strip():
         return None
     span: TimeRange = parse_datetime(raw)
+    for value in (span.start, span.end):
+        if value is not None and not YEARS[0] <= value.year <= YEARS[1]:
+            raise InvalidParameter(f"datetime: years {YEARS[0]} to {YEARS[1]} only")
     start = span.start
     if start is not None and not isinstance(start, dt.datetime):
         start = _city_midnight(start)
