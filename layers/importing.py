@@ -4,6 +4,7 @@ and required columns, read from the registry, handed to the generic engine in
 and import agree without a mapping."""
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from .exporting import layer_columns
 from .registry import get_layer
 
 
+@functools.lru_cache(maxsize=None)
 def import_target(layer_id: str) -> ImportTarget:
-    """The import description of a layer (NotFound for an unknown id)."""
+    """The import description of a layer (NotFound for an unknown id), made once per
+    layer: a 1,000-feature edit transaction asks for it per feature."""
     layer = get_layer(layer_id)
     target = target_from_table(layer.table, layer.id, layer.natural_key)
     exported = [c.key for c in layer_columns(layer)]

@@ -20,6 +20,8 @@ COMMANDS = {
     "import": "import_command:import_command",
     "imports": "import_command:imports_command",
     "export": "export_command:export_command",
+    "edit": "edit_command:edit_command",
+    "audit": "edit_command:audit_command",
     "raster": "raster_command:raster_group",
     "query": "query_command:query_group",
     "tiles": "tiles_command:tiles_group",

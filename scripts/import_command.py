@@ -50,10 +50,11 @@ from .context import settings_from, user_errors
 @click.option("--chunk-size", type=click.IntRange(100, 1_000_000), default=50_000, show_default=True,
               help="Features read per batch.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--actor", help="Who imports, for the import log and the audit trail (default: the OS user).")
 @click.pass_context
 @user_errors
 def import_command(ctx, layer_id, path, mode, srs, encoding, maps, sets, map_file, table, geometry_columns,
-                   tolerance, on_invalid, dry_run, report_path, rejects_path, force, chunk_size, quiet):
+                   tolerance, on_invalid, dry_run, report_path, rejects_path, force, chunk_size, quiet, actor):
     """Import PATH (Shapefile or .zip, GeoJSON, GeoPackage, FlatGeobuf, CSV) into LAYER.
 
     Validates everything first (a report is printed; rejected rows go to a GeoJSON
@@ -64,7 +65,7 @@ def import_command(ctx, layer_id, path, mode, srs, encoding, maps, sets, map_fil
                             mapping=FieldMapping.from_options(maps, sets, map_file),
                             report_path=report_path, rejects_path=rejects_path, on_invalid=on_invalid,
                             force=force, table=table, chunk_size=chunk_size,
-                            geometry_columns=geometry_columns, tolerance_m=tolerance)
+                            geometry_columns=geometry_columns, tolerance_m=tolerance, user=actor)
     engine = make_engine(settings, pool_size=2, max_overflow=0, application_name="gisdb-import")
     try:
         report = import_layer(engine, settings, layer_id, path, options,

@@ -13,15 +13,23 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import mapbox_vector_tile
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from rasterio.io import MemoryFile
 
+from access_fixtures import make_key
 from clients import require
+from fresh_databases import migrated_database
+from gisdb.engine import make_engine
+from layers.registry import get_layer
+from ogc_rows import square
 from served_app import in_thread
+from webmap.app import create_app
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 DOCUMENTED = "127.0.0.1:5000"
@@ -44,8 +52,7 @@ def commands(text: str) -> list[str]:
     return found
 
 
-# lines with $GISDB_KEY write (a key and GISDB_WRITES=on): tests/test_traffic_push.py runs them
-EXAMPLES = [line for line in commands(README.read_text(encoding="utf-8")) if "$GISDB_KEY" not in line]
+EXAMPLES = commands(README.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +62,46 @@ def live(app):
         yield host
 
 
+@pytest.fixture(scope="module")
+def live_writes(base_settings, tmp_path_factory):
+    """(host, environment) of an app with writes on, over a database of its own holding
+    buildings 1 to 3 (the editing examples change them) and traffic stations 1 and 2
+    (the counts examples push to them), and the examples' keys."""
+    with migrated_database(base_settings, "gisdb_readme", tmp_path_factory.mktemp("w")) as settings:
+        engine = make_engine(settings, pool_size=1)
+        with engine.begin() as conn:
+            conn.execute(sa.insert(get_layer("buildings").table), [
+                {"building_code": f"DN-README-{n}", "use": "residential", "floors": 2,
+                 "geom": square(108.2121 + 0.001 * n, 16.0551)} for n in range(3)])
+            conn.execute(sa.insert(get_layer("traffic_stations").table), [   # the counts examples
+                {"id": n, "station_code": f"TDX-README-{n}", "geom": "SRID=4326;POINT(108.212 16.055)"}
+                for n in (1, 2)])
+        keys = {"GISDB_KEY": make_key(engine, "readme-editor", "edit"),
+                "GISDB_ADMIN_KEY": make_key(engine, "readme-admin", "admin")}
+        application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
+        try:
+            with in_thread(application) as host:
+                yield host, keys
+        finally:
+            application.extensions["gisdb"].dispose()
+            engine.dispose()
+
+
 @pytest.fixture
-def shell(tmp_path, live):
+def shell(tmp_path, live, request):
     """Runs one README line in bash, in an empty directory, with the live port; curl
-    reports its status through a `.curlrc` (the line itself is unchanged)."""
+    reports its status through a `.curlrc` (the line itself is unchanged). Lines with
+    a key (`$GISDB_KEY`, `$GISDB_ADMIN_KEY`) go to the app with writes on."""
     (tmp_path / ".curlrc").write_text(f'silent\nshow-error\nwrite-out = "\\n{STATUS} %{{http_code}}\\n"\n')
 
     def run(line: str) -> tuple[str, Path]:
-        done = subprocess.run(["bash", "-c", line.replace(DOCUMENTED, live)], cwd=tmp_path,
+        host, keys = live, {}
+        if "$GISDB_KEY" in line or "$GISDB_ADMIN_KEY" in line:
+            host, keys = request.getfixturevalue("live_writes")
+        done = subprocess.run(["bash", "-c", line.replace(DOCUMENTED, host)], cwd=tmp_path,
                               capture_output=True, text=True, timeout=120,
                               env={"PATH": "/usr/bin:/bin", "CURL_HOME": str(tmp_path),
-                                   "HOME": str(tmp_path)})
+                                   "HOME": str(tmp_path), **keys})
         assert done.returncode == 0, f"{line}\nexit {done.returncode}: {done.stderr[-500:]}"
         return done.stdout, tmp_path
     return run
@@ -96,7 +132,12 @@ def coloured_pixels(data: bytes) -> int:
 def json_content(doc: dict) -> int:
     """How much a JSON answer holds: features, results, units, layers with counts,
     collections, queryables, vector layers (0 means the example found nothing)."""
-    for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits", "series"):
+    if "id" in doc and "repairs" in doc:
+        return 1                                    # a created feature
+    if "inserted" in doc and "unchanged" in doc:
+        return doc["inserted"] + doc["updated"] + doc["unchanged"]      # a batch of counts
+    for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits",
+                "entries", "series"):
         if key in doc:
             return len(doc[key])
     if "units" in doc:
@@ -111,6 +152,8 @@ def json_content(doc: dict) -> int:
 def check_curl(line: str, stdout: str, cwd: Path) -> None:
     status, body = curl_answer(stdout, line)
     assert 200 <= status < 300, f"{line}\nHTTP {status}: {body[:300]}"
+    if status == 204:
+        return                                      # a write done (its ETag is the answer)
     target = saved_file(line, cwd)
     if target is None:
         amount = json_content(json.loads(body))

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from access_fixtures import make_key
 from test_hostile_requests import no_server_errors  # noqa: F401 (a fixture)
-from test_writes_api import wapp  # noqa: F401 (a fixture: the app with GISDB_WRITES=on)
 
 URL = "/collections/traffic_stations/items/{}/counts"
 HOURS = [f"2026-04-01T{h:02d}:00:00+07:00" for h in range(24)]
@@ -54,8 +53,8 @@ def _post(client, station, body, key, **kw):
                        content_type=kw.pop("content_type", "application/json"), **kw)
 
 
-def test_a_batch_is_inserted_then_unchanged_then_updated(wapp, engine, station, keys):
-    client = wapp.test_client()
+def test_a_batch_is_inserted_then_unchanged_then_updated(write_app, engine, station, keys):
+    client = write_app.test_client()
     series = URL.format(station) + "?datetime=2026-04-01&step=day"
     tag = client.get(series).headers["ETag"]
     batch = {"observations": [_obs(t) for t in HOURS]}
@@ -81,8 +80,8 @@ def test_a_batch_is_inserted_then_unchanged_then_updated(wapp, engine, station, 
     assert audit[0][0] and audit[1][0] != audit[0][0]    # two keys, two actors
 
 
-def test_csv_batches_are_taken_too(wapp, engine, station, keys):
-    client = wapp.test_client()
+def test_csv_batches_are_taken_too(write_app, engine, station, keys):
+    client = write_app.test_client()
     body = ("time,motorbikes,cars,trucks,buses,avg_speed_kmh\n"
             "2026-04-02T00:00:00Z,10,2,1,0,\n2026-04-02T01:00:00Z,11,3,1,0,44.2\n")
     resp = _post(client, station, body, keys["edit"], content_type="text/csv")
@@ -92,12 +91,12 @@ def test_csv_batches_are_taken_too(wapp, engine, station, keys):
     assert rows[dt.datetime(2026, 4, 2, tzinfo=dt.timezone.utc)] == (10, 2, 1, 0, None)
 
 
-def test_writes_off_and_missing_roles_are_refused(client, wapp, engine, station, keys, no_server_errors):
+def test_writes_off_and_missing_roles_are_refused(client, write_app, engine, station, keys, no_server_errors):
     before = _rows(engine, station)
     batch = {"observations": [_obs("2026-04-03T00:00:00Z")]}
     off = _post(client, station, batch, keys["edit"])
     assert off.status_code == 403 and off.get_json()["code"] == "WritesDisabled"
-    on = wapp.test_client()
+    on = write_app.test_client()
     anonymous = on.post(URL.format(station), json=batch)
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     for key in ("read", "other"):
@@ -134,10 +133,10 @@ BAD = [
 
 
 @pytest.mark.parametrize("body, where, words", BAD, ids=[f"bad{i:02d}" for i in range(len(BAD))])
-def test_a_bad_observation_rejects_the_batch(wapp, engine, station, keys, body, where, words,
+def test_a_bad_observation_rejects_the_batch(write_app, engine, station, keys, body, where, words,
                                              no_server_errors):
     before = _rows(engine, station)
-    resp = _post(wapp.test_client(), station, body, keys["edit"])
+    resp = _post(write_app.test_client(), station, body, keys["edit"])
     assert resp.status_code in (400, 413), resp.data[:300]
     doc = resp.get_json()
     assert {"code", "description"} <= set(doc)
@@ -155,18 +154,18 @@ def test_a_bad_observation_rejects_the_batch(wapp, engine, station, keys, body, 
     (None, "time,motorbikes,cars,trucks,buses\n2026-04-01T00:00:00Z,1,2,3\n", "text/csv", 400),
     (None, b"time,motorbikes\n\xff\xfe", "text/csv", 400),
 ])
-def test_odd_posts_are_json_4xx(wapp, station, keys, path, body, ctype, status, no_server_errors):
+def test_odd_posts_are_json_4xx(write_app, station, keys, path, body, ctype, status, no_server_errors):
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    resp = wapp.test_client().post(URL.format(path or station), data=data, content_type=ctype,
+    resp = write_app.test_client().post(URL.format(path or station), data=data, content_type=ctype,
                                         headers=_auth(keys["edit"]))
     assert resp.status_code == status, resp.data[:300]
     assert {"code", "description"} <= set(resp.get_json())
 
 
-def test_a_year_of_hours_in_csv_and_the_series_cap(wapp, engine, station, keys, no_server_errors):
+def test_a_year_of_hours_in_csv_and_the_series_cap(write_app, engine, station, keys, no_server_errors):
     """Two CSV batches of 5,001 hours (a year fits in one CSV batch under the body limit);
     an hourly series over both is more than 10,000 points: a 400, a daily one is fine."""
-    client = wapp.test_client()
+    client = write_app.test_client()
     header = "time,motorbikes,cars,trucks,buses,avg_speed_kmh\n"
     start = 1_700_000_000 // 3600 * 3600          # 2023-11-14T22:00Z
     for part in range(2):
@@ -181,13 +180,13 @@ def test_a_year_of_hours_in_csv_and_the_series_cap(wapp, engine, station, keys, 
     assert sum(p["total"] for p in daily) == 10_002 * 124
 
 
-def test_the_ioc_creates_an_incident_through_the_write_path(wapp, keys, sample_city):
+def test_the_ioc_creates_an_incident_through_the_write_path(write_app, keys, sample_city):
     """An incident is a feature: POSTed as GeoJSON to the incidents layer with a key that
     holds the edit role on the traffic group, then seen in items and in a vector tile."""
     import mapbox_vector_tile
 
     from tiles.grid import lonlat_to_tile
-    client = wapp.test_client()
+    client = write_app.test_client()
     lon, lat = 108.2141, 16.0602
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
                "properties": {"incident_code": "IOC-2026-000001", "occurred_at": "2026-04-01T07:45:00+07:00",
@@ -210,29 +209,3 @@ def test_the_ioc_creates_an_incident_through_the_write_path(wapp, keys, sample_c
                           headers={**_auth(keys["edit"]), "Content-Type": "application/geo+json"})
     assert refused.status_code == 403                 # edit on traffic_stations only
 
-
-def test_the_readme_push_example_runs(wapp, engine, keys, tmp_path):
-    """The README's `$GISDB_KEY` lines, run verbatim by bash and curl against a server with
-    writes on (only the port changes), insert their hour; a second run changes nothing."""
-    import subprocess
-
-    from clients import require
-    from served_app import in_thread
-    from test_readme_examples import README, STATUS, commands, curl_answer
-    require("curl")
-    lines = [line for line in commands(README.read_text(encoding="utf-8")) if "$GISDB_KEY" in line]
-    assert lines and all("/counts" in line for line in lines)
-    (tmp_path / ".curlrc").write_text(f'silent\nshow-error\nwrite-out = "\\n{STATUS} %{{http_code}}\\n"\n')
-    answers = []
-    with in_thread(wapp) as host:
-        for _ in range(2):
-            for line in lines:
-                done = subprocess.run(["bash", "-c", line.replace("127.0.0.1:5000", host)], cwd=tmp_path,
-                                      capture_output=True, text=True, timeout=60,
-                                      env={"PATH": "/usr/bin:/bin", "CURL_HOME": str(tmp_path),
-                                           "HOME": str(tmp_path), "GISDB_KEY": keys["edit"]})
-                status, body = curl_answer(done.stdout, line)
-                assert status == 200, body
-                answers.append(json.loads(body))
-    assert answers[0]["inserted"] + answers[0]["updated"] == 1
-    assert answers[-1]["unchanged"] == 1 and answers[-1]["inserted"] == answers[-1]["updated"] == 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ..attribution import attribute
 from ..engine import db_errors
 from ..errors import GisdbError, ImportFailed, InvalidParameter
 from ..settings import Settings
@@ -54,7 +55,7 @@ class ImportOptions:
     force: bool = False
     table: str | None = None
     chunk_size: int = 50_000
-    user: str | None = None
+    user: str | None = None                     # who imports (--actor; default: the OS user)
     tolerance_m: float = GEOMETRY_TOLERANCE_M   # geometries closer than this are unchanged
     geometry_columns: tuple[str, ...] = ()      # a CSV's geometry columns, when named
 
@@ -175,6 +176,8 @@ def _run(run: ImportRun) -> None:
                                  "set_config('TimeZone', :z, true), set_config('application_name', :a, true)"),
                          {"t": str(settings.import_statement_timeout_ms), "z": IMPORT_TIMEZONE,
                           "a": "gisdb-import"})
+            attribute(conn, actor=options.user or log.who()[0], source="import",
+                      import_id=report.import_id)
             create_stage(conn, stage)
             run.progress.phase(f"reading {source.original.name} ({source.driver}, {choice.label})")
             run.progress.start_rows()
