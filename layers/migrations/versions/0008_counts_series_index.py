@@ -11,7 +11,7 @@ Revision ID: 0008
 from alembic import op
 
 revision = "0008"
-down_revision = ("0005", "0007")     # joins the two heads of this branch (access, writes)
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
