@@ -13,7 +13,6 @@ import uuid
 from flask import Blueprint, Response, jsonify, request
 
 from gisdb.attribution import Writer
-from gisdb.editing import audit
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter, UnsupportedMediaType
 from gisdb.versions import table_versions
@@ -125,8 +124,8 @@ def _observations():
 @bp.post(COUNTS_PATH)
 def post_counts(station: str):
     """POST a batch of hourly observations of one station (the edit role on
-    traffic_stations, GISDB_WRITES=on): one upsert on the write role's engine, attributed
-    and audited, in one transaction; {inserted, updated, unchanged}."""
+    traffic_stations, GISDB_WRITES=on): one upsert (with its audit row) on the write
+    role's engine, attributed, in one transaction; {inserted, updated, unchanged}."""
     get_layer(STATION_LAYER)
     principal = require([STATION_LAYER], "edit")
     station_id = parse_feature_id(station)
@@ -136,10 +135,7 @@ def post_counts(station: str):
                     request_id=(request.headers.get("X-Request-Id") or uuid.uuid4().hex)[:100],
                     comment=f"{len(batch)} hourly counts", remote_addr=request.remote_addr)
     with db_errors(), services().write_engine().begin() as conn:
-        writer.attribute(conn)
-        result = write_counts(conn, station_id, batch)
-        if result["inserted"] or result["updated"]:
-            audit.record(conn, writer, "counts", "traffic_counts", [station_id])
+        result = write_counts(conn, station_id, batch, writer)
     resp = jsonify({"station": station_id, **result})
     resp.headers["Cache-Control"] = CACHE_CONTROL["never"]
     return resp
