@@ -71,13 +71,17 @@ def readme_key(engine, sample_city):
 @pytest.fixture(scope="module")
 def live_writes(base_settings, tmp_path_factory):
     """(host, environment) of an app with writes on, over a database of its own holding
-    buildings 1 to 3 (the editing examples change them), and the examples' keys."""
+    buildings 1 to 3 (the editing examples change them) and traffic stations 1 and 2
+    (the counts examples push to them), and the examples' keys."""
     with migrated_database(base_settings, "gisdb_readme", tmp_path_factory.mktemp("w")) as settings:
         engine = make_engine(settings, pool_size=1)
         with engine.begin() as conn:
             conn.execute(sa.insert(get_layer("buildings").table), [
                 {"building_code": f"DN-README-{n}", "use": "residential", "floors": 2,
                  "geom": square(108.2121 + 0.001 * n, 16.0551)} for n in range(3)])
+            conn.execute(sa.insert(get_layer("traffic_stations").table), [   # the counts examples
+                {"id": n, "station_code": f"TDX-README-{n}", "geom": "SRID=4326;POINT(108.212 16.055)"}
+                for n in (1, 2)])
         keys = {"GISDB_EDIT_KEY": make_key(engine, "readme-editor", "edit"),
                 "GISDB_ADMIN_KEY": make_key(engine, "readme-admin", "admin")}
         application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
@@ -138,8 +142,10 @@ def json_content(doc: dict) -> int:
     entries (0 means the example found nothing)."""
     if "id" in doc and "repairs" in doc:
         return 1                                    # a created feature
+    if "inserted" in doc and "unchanged" in doc:
+        return doc["inserted"] + doc["updated"] + doc["unchanged"]      # a batch of counts
     for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits",
-                "entries", "versions"):
+                "entries", "versions", "series"):
         if key in doc:
             return len(doc[key])
     if "roles" in doc:                              # /auth/me
@@ -161,6 +167,8 @@ def check_curl(line: str, stdout: str, cwd: Path) -> None:
     target = saved_file(line, cwd)
     if target is None:
         amount = json_content(json.loads(body))
+    elif target.suffix == ".csv":
+        amount = len(target.read_text(encoding="utf-8").splitlines()) - 1      # rows under the header
     elif target.suffix == ".mvt":
         amount = mvt_features(target.read_bytes())
     else:

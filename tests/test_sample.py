@@ -28,6 +28,7 @@ from layers.sample import (
     sample_state,
     write_irregular_file,
 )
+from layers.sample.traffic import COUNT_HOURS
 from layers.schema import migrate
 from scripts.cli import main
 
@@ -124,7 +125,7 @@ def test_every_layer_and_the_counts_are_filled(sample_city, engine):
     assert all(count > 0 for count in sample_city.values()), sample_city
     features = sum(v for k, v in sample_city.items() if k != "traffic_counts")
     assert 20_000 <= features <= 40_000
-    assert sample_city["traffic_counts"] == 168 * sample_city["traffic_stations"]
+    assert sample_city["traffic_counts"] == COUNT_HOURS * sample_city["traffic_stations"]
     with engine.connect() as conn:
         for layer in ALL_LAYERS:
             n = conn.execute(sa.select(sa.func.count()).where(_sample_filter(conn, layer.id))).scalar()

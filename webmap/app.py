@@ -46,6 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import timeline_views
     app.register_blueprint(timeline_views.bp)
     app.register_blueprint(write_views.bp)
+    from . import traffic_views
+    app.register_blueprint(traffic_views.bp)
     _guard(app, settings)
     tile_fastpath.install(app)      # outermost: plain vector tiles skip the guards
     return app

@@ -27,7 +27,7 @@ from .vendor import vendor_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
 OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
-               "drawquery.js", "panels.js", "time.js", "history_popup.js")
+               "drawquery.js", "panels.js", "time.js", "history_popup.js", "station_chart.js")
 OWN_STYLES = ("map.css", "time.css")
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
@@ -152,7 +152,9 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
                       "near": "/query/near", "search": "/search",
                       "items": "/collections/{layer}/items/{id}",
                       "history": "/collections/{layer}/items/{id}/history",
-                      "timeline": "/history/timeline"},
+                      "timeline": "/history/timeline",
+                      "counts": "/collections/traffic_stations/items/{id}/counts"},
+        "vendor": {"chart": vendor_url("chart.js", "dist/chart.umd.min.js")},
     }
 
 

@@ -1,6 +1,6 @@
 """Traffic of the sample city: counting stations on arterials and primary streets with
-a week of hourly counts (2-8 March 2026, motorbikes dominating, morning and evening
-peaks), incidents along the roads (1 January 2025 - 28 February 2026; floods in the
+eight weeks of hourly counts (12 January - 8 March 2026: motorbikes dominating, morning
+and evening peaks, quieter weekends, the Tết holiday of 14-22 February), incidents along the roads (1 January 2025 - 28 February 2026; floods in the
 rainy season), and cameras at signalised intersections."""
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ INCIDENT_COLUMNS = ("id", "incident_code", "occurred_at", "cleared_at", "inciden
 CAMERA_COLUMNS = ("id", "camera_code", "name", "camera_type", "status", "intersection_id",
                   "installed_on", "geom")
 ICT = dt.timezone(dt.timedelta(hours=7), "ICT")
-COUNT_WEEK = dt.datetime(2026, 3, 2, tzinfo=ICT)          # a Monday
+COUNTS_FROM = dt.datetime(2026, 1, 12, tzinfo=ICT)        # a Monday
+COUNT_WEEKS = 8                                            # to Sunday 8 March 2026
+COUNT_HOURS = COUNT_WEEKS * 168
+TET = (33, 42)           # days after COUNTS_FROM of the Tết holiday (14-22 February 2026)
 INCIDENTS_FROM = dt.datetime(2025, 1, 1, tzinfo=ICT)
 INCIDENT_DAYS = 424                                        # to 28 February 2026
 # Share of the daily peak per hour of the day (motorbikes; cars peak a little later).
@@ -65,13 +68,21 @@ def stations_batch(plan: Plan, net: Network, id_base: int = 0) -> tuple[Batch, n
     return Batch("traffic_stations", STATION_COLUMNS, rows), ids, net.seg_cls[idx]
 
 
+def _day_factor(days: np.ndarray) -> np.ndarray:
+    """Traffic of each day against a working day: weekends a little quieter, the Tết
+    holiday about half, and a slow growth over the weeks."""
+    weekend = np.where(days % 7 >= 5, 0.85, 1.0)
+    tet = np.where((days >= TET[0]) & (days < TET[1]), 0.5, 1.0)
+    return weekend * tet * (1.0 + 0.002 * days)
+
+
 def counts_batch(plan: Plan, station_ids: np.ndarray, station_cls: np.ndarray) -> Batch:
-    """168 hourly counts per station for the fixed week."""
+    """Hourly counts per station for the eight weeks from COUNTS_FROM."""
     rng = np.random.default_rng([plan.seed, 71])
-    hours = np.arange(168)
-    weekend = np.where(hours // 24 >= 5, 0.85, 1.0)
-    shape = PROFILE[hours % 24] * weekend
-    car_shape = np.roll(PROFILE, 1)[hours % 24] * weekend
+    hours = np.arange(COUNT_HOURS)
+    day = _day_factor(hours // 24)
+    shape = PROFILE[hours % 24] * day
+    car_shape = np.roll(PROFILE, 1)[hours % 24] * day
     peak = np.where(station_cls == 0, 3200, 1900) * rng.uniform(0.6, 1.3, station_ids.size)
     moto = rng.poisson(np.outer(peak, shape))
     cars = rng.poisson(np.outer(peak * rng.uniform(0.12, 0.2, station_ids.size), car_shape))
@@ -80,9 +91,10 @@ def counts_batch(plan: Plan, station_ids: np.ndarray, station_cls: np.ndarray) -
     buses = rng.poisson(np.outer(peak * 0.006, np.where(hours % 24 < 5, 0.0, shape)))
     load = np.outer(peak / 4000, shape)
     speed = np.clip(48 - 30 * load + rng.normal(0, 2, load.shape), 8, 60).round(1)
-    times = [COUNT_WEEK + dt.timedelta(hours=h) for h in hours.tolist()]
+    times = [COUNTS_FROM + dt.timedelta(hours=h) for h in hours.tolist()]
     rows = [(sid, times[h], int(moto[s, h]), int(cars[s, h]), int(trucks[s, h]), int(buses[s, h]),
-             float(speed[s, h])) for s, sid in enumerate(station_ids.tolist()) for h in range(168)]
+             float(speed[s, h])) for s, sid in enumerate(station_ids.tolist())
+            for h in range(COUNT_HOURS)]
     return Batch("traffic_counts", COUNT_COLUMNS, rows)
 
 

@@ -11,6 +11,7 @@ from layers.registry import visible_layers
 from .collections import json_schema_type
 from .landing import TITLE
 from .openapi_services import service_paths
+from .openapi_traffic import traffic_paths
 from .openapi_writes import item_writes, items_writes, schema_path, service_writes
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 from .response import OPENAPI, ApiResponse
@@ -130,6 +131,7 @@ def openapi_document(base: str, writes: bool = False) -> dict:
             paths[prefix + "/items"].update(items_writes(layer))
             paths[prefix + "/items/{featureId}"].update(item_writes(layer))
     paths.update(service_paths())
+    paths.update(traffic_paths(writes))
     if writes:
         paths.update(service_writes())
     return {
