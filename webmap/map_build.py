@@ -23,11 +23,13 @@ from layers.layer import GROUPS, Layer
 from layers.registry import ALL_LAYERS
 from layers.value_labels import value_labels
 
+from .map_edit import EDIT_SCRIPTS, EDIT_STYLES, edit_config
 from .vendor import vendor_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
 OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
-               "drawquery.js", "panels.js")
+               "drawquery.js", "panels.js", *EDIT_SCRIPTS)
+OWN_STYLES = ("map.css", *EDIT_STYLES)
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
 MAX_ZOOM = 22
@@ -145,6 +147,7 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
         "endpoints": {"identify": "/query/identify", "within": "/query/within",
                       "near": "/query/near", "search": "/search",
                       "items": "/collections/{layer}/items/{id}"},
+        "edit": edit_config(),
     }
 
 
@@ -195,7 +198,8 @@ class PageScript(JSCSSMixin):
         suffix = "?v=" + asset_version if asset_version else ""
         self.default_js = [("gisdb_" + name, "/static/map/" + name + suffix)
                            for name in OWN_SCRIPTS]
-        self.default_css = [("gisdb_map_css", "/static/map/map.css" + suffix)]
+        self.default_css = [("gisdb_" + name, "/static/map/" + name + suffix)
+                            for name in OWN_STYLES]
 
 
 VENDOR_ASSETS[GroupedLayers] = (

@@ -27,7 +27,7 @@ from layers.value_labels import value_labels
 from .api.response import ApiResponse
 from .caching import make_tag
 from .compression import gzip_if_asked
-from .map_build import OWN_SCRIPTS, STATIC_DIR, MapSpec, layer_config, render_page
+from .map_build import OWN_SCRIPTS, OWN_STYLES, STATIC_DIR, MapSpec, layer_config, render_page
 from .responses import HTML_TYPE, respond
 from .services import services
 from .vendor import allowed_packages, package_version
@@ -60,7 +60,7 @@ def asset_version() -> str:
     installed front-end packages: a new deployment changes the page's ETag and busts
     browser caches of /static/map and /vendor."""
     digest = hashlib.sha1((APP_VERSION + registry_fingerprint()).encode())
-    for name in (*OWN_SCRIPTS, "map.css"):
+    for name in (*OWN_SCRIPTS, *OWN_STYLES):
         path = STATIC_DIR / name
         digest.update(path.read_bytes() if path.is_file() else b"")
     for package in sorted(allowed_packages()):

@@ -29,7 +29,9 @@ from .tile_http import check_params, check_tms, image_response, scaled
 from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
-PNG_PARAMS = frozenset({"f"})
+# `v`: a client's cache-buster after an edit (the map's edit tools), otherwise ignored:
+# the tile and its ETag follow the data versions whatever it says
+PNG_PARAMS = frozenset({"f", "v"})
 
 
 def _png_tiles() -> PngTiles:

@@ -130,8 +130,13 @@ var GisdbI18n = (function () {
     return el;
   }
 
+  /* More strings ({vi: {...}, en: {...}}) from a module with its own file (edit_strings.js). */
+  function add(more) {
+    Object.keys(more).forEach(function (l) { Object.assign(STRINGS[l], more[l]); });
+  }
+
   return {
-    t: t, apply: apply, setLang: setLang, pick: pick, span: span,
+    t: t, apply: apply, setLang: setLang, pick: pick, span: span, add: add,
     lang: function () { return lang; },
     onChange: function (fn) { listeners.push(fn); }
   };
