@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import os
-import re
 import struct
 import warnings
 import zlib
@@ -16,17 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clients import CHROMIUM, require
 from layers.registry import ALL_LAYERS, get_layer
+from map_session import MapSession, chromium, view_hash
 from served_app import in_thread
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent / "out"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-# every request that does not go to this machine (matched in the browser driver, so
-# local requests never wait for Python)
-NOT_LOCAL = re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:|about:)")
+
 
 @pytest.fixture(scope="module")
 def live_url(app):
@@ -36,53 +31,8 @@ def live_url(app):
 
 @pytest.fixture(scope="module")
 def browser():
-    require("chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class MapSession:
-    """One browser tab on the map, with its console errors and blocked requests."""
-
-    def __init__(self, browser, base_url: str, locale: str = "vi-VN"):
-        self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1100, "height": 700}, locale=locale)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.external: list[str] = []
-        self.page.route(NOT_LOCAL, self._block)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _block(self, route):
-        self.external.append(route.request.url)
-        route.abort()
-
-    def open(self, path: str = "/map", wait_tiles_of: str | None = "admin_units"):
-        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
-        self.page.wait_for_function("window.gisdbMap !== undefined")
-        if wait_tiles_of:
-            self.wait_tiles(wait_tiles_of)
-        return self
-
-    def wait_tiles(self, layer_id: str):
-        self.page.wait_for_function(
-            "id => Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
-            ".some(img => img.src.indexOf('/tiles/' + id + '/') >= 0 && img.naturalWidth > 0)",
-            arg=layer_id, timeout=30_000)
-
-    def js(self, expression: str, arg=None):
-        return self.page.evaluate(expression, arg)
-
-    def click_lonlat(self, lon: float, lat: float):
-        x, y = self.js("""([lat, lon]) => {
-            const m = gisdbMap.map, p = m.latLngToContainerPoint([lat, lon]);
-            const r = m.getContainer().getBoundingClientRect();
-            return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
-        self.page.mouse.click(x, y)
+    with chromium() as chromium_browser:
+        yield chromium_browser
 
 
 @pytest.fixture
@@ -117,10 +67,6 @@ def city_centre(engine, app) -> tuple[float, float]:
         row = conn.execute(sa.select(sa.func.ST_X(pos), sa.func.ST_Y(pos))
                            .order_by(t.c.geom.op("<->")(extent)).limit(1)).one()
     return float(row[0]), float(row[1])
-
-
-def view_hash(lon: float, lat: float, zoom: int, layers: str) -> str:
-    return f"#{zoom}/{lat:.6f}/{lon:.6f}/{layers}/city"
 
 
 def test_map_loads_offline_without_console_errors(session, sample_parcel):
