@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from .engine import database_url, web_database_url
+from .engine import database_url, web_database_url, write_database_url
 from .settings import Settings
 
 EXTENSIONS = ("postgis", "unaccent", "pg_trgm")
@@ -62,6 +62,15 @@ def web_url_of(settings: Settings, name: str) -> str | None:
     if not (settings.embedded or settings.web_database_url):
         return None
     return make_url(web_database_url(settings)).set(database=name).render_as_string(
+        hide_password=False)
+
+
+def write_url_of(settings: Settings, name: str) -> str | None:
+    """The write role's URL of database `name` beside the configured one; None when no
+    write role is configured (an external database without GISDB_WRITE_DATABASE_URL)."""
+    if not (settings.embedded or settings.write_database_url):
+        return None
+    return make_url(write_database_url(settings)).set(database=name).render_as_string(
         hide_password=False)
 
 

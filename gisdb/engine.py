@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 
-from .errors import DatabaseUnavailable, QueryTimeout
+from .errors import ConfigurationError, DatabaseUnavailable, QueryTimeout
 from .settings import Settings
 
 
@@ -47,6 +47,34 @@ def web_database_url(settings: Settings) -> str:
     from .cluster import Cluster
     from .roles import WEB_ROLE
     return Cluster(settings).url(user=WEB_ROLE)
+
+
+def write_database_url(settings: Settings) -> str:
+    """URL of the write role: GISDB_WRITE_DATABASE_URL, or the embedded cluster's
+    `gisdb_writer`. An external database without it has no write role to use: writing
+    as the owner would let a hole in a request handler change the schema, so it is a
+    ConfigurationError."""
+    if settings.write_database_url:
+        return _psycopg_url(settings.write_database_url)
+    if settings.database_url:
+        raise ConfigurationError("GISDB_WRITES is on with GISDB_DATABASE_URL but without "
+                                 "GISDB_WRITE_DATABASE_URL (the gisdb_writer role's URL)")
+    from .cluster import Cluster
+    from .roles import WRITE_ROLE
+    return Cluster(settings).url(user=WRITE_ROLE)
+
+
+def make_write_engine(settings: Settings, **kw) -> Engine:
+    """A pooled engine of the write role (`gisdb_writer`: rows of the layer tables and
+    the audit log, nothing else) for the web's write path; read-write sessions."""
+    url = write_database_url(settings)
+    timeout = settings.statement_timeout_ms
+    options = f"-c statement_timeout={int(timeout)} -c idle_in_transaction_session_timeout=60000"
+    kw.setdefault("pool_size", max(1, settings.pool_size // 2))
+    kw.setdefault("max_overflow", settings.pool_max_overflow)
+    return sa.create_engine(url, pool_pre_ping=True, pool_recycle=1800, pool_timeout=10,
+                            connect_args={"options": options, "connect_timeout": 5,
+                                          "application_name": "gisdb-write"}, **kw)
 
 
 def make_engine(settings: Settings, *, timeout_ms: int | None = None,

@@ -73,3 +73,25 @@ class AlreadyLoaded(GisdbError):
     """Data that must not be loaded twice is already there (e.g. the sample city)."""
 
     code = "Conflict"
+
+
+class Unauthorized(GisdbError):
+    """No credential where one is needed, or one that is not valid (`invalid_token`)."""
+
+    code = "Unauthorized"
+
+    def __init__(self, message: str, *, invalid_token: bool = False):
+        super().__init__(message)
+        self.invalid_token = invalid_token
+
+
+class Forbidden(GisdbError, PermissionError):
+    """A valid credential without the role this request needs."""
+
+    code = "Forbidden"
+
+
+class WritesDisabled(Forbidden):
+    """Writes are off on this server (GISDB_WRITES=off)."""
+
+    code = "WritesDisabled"

@@ -5,7 +5,13 @@
 - `gisdb_reader` (NOLOGIN) holds what serving needs: USAGE on the layer schemas and
   `meta`, SELECT on the layer tables and on the meta tables the web reads;
 - `gisdb_web` (LOGIN, member of `gisdb_reader`, no other right, sessions read-only by
-  default) is the role the web app, its tiles and its PNG renderer connect as.
+  default) is the role the web app, its tiles and its PNG renderer connect as;
+- `gisdb_editor` (NOLOGIN) may change the layers' rows and nothing else: USAGE on the
+  layer schemas, SELECT/INSERT/UPDATE/DELETE on their tables, USAGE on their sequences,
+  INSERT on `meta.audit`; no DDL, no TRUNCATE, no other meta table (the data-version
+  trigger is SECURITY DEFINER, so its bump needs no right of the editor's);
+- `gisdb_writer` (LOGIN, member of `gisdb_editor`) is the role the web's write path
+  connects as (`gisdb.engine.make_write_engine`), only when GISDB_WRITES is on.
 
 The embedded cluster creates both roles on every start (an older cluster is upgraded);
 on an external server a DBA creates them, or the migration creates `gisdb_reader` when
@@ -21,8 +27,14 @@ from sqlalchemy.engine import Connection
 
 READ_ROLE = "gisdb_reader"
 WEB_ROLE = "gisdb_web"
-# meta tables the web reads: data versions (ETags, tile cache keys) and the raster catalog.
-WEB_META_TABLES = ("meta.layer_versions", "meta.rasters")
+# meta tables the web reads: data versions (ETags, tile cache keys), the raster catalog, and
+# who may do what (gisdb.access: users, keys, grants, hidden layers).
+WEB_META_TABLES = ("meta.layer_versions", "meta.rasters", "meta.users", "meta.api_keys",
+                   "meta.grants", "meta.hidden_layers")
+EDIT_ROLE = "gisdb_editor"
+WRITE_ROLE = "gisdb_writer"
+# meta tables the write path appends to (created by later migrations: granted when present)
+EDIT_META_TABLES = ("meta.audit",)
 
 _IGNORE_RACE = "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;"
 
@@ -38,24 +50,40 @@ END $$;
 ALTER ROLE {WEB_ROLE} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
 ALTER ROLE {WEB_ROLE} SET default_transaction_read_only = on;
 GRANT {READ_ROLE} TO {WEB_ROLE};
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{EDIT_ROLE}') THEN
+    BEGIN CREATE ROLE {EDIT_ROLE} NOLOGIN; {_IGNORE_RACE} END;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITE_ROLE}') THEN
+    BEGIN CREATE ROLE {WRITE_ROLE} LOGIN; {_IGNORE_RACE} END;
+  END IF;
+END $$;
+ALTER ROLE {WRITE_ROLE} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
+GRANT {EDIT_ROLE} TO {WRITE_ROLE};
 """
 
 # No '%' in these statements: the driver would read it as a placeholder.
 # Created by the migration when missing and the owner may create roles; otherwise the
 # grants wait for a DBA (a WARNING says so) and the web keeps read-only sessions.
-READ_ROLE_SQL = f"""
+def _group_role_sql(role: str) -> str:
+    """Create NOLOGIN `role` when missing and the current user may; else warn."""
+    return f"""
 DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READ_ROLE}') THEN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
     IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
-      BEGIN CREATE ROLE {READ_ROLE} NOLOGIN; {_IGNORE_RACE} END;
+      BEGIN CREATE ROLE {role} NOLOGIN; {_IGNORE_RACE} END;
     ELSE
-      RAISE WARNING USING MESSAGE = 'role {READ_ROLE} is missing and ' || current_user
-        || ' may not create it: the web role gets no grants until a DBA creates it and '
+      RAISE WARNING USING MESSAGE = 'role {role} is missing and ' || current_user
+        || ' may not create it: it gets no grants until a DBA creates it and '
         || '`gisdb migrate` runs again';
     END IF;
   END IF;
 END $$;
 """
+
+
+READ_ROLE_SQL = _group_role_sql(READ_ROLE)
+EDIT_ROLE_SQL = _group_role_sql(EDIT_ROLE)
 
 # TEMP is granted to PUBLIC by default: the read role needs no table of its own, so it
 # goes (the owner keeps it; only the database owner or a superuser may change it).
@@ -77,9 +105,44 @@ def ensure_cluster_roles(conn: Connection) -> None:
     conn.exec_driver_sql(CLUSTER_ROLES_SQL)
 
 
-def read_role_exists(conn: Connection) -> bool:
+def read_role_exists(conn: Connection, role: str = READ_ROLE) -> bool:
+    """True when `role` (the read role by default) exists in the cluster."""
     return conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
-                        {"r": READ_ROLE}).scalar() is not None
+                        {"r": role}).scalar() is not None
+
+
+def _existing(conn: Connection, tables: Iterable[str]) -> list[str]:
+    """The quoted names of those `schema.table` names that exist."""
+    q = conn.dialect.identifier_preparer
+    out = []
+    for table in tables:
+        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+            schema, name = table.split(".")
+            out.append(q.quote_schema(schema) + "." + q.quote_identifier(name))
+    return out
+
+
+def grant_edit(conn: Connection, layer_schemas: Iterable[str]) -> bool:
+    """Grant `gisdb_editor` the rows of the layer tables (now and tables the current role
+    creates there later) and appending to the audit log; False when the role is missing."""
+    conn.exec_driver_sql(EDIT_ROLE_SQL)
+    if not read_role_exists(conn, EDIT_ROLE):
+        return False
+    role = conn.dialect.identifier_preparer.quote_identifier(EDIT_ROLE)
+    rows = "SELECT, INSERT, UPDATE, DELETE"
+    conn.exec_driver_sql("GRANT USAGE ON SCHEMA meta TO " + role)
+    for table in _existing(conn, EDIT_META_TABLES):
+        conn.exec_driver_sql("GRANT INSERT ON " + table + " TO " + role)
+    for schema in layer_schemas:
+        quoted = conn.dialect.identifier_preparer.quote_schema(schema)
+        conn.exec_driver_sql("GRANT USAGE ON SCHEMA " + quoted + " TO " + role)
+        conn.exec_driver_sql(f"GRANT {rows} ON ALL TABLES IN SCHEMA {quoted} TO {role}")
+        conn.exec_driver_sql("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + quoted + " TO " + role)
+        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted} "
+                             f"GRANT {rows} ON TABLES TO {role}")
+        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted} "
+                             f"GRANT USAGE ON SEQUENCES TO {role}")
+    return True
 
 
 def grant_read(conn: Connection, layer_schemas: Iterable[str]) -> bool:
@@ -92,11 +155,8 @@ def grant_read(conn: Connection, layer_schemas: Iterable[str]) -> bool:
     role = q.quote_identifier(READ_ROLE)
     conn.exec_driver_sql(DATABASE_SQL)
     conn.exec_driver_sql("GRANT USAGE ON SCHEMA meta TO " + role)
-    for table in WEB_META_TABLES:
-        if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
-            schema, name = table.split(".")
-            conn.exec_driver_sql("GRANT SELECT ON " + q.quote_schema(schema) + "."
-                                 + q.quote_identifier(name) + " TO " + role)
+    for table in _existing(conn, WEB_META_TABLES):
+        conn.exec_driver_sql("GRANT SELECT ON " + table + " TO " + role)
     for schema in layer_schemas:
         quoted = q.quote_schema(schema)
         conn.exec_driver_sql("GRANT USAGE ON SCHEMA " + quoted + " TO " + role)

@@ -22,6 +22,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _switch(env: dict, name: str) -> bool:
+    """An on/off setting (off when unset): on, true, yes, 1 / off, false, no, 0."""
+    raw = (env.get(name) or "off").strip().lower()
+    if raw in ("on", "true", "yes", "1"):
+        return True
+    if raw in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {raw!r}")
+
+
 def _names(raw: str | None) -> tuple[str, ...]:
     """A comma-separated list, lower-cased, without blanks."""
     return tuple(part.strip().lower() for part in (raw or "").split(",") if part.strip())
@@ -51,6 +61,12 @@ class Settings:
     heavy_requests: int = 4                  # heavy requests a process runs at once (serve: threads-1)
     public_url: str | None = None            # GISDB_PUBLIC_URL: links are built from it
     trusted_hosts: tuple[str, ...] = ()      # GISDB_TRUSTED_HOSTS: Host headers accepted
+    writes: bool = False                     # GISDB_WRITES: on lets credentials edit layers
+    write_database_url: str | None = None    # GISDB_WRITE_DATABASE_URL: the write role's
+    oidc_issuer: str | None = None           # GISDB_OIDC_ISSUER: OpenID Connect issuer
+    oidc_audience: str | None = None         # GISDB_OIDC_AUDIENCE: expected `aud`
+    oidc_jwks_url: str | None = None         # GISDB_OIDC_JWKS_URL (default: discovery)
+    oidc_roles_claim: str = "groups"         # GISDB_OIDC_ROLES_CLAIM: the groups claim
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -78,6 +94,12 @@ class Settings:
             heavy_requests=_int(env, "GISDB_HEAVY_REQUESTS", 4),
             public_url=(env.get("GISDB_PUBLIC_URL") or "").rstrip("/") or None,
             trusted_hosts=_names(env.get("GISDB_TRUSTED_HOSTS")),
+            writes=_switch(env, "GISDB_WRITES"),
+            write_database_url=env.get("GISDB_WRITE_DATABASE_URL") or None,
+            oidc_issuer=(env.get("GISDB_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_audience=env.get("GISDB_OIDC_AUDIENCE") or None,
+            oidc_jwks_url=env.get("GISDB_OIDC_JWKS_URL") or None,
+            oidc_roles_claim=env.get("GISDB_OIDC_ROLES_CLAIM") or "groups",
         )
         return replace(settings, **overrides) if overrides else settings
 

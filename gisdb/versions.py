@@ -22,7 +22,7 @@ LAYER_VERSIONS = LayerVersion.__table__
 VERSION_FUNCTION_DDL = """
 CREATE SEQUENCE IF NOT EXISTS meta.data_version_seq;
 CREATE OR REPLACE FUNCTION meta.bump_layer_version() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO meta.layer_versions (table_name, version, changed_at)
   VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, nextval('meta.data_version_seq'), now())
@@ -34,7 +34,9 @@ END $$;
 
 
 def install_version_function(conn: Connection) -> None:
-    """Create the version sequence and the trigger function that bumps a table's version."""
+    """Create the version sequence and the trigger function that bumps a table's version
+    (SECURITY DEFINER: a role that may change a layer's rows, the write role, bumps its
+    version without any right on `meta.layer_versions`)."""
     conn.exec_driver_sql(VERSION_FUNCTION_DDL)
 
 

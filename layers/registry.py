@@ -6,6 +6,7 @@ from gisdb.errors import NotFound
 
 from . import construction, land, traffic
 from .layer import GROUPS, Layer
+from .visibility import hidden_from_caller, visible_ids
 
 ALL_LAYERS: tuple[Layer, ...] = land.LAYERS + construction.LAYERS + traffic.LAYERS
 _BY_ID = {layer.id: layer for layer in ALL_LAYERS}
@@ -13,11 +14,24 @@ SCHEMAS = ("land", "construction", "traffic")
 
 
 def get_layer(layer_id: str) -> Layer:
-    """The layer with this id; NotFound (a 404 on the web) otherwise."""
-    try:
-        return _BY_ID[layer_id]
-    except KeyError:
+    """The layer with this id; NotFound (a 404 on the web) otherwise, and for a layer
+    hidden from the current caller (layers.visibility)."""
+    layer = _BY_ID.get(layer_id)
+    if layer is None or hidden_from_caller(layer_id):
         raise NotFound(f"no layer named {layer_id!r}") from None
+    return layer
+
+
+def visible_layers() -> tuple[Layer, ...]:
+    """Every layer the current caller may see, in map order (all, outside a request)."""
+    shown = set(visible_ids(_BY_ID))
+    return ALL_LAYERS if len(shown) == len(ALL_LAYERS) else tuple(
+        layer for layer in ALL_LAYERS if layer.id in shown)
+
+
+def layer_groups() -> dict[str, str]:
+    """{layer id: group} of every layer (for grants on groups)."""
+    return {layer.id: layer.group for layer in ALL_LAYERS}
 
 
 def layer_ids() -> list[str]:
@@ -25,8 +39,9 @@ def layer_ids() -> list[str]:
 
 
 def layers_by_group() -> dict[str, list[Layer]]:
+    """The layers the current caller may see, by group."""
     out: dict[str, list[Layer]] = {g: [] for g in GROUPS}
-    for layer in ALL_LAYERS:
+    for layer in visible_layers():
         out[layer.group].append(layer)
     return out
 

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from gisdb.roles import grant_read
+from gisdb.roles import grant_edit, grant_read
 
 from .registry import SCHEMAS
 
@@ -30,6 +30,7 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS meta")
         command.upgrade(_config(conn), revision)
         grant_read(conn, SCHEMAS)       # idempotent: covers tables and roles added later
+        grant_edit(conn, SCHEMAS)
     return current_revision(engine)
 
 

@@ -13,6 +13,8 @@ COMMANDS = {
     "db": "db:db_group",
     "migrate": "db:migrate_command",
     "layers": "layers_command:layers_command",
+    "users": "access_command:users_group",
+    "keys": "access_command:keys_group",
     "sample": "sample_command:sample_command",
     "serve": "serve:serve_command",
     "import": "import_command:import_command",

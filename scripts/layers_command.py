@@ -1,17 +1,24 @@
-"""`gisdb layers`: list the layer registry."""
+"""`gisdb layers`: list the layer registry; `gisdb layers hide|show LAYER`."""
 from __future__ import annotations
 
 import json
 
 import click
 
-from layers.registry import ALL_LAYERS
+from gisdb.access import visibility
+from gisdb.engine import make_engine
+from layers.registry import ALL_LAYERS, get_layer
+
+from .context import settings_from, user_errors
 
 
-@click.command("layers")
+@click.group("layers", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def layers_command(as_json):
+@click.pass_context
+def layers_command(ctx, as_json):
     """List every layer of the registry: id, group, titles, table, geometry, zooms."""
+    if ctx.invoked_subcommand is not None:
+        return
     rows = [{"id": l.id, "group": l.group, "title_vi": l.title_vi, "title_en": l.title_en,
              "table": l.table_name, "geometry": l.geometry_type,
              "natural_key": list(l.natural_key), "zoom": [l.min_zoom, l.max_zoom],
@@ -24,3 +31,34 @@ def layers_command(as_json):
         click.echo(f"{r['id']:<18} {r['group']:<13} {r['geometry']:<16} "
                    f"{r['zoom'][0]:>2}-{r['zoom'][1]:<4} {r['table']:<30} "
                    f"{r['title_vi']} / {r['title_en']}")
+
+
+def _change_visibility(ctx, layer_id: str, hide: bool) -> None:
+    """Hide or show `layer_id` in one transaction as the owner."""
+    get_layer(layer_id)
+    engine = make_engine(settings_from(ctx), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            (visibility.hide_layer if hide else visibility.show_layer)(conn, layer_id)
+    finally:
+        engine.dispose()
+
+
+@layers_command.command("hide")
+@click.argument("layer")
+@click.pass_context
+@user_errors
+def hide(ctx, layer):
+    """Hide LAYER from anonymous readers (a credential with read on it still sees it)."""
+    _change_visibility(ctx, layer, hide=True)
+    click.echo(f"{layer} hidden from anonymous readers")
+
+
+@layers_command.command("show")
+@click.argument("layer")
+@click.pass_context
+@user_errors
+def show(ctx, layer):
+    """Show LAYER to anonymous readers again."""
+    _change_visibility(ctx, layer, hide=False)
+    click.echo(f"{layer} shown to anonymous readers")

@@ -26,6 +26,7 @@ from gisdb.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
+from layers.visibility import visible_ids
 
 from .basemap_png import base_digest, render_base_png
 from .cache import CachedTile, TileCache, tile_etag
@@ -49,12 +50,14 @@ PNG_FORMAT = "png8:m=h"          # 8-bit palette with alpha, hextree quantiser (
 
 def parse_layer_list(text: str) -> tuple[str, ...]:
     """'roads,buildings' -> ('roads', 'buildings'): known layers, no repeats, order kept.
-    Unknown layer: NotFound (404)."""
+    Unknown layer: NotFound (404); a layer hidden from the caller is left out (NotFound
+    when every one is)."""
     ids = tuple(dict.fromkeys(part.strip() for part in str(text).split(",") if part.strip()))
     if not ids:
         raise InvalidParameter("name at least one layer, e.g. /tiles/roads,buildings/14/13063/7601.png")
     if len(ids) > MAX_LAYERS:
         raise InvalidParameter(f"at most {MAX_LAYERS} layers per tile")
+    ids = tuple(visible_ids(ids)) or ids
     for layer_id in ids:
         get_layer(layer_id)
     return ids

@@ -25,6 +25,7 @@ from gisdb.errors import DatabaseUnavailable, InvalidParameter
 from gisdb.versions import VERSIONS_SQL, table_versions
 from layers.filter_rules import cql2_clause, datetime_clause
 from layers.registry import get_layer
+from layers.visibility import visible_ids
 
 from .cache import TileCache, tile_etag
 from .driver import driver_errors, pooled, psycopg_connection
@@ -73,7 +74,8 @@ def make_tile_engine(settings) -> sa.Engine:
 
 
 def parse_layers(text: str) -> list:
-    """'roads,buildings' -> [Layer, Layer]; unknown id -> NotFound (404)."""
+    """'roads,buildings' -> [Layer, Layer]; unknown id -> NotFound (404). A layer hidden
+    from the caller is left out (NotFound when every one is)."""
     ids = [part.strip() for part in str(text).split(",")]
     if not ids or any(not part for part in ids):
         raise InvalidParameter("layers must be a comma-separated list of layer ids")
@@ -81,7 +83,7 @@ def parse_layers(text: str) -> list:
         raise InvalidParameter(f"at most {MAX_LAYERS} layers in one tile")
     if len(set(ids)) != len(ids):
         raise InvalidParameter("a layer is listed twice")
-    return [get_layer(layer_id) for layer_id in ids]
+    return [get_layer(layer_id) for layer_id in (visible_ids(ids) or ids)]
 
 
 class VectorTiles:

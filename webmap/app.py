@@ -7,7 +7,7 @@ from gisdb import deadline
 from gisdb.engine import make_engine
 from gisdb.settings import Settings
 
-from . import body_limit, cors, request_budget, request_checks
+from . import authz, body_limit, cors, request_budget, request_checks
 from .errors import install_error_handlers
 from .services import Services
 
@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["gisdb"] = Services(settings=settings, engine=engine)
     install_error_handlers(app)
     cors.install(app)
+    authz.install(app)
 
     from . import health, ogc_views
     app.register_blueprint(health.bp)
@@ -39,8 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import map_page, vendor_views
     app.register_blueprint(map_page.bp)
     app.register_blueprint(vendor_views.bp)
-    from . import queries
+    from . import auth_views, queries
     app.register_blueprint(queries.bp)
+    app.register_blueprint(auth_views.bp)
     _guard(app, settings)
     tile_fastpath.install(app)      # outermost: plain vector tiles skip the guards
     return app

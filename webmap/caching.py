@@ -27,6 +27,7 @@ CACHE_CONTROL = {
     "document": "public, max-age=300",                # conformance, OpenAPI, queryables
     "vendor": "public, max-age=86400",                # front-end files without ?v=
     "vendor_versioned": f"public, max-age={YEAR}, immutable",
+    "private": "private, no-cache",                    # answers to a credential
     # never stored
     "never": "no-store",                              # errors, health
 }

@@ -16,6 +16,8 @@ from .caching import CACHE_CONTROL
 log = logging.getLogger(__name__)
 
 STATUS = {
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.InvalidFilter: 400,
     errors.BodyTooLarge: 413,
@@ -46,10 +48,18 @@ def error_response(code: str, description: str, status: int):
     return resp
 
 
+def challenge(exc: errors.Unauthorized) -> str:
+    """The `WWW-Authenticate` header of a 401 (RFC 6750): `invalid_token` for a bad one."""
+    return 'Bearer realm="gisdb"' + (', error="invalid_token"' if exc.invalid_token else "")
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.GisdbError)
     def _gisdb(exc: errors.GisdbError):
-        return error_response(exc.code, str(exc), status_of(exc))
+        resp = error_response(exc.code, str(exc), status_of(exc))
+        if isinstance(exc, errors.Unauthorized):
+            resp.headers["WWW-Authenticate"] = challenge(exc)
+        return resp
 
     @app.errorhandler(sa_exc.DBAPIError)
     def _db(exc: sa_exc.DBAPIError):

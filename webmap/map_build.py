@@ -102,6 +102,11 @@ class MapSpec:
     rasters: tuple[tuple[str, str], ...] = ()             # (name, title)
     asset_version: str = ""
     visible: tuple[str, ...] = field(default=DEFAULT_VISIBLE)
+    hidden: tuple[str, ...] = ()                          # layers hidden from this caller
+
+    def layers(self) -> tuple:
+        """The registry's layers this page lists (all but the hidden ones)."""
+        return tuple(layer for layer in ALL_LAYERS if layer.id not in self.hidden)
 
 
 def bilingual(vi: str, en: str, lang: str) -> str:
@@ -138,7 +143,7 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
     return {
         "lang": spec.lang, "focus": spec.focus, "map": map_name, "draw": draw_name,
         "groups": {gid: {"vi": vi, "en": en} for gid, (vi, en) in GROUPS.items()},
-        "layers": [layer_config(layer) for layer in ALL_LAYERS],
+        "layers": [layer_config(layer) for layer in spec.layers()],
         "values": value_labels(),
         "rasters": [{"id": "raster:" + name, "name": name, "title": title}
                     for name, title in spec.rasters],
@@ -267,7 +272,7 @@ def build_map(spec: MapSpec) -> folium.Map:
         bases.append((tile.layer_name, tile.get_name()))
         base_vars[base.id] = tile.get_name()
     groups, overlay_vars = {}, {}
-    for layer in ALL_LAYERS:
+    for layer in spec.layers():
         tile = _overlay(layer, spec)
         tile.add_to(fmap)
         group = bilingual(*GROUPS[layer.group], spec.lang)

@@ -21,13 +21,13 @@ from gisdb.errors import InvalidParameter
 from gisdb.meta_tables import RasterEntry
 from layers.extent import layer_extent
 from layers.land import AdminUnit
-from layers.registry import ALL_LAYERS, get_layer
+from layers.registry import ALL_LAYERS, get_layer, visible_layers
 from layers.value_labels import value_labels
 
 from .api.response import ApiResponse
 from .caching import make_tag
 from .compression import gzip_if_asked
-from .map_build import OWN_SCRIPTS, OWN_STYLES, STATIC_DIR, MapSpec, layer_config, render_page
+from .map_build import DEFAULT_VISIBLE, OWN_SCRIPTS, OWN_STYLES, STATIC_DIR, MapSpec, layer_config, render_page
 from .responses import HTML_TYPE, respond
 from .services import services
 from .vendor import allowed_packages, package_version
@@ -146,12 +146,16 @@ def page_spec(focus: str | None, lang: str) -> MapSpec:
         rasters = raster_catalog(conn)
         if focus is not None:
             centre = layer_view(conn, focus) or centre
+    shown = {layer.id for layer in visible_layers()}
+    hidden = tuple(layer.id for layer in ALL_LAYERS if layer.id not in shown)
     if focus is None:
         return MapSpec(lang=lang, center=centre, zoom=zoom, rasters=rasters,
-                       asset_version=asset_version())
+                       asset_version=asset_version(), hidden=hidden,
+                       visible=tuple(i for i in DEFAULT_VISIBLE if i not in hidden))
     layer = get_layer(focus)
     return MapSpec(lang=lang, center=centre, zoom=max(14, layer.min_zoom), focus=focus,
-                   visible=(focus,), rasters=rasters, asset_version=asset_version())
+                   visible=(focus,), rasters=rasters, asset_version=asset_version(),
+                   hidden=hidden)
 
 
 def cached_page(spec: MapSpec) -> tuple[str, str]:

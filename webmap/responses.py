@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Response, current_app, render_template, request
 
 from .api.response import ApiResponse
+from .authz import caller_scope
 from .caching import CACHE_CONTROL, etag_header, make_tag, matches
 from .vendor import vendor_url
 
@@ -42,7 +43,13 @@ def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
 
 
 def respond(r: ApiResponse, cache: str) -> Response:
-    """The Flask response of a core's answer (see `answer`)."""
+    """The Flask response of a core's answer (see `answer`). What a caller with a
+    credential, or with layers hidden from it, sees is tagged with that scope; a
+    credential's answers are private to it."""
+    scope = caller_scope()
+    if scope is not None:
+        r.etag = None if r.etag is None else make_tag(r.etag, scope)
+        cache = "private" if scope.startswith("principal") else cache
     return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
 
 

@@ -15,7 +15,8 @@ writing the WSGI answer itself (a werkzeug Response object costs more Python tha
 of the tile; a test holds the two answers equal, header for header). Errors are handed to
 the app's error handlers inside a request context, so they are the same JSON as from the
 views. Anything else (other methods, query strings such as `filter`, other URLs, a
-collection that is not a vector layer or another tile matrix set) goes to Flask unchanged.
+collection that is not a vector layer or another tile matrix set, a request with an
+`Authorization` header, a layer hidden from anonymous readers) goes to Flask unchanged.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from gisdb.errors import NotFound
 from layers.registry import get_layer
 from tiles.grid import TMS_ID
 
+from .authz import hidden_layers
 from .cors import CORS
 from .tile_http import NO_ARGS, tile_result
 from .tile_services import vector_tiles
@@ -62,6 +64,12 @@ class TileFastPath:
         self.app = app
         self.wsgi_app = wsgi_app
 
+    def _hides(self, layers_text: str) -> bool:
+        """True when a layer of the path is hidden from anonymous readers: Flask (and
+        webmap.authz) answers those, so a credential can still read it."""
+        hidden = hidden_layers(self.app)
+        return bool(hidden) and any(part.strip() in hidden for part in layers_text.split(","))
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if (environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
@@ -69,7 +77,7 @@ class TileFastPath:
                                               or path.startswith("/collections/"))):
             return self.wsgi_app(environ, start_response)
         parts = _match(path)
-        if parts is None:
+        if parts is None or "HTTP_AUTHORIZATION" in environ or self._hides(parts[0]):
             return self.wsgi_app(environ, start_response)
         app = self.app
         try:

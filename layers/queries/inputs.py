@@ -18,7 +18,7 @@ from shapely.geometry import shape
 
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
-from layers.registry import ALL_LAYERS, get_layer
+from layers.registry import get_layer, visible_layers
 
 MAX_VERTICES = 10_000                 # of a drawn or posted geometry
 MAX_GEOJSON_CHARS = 1_000_000
@@ -98,11 +98,11 @@ def date(value, name: str = "at_date") -> dt.date:
         raise InvalidParameter(f"{name} must be a date YYYY-MM-DD, got {str(value)[:40]!r}") from None
 
 
-def layer_list(value, *, default: tuple[Layer, ...] = ALL_LAYERS) -> tuple[Layer, ...]:
+def layer_list(value, *, default: tuple[Layer, ...] | None = None) -> tuple[Layer, ...]:
     """Layers from ids (a list, or a comma-separated string); all layers when empty.
     An unknown id is a 400 here (not a 404): the request is wrong, not a resource."""
     if value is None or value == "" or value == []:
-        return default
+        return visible_layers() if default is None else default
     ids = value.split(",") if isinstance(value, str) else list(value)
     out: list[Layer] = []
     for raw in ids:

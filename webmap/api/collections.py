@@ -10,7 +10,7 @@ from gisdb.crs import SUPPORTED
 from gisdb.engine import db_errors
 from layers.extent import Extent, layer_extent
 from layers.layer import GROUPS, Layer
-from layers.registry import ALL_LAYERS, get_layer
+from layers.registry import get_layer, visible_layers
 
 from ..caching import make_tag
 from .links import link, self_and_alternate
@@ -101,7 +101,7 @@ def collection_doc(layer: Layer, base: str, extent: dict, fmt: str, *,
 def collections(engine: sa.Engine, pairs, *, base: str, accept_html: bool) -> ApiResponse:
     fmt = output_format(only_known(pairs, ("f",)).get("f"), accept_html)
     with db_errors(), engine.connect() as conn:
-        docs = [collection_doc(layer, base, _extent_cached(conn, layer), fmt) for layer in ALL_LAYERS]
+        docs = [collection_doc(layer, base, _extent_cached(conn, layer), fmt) for layer in visible_layers()]
     doc = {"links": self_and_alternate(f"{base}/collections", "", fmt), "collections": docs}
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
                        template="ogc/collections.html")

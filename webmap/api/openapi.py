@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from gisdb.crs import SUPPORTED
 from layers.layer import Layer
-from layers.registry import ALL_LAYERS
+from layers.registry import visible_layers
 
 from .collections import json_schema_type
 from .landing import TITLE
@@ -96,7 +96,7 @@ def openapi_document(base: str) -> dict:
              "/conformance": _simple("Conformance classes", "getConformance"),
              "/api": _simple("This API definition", "getApi"),
              "/collections": _simple("The collections", "getCollections")}
-    for layer in ALL_LAYERS:
+    for layer in visible_layers():
         prefix = f"/collections/{layer.id}"
         paths[prefix] = _simple(f"Collection {layer.title_en}", f"getCollection_{layer.id}")
         paths[prefix + "/queryables"] = _simple(f"Queryables of {layer.title_en}",

@@ -4,11 +4,10 @@ search, the planners' map and the health check. `webmap.api.openapi` adds them t
 so clients (and the Schemathesis run of the test suite) see every endpoint."""
 from __future__ import annotations
 
-from layers.registry import ALL_LAYERS
+from layers.registry import visible_layers
 from tiles.grid import MAX_ZOOM, TMS_ID
 
 ERROR = {"$ref": "#/components/responses/Error"}
-LAYER_IDS = [layer.id for layer in ALL_LAYERS]
 MVT = "application/vnd.mapbox-vector-tile"
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 PNG = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
@@ -49,7 +48,15 @@ def get(summary: str, op: str, params: list[dict], content: dict, *,
             "parameters": params, "responses": responses}
 
 
-LAYER = param("collectionId", "Layer id.", {"type": "string", "enum": LAYER_IDS}, where="path")
+
+
+def _layer() -> dict:
+    """The collectionId path parameter: the ids of the layers the caller may see."""
+    return param("collectionId", "Layer id.",
+                 {"type": "string", "enum": [layer.id for layer in visible_layers()]},
+                 where="path")
+
+
 TMS = param("tileMatrixSetId", "Tile matrix set.", {"type": "string", "enum": [TMS_ID]}, where="path")
 LAYERS_PATH = param("layers", "Comma-separated layer ids.", {"type": "string"}, where="path")
 LAYER_LIST = _text("layers", "Comma-separated layer ids (all when absent).")
@@ -76,21 +83,21 @@ def tile_paths() -> dict:
     ogc_row_col = "/{tileMatrix}/{tileRow}/{tileCol}"
     return {
         coll + "/tiles": {"get": get("Vector tilesets of a layer", "tiles_vectorTilesets",
-                                     [LAYER], JSON_OBJECT)},
+                                     [_layer()], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}": {"get": get(
-            "Vector tileset metadata", "tiles_vectorTileset", [LAYER, TMS], JSON_OBJECT)},
+            "Vector tileset metadata", "tiles_vectorTileset", [_layer(), TMS], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}/tilejson": {"get": get(
-            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [LAYER, TMS, *vector], JSON_OBJECT)},
+            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [_layer(), TMS, *vector], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
             "Vector tile (MVT) of a layer", "tiles_layerTile",
-            [LAYER, TMS, *_zxy("ogc"), *vector], {MVT: {"schema": {"type": "string", "format": "binary"}}},
+            [_layer(), TMS, *_zxy("ogc"), *vector], {MVT: {"schema": {"type": "string", "format": "binary"}}},
             empty="No feature in this tile.")},
         coll + "/map/tiles": {"get": get("Map tilesets of a layer", "tiles_mapTilesets",
-                                         [LAYER], JSON_OBJECT)},
+                                         [_layer()], JSON_OBJECT)},
         coll + "/map/tiles/{tileMatrixSetId}": {"get": get(
-            "Map tileset metadata", "tiles_mapTileset", [LAYER, TMS], JSON_OBJECT)},
+            "Map tileset metadata", "tiles_mapTileset", [_layer(), TMS], JSON_OBJECT)},
         coll + "/map/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
-            "Map tile (PNG) of a layer", "tiles_layerPng", [LAYER, TMS, *_zxy("ogc", "@2x")], PNG)},
+            "Map tile (PNG) of a layer", "tiles_layerPng", [_layer(), TMS, *_zxy("ogc", "@2x")], PNG)},
         "/tiles/{layers}/{z}/{x}/{y}.mvt": {"get": get(
             "Vector tile of several layers (XYZ)", "tiles_compositeMvt",
             [LAYERS_PATH, *_zxy("xyz"), *vector],
@@ -163,7 +170,7 @@ def query_paths() -> dict:
             LAYER_LIST, _integer("limit", "Results.", 1, 50)], JSON_OBJECT)},
         "/map": {"get": get("The planners' map", "map_all", [_text("lang", "vi or en.")], HTML)},
         "/map/{collectionId}": {"get": get("The map focused on a layer", "map_layer",
-                                           [LAYER, _text("lang", "vi or en.")], HTML)},
+                                           [_layer(), _text("lang", "vi or en.")], HTML)},
         "/healthz": {"get": get("Database check", "health_check", [], JSON_OBJECT)},
     }
 
