@@ -31,9 +31,10 @@ def chromium():
 class MapSession:
     """One browser tab on the map, with its console errors and blocked requests."""
 
-    def __init__(self, browser, base_url: str, locale: str = "vi-VN"):
+    def __init__(self, browser, base_url: str, locale: str = "vi-VN", **context_options):
         self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1100, "height": 700}, locale=locale)
+        context_options.setdefault("viewport", {"width": 1100, "height": 700})
+        self.context = browser.new_context(locale=locale, **context_options)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.external: list[str] = []

@@ -219,8 +219,9 @@ var GisdbEdit = (function () {
   Editor.prototype.sendPatch = function (s, patch) {
     var self = this;
     this.status("edit_saving", "", "");
-    return this.call("PATCH", this.itemUrl(s.layerId, s.id), patch,
-      { "Content-Type": MERGE_PATCH, "If-Match": s.etag || "*" })
+    var headers = { "Content-Type": MERGE_PATCH };
+    if (s.etag) { headers["If-Match"] = s.etag; }
+    return this.call("PATCH", this.itemUrl(s.layerId, s.id), patch, headers)
       .then(function (r) {
         if (r.ok) { return self.saved(s, "edit_saved"); }
         if (r.status === 412) { return self.conflict(s, patch); }
@@ -306,7 +307,7 @@ var GisdbEdit = (function () {
     return this.read(layerId, id).then(function (item) {
       return GisdbEditDialogs.confirmDelete(self.app, self.layerTitle(layerId), label).then(function (yes) {
         if (!yes) { return; }
-        return self.call("DELETE", self.itemUrl(layerId, id), undefined, { "If-Match": item.etag || "*" })
+        return self.call("DELETE", self.itemUrl(layerId, id), undefined, item.etag ? { "If-Match": item.etag } : {})
           .then(function (r) {
             if (r.ok) { self.close(); self.app.map.closePopup(); self.refreshTiles(layerId); self.app.notify(GisdbI18n.t("edit_deleted")); return; }
             self.app.notify(GisdbI18n.t(r.status === 412 ? "edit_delete_conflict" : "edit_failed") + (r.status === 412 ? "" : (r.body.description || r.status)));

@@ -57,22 +57,24 @@ var GisdbEditGeometry = (function () {
   }
 
   /* Faint outlines of the snap layers' features in view (none below SNAP_MIN_ZOOM, where
-   * a view holds too many); `skip` is [layerId, id] of the feature being edited. */
+   * a view holds too many); `skip` is [layerId, id] of the feature being edited. Resolves
+   * to the group once they are on the map (Geoman lists what to snap to when a tool starts). */
   function snapTargets(app, skip) {
     var group = L.featureGroup().addTo(app.map);
-    if (app.map.getZoom() < SNAP_MIN_ZOOM) { return group; }
+    app.editSnaps = group;
+    if (app.map.getZoom() < SNAP_MIN_ZOOM) { return Promise.resolve(group); }
     var bbox = app.map.getBounds().pad(0.2).toBBoxString();
-    app.config.edit.snap_layers.forEach(function (layerId) {
-      var url = app.config.edit.endpoints.items.replace("{layer}", layerId) +
-        "?bbox=" + bbox + "&limit=" + SNAP_LIMIT;
-      app.getJSON(url, { headers: { Accept: "application/geo+json" } }).then(function (fc) {
-        L.geoJSON(fc, {
-          style: SNAP_STYLE, interactive: false, snapIgnore: false,
-          filter: function (f) { return !(skip && skip[0] === layerId && String(f.id) === String(skip[1])); }
-        }).addTo(group);
-      }).catch(function () { /* no snapping to this layer */ });
-    });
-    return group;
+    return Promise.all(app.config.edit.snap_layers.filter(function (id) { return app.layersById[id]; })
+      .map(function (layerId) {
+        var url = app.config.edit.endpoints.items.replace("{layer}", layerId) +
+          "?bbox=" + bbox + "&limit=" + SNAP_LIMIT;
+        return app.getJSON(url, { headers: { Accept: "application/geo+json" } }).then(function (fc) {
+          L.geoJSON(fc, {
+            style: SNAP_STYLE, interactive: false, snapIgnore: false,
+            filter: function (f) { return !(skip && skip[0] === layerId && String(f.id) === String(skip[1])); }
+          }).eachLayer(function (l) { l.addTo(group); });
+        }).catch(function () { /* no snapping to this layer */ });
+      })).then(function () { return group; });
   }
 
   /* A geometry as the layer stores it (a drawn Polygon becomes a MultiPolygon). */
@@ -138,7 +140,8 @@ var GisdbEditGeometry = (function () {
   function edit(app, layerId, feature) {
     var def = app.layersById[layerId] || {};
     return load(app).then(function () {
-      var snaps = snapTargets(app, [layerId, feature.id]);
+      return snapTargets(app, [layerId, feature.id]);
+    }).then(function (snaps) {
       var group = L.geoJSON(feature.geometry, {
         pmIgnore: false, snapIgnore: true, style: EDIT_STYLE,
         pointToLayer: function (f, latlng) { return L.marker(latlng, { pmIgnore: false, snapIgnore: true }); }
@@ -154,8 +157,10 @@ var GisdbEditGeometry = (function () {
    * to null when the drawing is cancelled. */
   function draw(app, layerId) {
     var def = app.layersById[layerId] || {};
-    return load(app).then(function (pm) {
-      var snaps = snapTargets(app, null);
+    return load(app).then(function () {
+      return snapTargets(app, null);
+    }).then(function (snaps) {
+      var pm = app.map.pm;
       return new Promise(function (resolve) {
         function created(e) {
           done();
