@@ -95,3 +95,53 @@ class WritesDisabled(Forbidden):
     """Writes are off on this server (GISDB_WRITES=off)."""
 
     code = "WritesDisabled"
+
+
+class WriteRejected(GisdbError):
+    """A write (API edit, `gisdb edit`, transaction) was refused and nothing changed.
+    `field` and `rule` name what failed; `action` is its index in a transaction."""
+
+    code = "WriteRejected"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None,
+                 action: int | None = None):
+        super().__init__(message)
+        self.field, self.rule, self.action = field, rule, action
+
+
+class InvalidFeature(WriteRejected, InvalidParameter):
+    """The feature is malformed: unknown property, a value of the wrong type, bad geometry."""
+
+    code = "InvalidFeature"
+
+
+class FeatureConflict(WriteRejected):
+    """The write collides with other data: a natural key already used, a feature still
+    referenced by others."""
+
+    code = "Conflict"
+
+
+class UnprocessableFeature(WriteRejected):
+    """Well-formed, but against the layer's rules: outside Da Nang, a reference to a
+    feature that does not exist, a value a constraint refuses."""
+
+    code = "UnprocessableFeature"
+
+
+class PreconditionFailed(WriteRejected):
+    """The feature changed since the client read it (its If-Match is stale)."""
+
+    code = "PreconditionFailed"
+
+
+class PreconditionRequired(WriteRejected):
+    """A change of an existing feature without If-Match: it could overwrite another's edit."""
+
+    code = "PreconditionRequired"
+
+
+class UnsupportedMediaType(InvalidParameter):
+    """A request body of a media type the endpoint does not take."""
+
+    code = "UnsupportedMediaType"

@@ -1,4 +1,5 @@
-"""Tables of the `meta` schema: data versions, state, the import log, the raster catalog."""
+"""Tables of the `meta` schema: data versions, state, the import log, the edit audit
+trail, the raster catalog."""
 from __future__ import annotations
 
 import datetime as dt
@@ -60,6 +61,29 @@ class ImportRecord(Base):
     rows_repaired: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     message: Mapped[str | None] = mapped_column(sa.Text)
     report: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class AuditEntry(Base):
+    """One write operation (API edit, transaction group, `gisdb edit`): who, when, from
+    where, what. Written in the transaction of the change, so a rolled-back write leaves
+    none; imports are logged in `imports` and joined to this in the one audit trail."""
+
+    __tablename__ = "audit"
+    __table_args__ = (sa.Index("audit_at", "at"), sa.Index("audit_layer_at", "layer", "at"),
+                      {"schema": META_SCHEMA})
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    at: Mapped[dt.datetime] = _now_column()
+    actor: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.Text)              # api | cli | import
+    action: Mapped[str] = mapped_column(sa.Text)              # create | replace | update | delete
+    layer: Mapped[str] = mapped_column(sa.Text)
+    feature_ids: Mapped[list[int]] = mapped_column(sa.ARRAY(sa.BigInteger))
+    n_features: Mapped[int] = mapped_column(sa.Integer)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    request_id: Mapped[str | None] = mapped_column(sa.Text)
+    import_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    remote_addr: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class RasterEntry(Base):

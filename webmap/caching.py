@@ -6,7 +6,8 @@ Cores (`webmap.api`, `tiles`, the query and map views) compute a *tag*: a short 
 digest of what an answer shows (its layers' data versions, the normalised request). The
 web layer alone writes it as an ETag header and decides a 304. ETags are weak (`W/"..."`)
 everywhere: they name what an answer means, not its bytes (the same tile goes out
-gzipped or not), and RFC 9110 compares If-None-Match weakly anyway.
+gzipped or not), and RFC 9110 compares If-None-Match weakly anyway; except a single
+feature's, strong and carrying its row version, for the If-Match of a write.
 """
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ CACHE_CONTROL = {
 
 # The one ETag form. A str method, not a Python function: no extra frame per tile.
 etag_header = 'W/"{}"'.format
+
+
+def versioned_tag(version: str, tag: str) -> str:
+    """The tag of one feature at one row version: the ETag a client sends back in
+    If-Match (gisdb.editing.versions reads the version before the dot). Strong
+    (`"..."`), since If-Match compares strongly; what it shows is that version only."""
+    return f"{version}.{tag}"
+
+
+versioned_etag_header = '"{}"'.format
 
 
 def make_tag(*parts) -> str:

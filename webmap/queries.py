@@ -22,6 +22,7 @@ from layers.search import search
 
 from .api.response import ApiResponse
 from .caching import make_tag
+from .request_body import json_body
 from .responses import respond
 from .services import services
 
@@ -55,12 +56,7 @@ def _body() -> dict | None:
     raw = request.get_data(cache=True)
     if not raw.strip():
         return None
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidParameter("the request body is not valid JSON") from None
-    except RecursionError:
-        raise InvalidParameter("the request body is nested too deeply") from None
+    body = json_body(raw)
     if not isinstance(body, dict):
         raise InvalidParameter("the request body must be a JSON object")
     return body

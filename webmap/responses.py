@@ -11,7 +11,7 @@ from flask import Response, current_app, render_template, request
 
 from .api.response import ApiResponse
 from .authz import caller_scope
-from .caching import CACHE_CONTROL, etag_header, make_tag, matches
+from .caching import CACHE_CONTROL, etag_header, make_tag, matches, versioned_etag_header, versioned_tag
 from .vendor import vendor_url
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -33,8 +33,9 @@ def answer(r: ApiResponse, if_none_match: str | None, cache: str) -> tuple:
     made), else the content rendered (JSON, HTML template, bytes or a stream)."""
     policy = {"Cache-Control": CACHE_CONTROL[cache]}
     if r.etag is not None:
-        policy["ETag"] = etag_header(r.etag)
-        if matches(if_none_match, r.etag):
+        tag = r.etag if r.version is None else versioned_tag(r.version, r.etag)
+        policy["ETag"] = etag_header(tag) if r.version is None else versioned_etag_header(tag)
+        if matches(if_none_match, tag):
             if r.release is not None:
                 r.release()
             return 304, {**r.headers, **policy}, b"", None
@@ -46,11 +47,24 @@ def respond(r: ApiResponse, cache: str) -> Response:
     """The Flask response of a core's answer (see `answer`). What a caller with a
     credential, or with layers hidden from it, sees is tagged with that scope; a
     credential's answers are private to it."""
+    cache = _scoped(r, cache)
+    return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
+
+
+def _scoped(r: ApiResponse, cache: str) -> str:
+    """Mix the caller's scope into `r`'s tag; the cache policy for that caller."""
     scope = caller_scope()
     if scope is not None:
         r.etag = None if r.etag is None else make_tag(r.etag, scope)
         cache = "private" if scope.startswith("principal") else cache
-    return flask_response(*answer(r, request.headers.get("If-None-Match"), cache))
+    return cache
+
+
+def respond_write(r: ApiResponse) -> Response:
+    """The Flask response of a write: never stored, never a 304; its ETag (the new
+    version's) is the one the same caller's `GET` of the feature answers."""
+    _scoped(r, "never")
+    return flask_response(*answer(r, None, "never"))
 
 
 def json_document(doc: dict, *, tagged: bool = True) -> ApiResponse:

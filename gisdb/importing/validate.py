@@ -41,6 +41,7 @@ REASONS = {
     "text_lost_letters": "text lost its Vietnamese letters to '?'",
     "duplicate_key": "duplicate natural key in the file",
     "already_in_layer": "natural key already in the layer (append)",
+    "natural_key_taken": "natural key already used by another feature",
 }
 REPAIRS = {
     "invalid_geometry_repaired": "invalid geometry repaired",
@@ -148,9 +149,13 @@ def _final_geometry(fixed, target: ImportTarget):
                            f.ST_GeometryN(fixed, 1)), else_=fixed)
 
 
-def build_checked(conn: sa.Connection, stage: sa.Table, target: ImportTarget,
-                  plans: list[ColumnPlan], policy: Policy) -> sa.Table:
-    """Create and fill the checked table from the staging table. Returns it."""
+def checked_select(stage, target: ImportTarget, plans: list[ColumnPlan], policy: Policy,
+                   keep: tuple[str, ...] = ()) -> tuple[sa.Select, list[str]]:
+    """The validation of `stage` (the staging table, or any selectable with its columns
+    `_row, _flag, _wkb, f0...`) as one SELECT: `_row, _reasons, _repairs, _invalid`, the
+    typed mapped columns, `geom`, then the `keep` columns of `stage` passed through.
+    Returns it with the names of the typed columns. The rules that need the typed
+    values are `row_rules`."""
     f = sa.func
     base = _base(target)
     planned = {p.column: p for p in plans}
@@ -201,21 +206,32 @@ def build_checked(conn: sa.Connection, stage: sa.Table, target: ImportTarget,
         reasons.append(_flag(sa.and_(text.isnot(None), sa.not_(fits)), "value_does_not_fit:" + col.name))
         if rules[col.name][3] and isinstance(col.type, (sa.Text, sa.String)):
             reasons.append(_flag(casts.lost_letters(text), "text_lost_letters:" + col.name))
-    checked = checked_table(target, list(values))
-    checked.create(conn)
     select = sa.select(s.c._row,
-                       sa.cast(f.array_remove(pg.array(reasons, type_=sa.Text), None), TEXT_ARRAY),
-                       sa.cast(f.array_remove(pg.array(repairs, type_=sa.Text), None), TEXT_ARRAY),
-                       invalid, *values.values(), sa.type_coerce(s.c.final, sa.types.NullType()))
-    names = ["_row", "_reasons", "_repairs", "_invalid", *values.keys(), "geom"]
+                       sa.cast(f.array_remove(pg.array(reasons, type_=sa.Text), None), TEXT_ARRAY).label("_reasons"),
+                       sa.cast(f.array_remove(pg.array(repairs, type_=sa.Text), None), TEXT_ARRAY).label("_repairs"),
+                       invalid.label("_invalid"), *[v.label(k) for k, v in values.items()],
+                       sa.type_coerce(s.c.final, sa.types.NullType()).label("geom"),
+                       *[s.c[k] for k in keep])
+    return select, list(values)
+
+
+def build_checked(conn: sa.Connection, stage: sa.Table, target: ImportTarget,
+                  plans: list[ColumnPlan], policy: Policy) -> sa.Table:
+    """Create and fill the checked table from the staging table. Returns it."""
+    select, columns = checked_select(stage, target, plans, policy)
+    checked = checked_table(target, columns)
+    checked.create(conn)
+    names = ["_row", "_reasons", "_repairs", "_invalid", *columns, "geom"]
     conn.execute(checked.insert().from_select(names, select))
     _row_rules(conn, checked, target, policy)
     _duplicates(conn, checked, target)
     return checked
 
 
-def _row_rules(conn: sa.Connection, checked: sa.Table, target: ImportTarget, policy: Policy) -> None:
-    """Reasons that need the typed values: CHECK constraints, references, `append` keys."""
+def row_rules(checked, target: ImportTarget, policy: Policy) -> list[tuple[sa.ColumnElement, str]]:
+    """(condition, reason) of the rules that need the typed values of `checked` (the
+    checked table, or a subquery of `checked_select`): CHECK constraints, references,
+    and for `append` keys already in the layer."""
     rules = []
     present = set(c.name for c in checked.columns)
     for name, expression, used in target.checks:
@@ -233,6 +249,12 @@ def _row_rules(conn: sa.Connection, checked: sa.Table, target: ImportTarget, pol
         table = target.table
         match = sa.and_(*[table.c[k] == checked.c[k] for k in target.natural_key])
         rules.append((sa.exists().where(match), "already_in_layer"))
+    return rules
+
+
+def _row_rules(conn: sa.Connection, checked: sa.Table, target: ImportTarget, policy: Policy) -> None:
+    """Add the reasons of `row_rules` to the checked rows that have none yet."""
+    rules = row_rules(checked, target, policy)
     if not rules:
         return
     flags = [sa.case((cond, sa.literal(code))) for cond, code in rules]

@@ -11,6 +11,7 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from gisdb.editing.versions import row_version
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidFilter, NotFound
 from layers.registry import get_layer
@@ -157,7 +158,7 @@ def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
                        template="ogc/items.html")
 
 
-def _feature_id(raw: str) -> int:
+def parse_feature_id(raw: str) -> int:
     """A feature id: plain ASCII digits only (int() would also take '١', '+1', '1_0')."""
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise NotFound(f"no feature with id {raw[:40]!r} (ids are plain digits)")
@@ -167,26 +168,41 @@ def _feature_id(raw: str) -> int:
     return value
 
 
+def feature_tag(layer_id: str, fid: int, query: str, fmt: str, base: str) -> str:
+    """The tag of one feature's answer (its row version goes beside it, in the ETag)."""
+    return make_tag("item", layer_id, fid, query, fmt, base)
+
+
+def default_query(layer) -> str:
+    """The query string of a plain `GET .../items/{id}` (what a write's ETag names)."""
+    return parse_items_query(layer, []).query_string()
+
+
 def item(engine: sa.Engine, layer_id: str, feature_id: str, pairs: list[tuple[str, str]], *,
          base: str, accept_html: bool) -> ApiResponse:
-    """One feature; NotFound (404) when the id is not a feature of the layer (found out
-    only when the web layer does not answer 304)."""
+    """One feature, tagged with its row version (a strong ETag for If-Match); NotFound
+    (404) when the id is not a feature of the layer. The feature itself is read only
+    when the web layer does not answer 304."""
     layer = get_layer(layer_id)
     given = only_known(pairs, ("f", "crs", "properties"))
     fmt = output_format(given.get("f"), accept_html)
     q = parse_items_query(layer, [(k, v) for k, v in pairs if k != "f"])
-    fid = _feature_id(feature_id)
+    fid = parse_feature_id(feature_id)
     stmt, _, values = page_statements(layer, q, extra=0,
                                       where=[layer.table.c[layer.id_column] == fid])
     conn = engine.connect()
     try:
         with db_errors():
-            state = table_state(conn, layer)
+            version = conn.execute(sa.select(row_version(layer.table))
+                                   .where(layer.table.c[layer.id_column] == fid)).scalar()
     except BaseException:
         conn.close()
         raise
-    tag = make_tag("item", layer.id, fid, state.version, q.query_string(), fmt, base)
-    return ApiResponse(etag=tag, headers=_headers(q), release=conn.close,
+    if version is None:
+        conn.close()
+        raise NotFound(f"no feature with id {fid} in {layer.id}")
+    tag = feature_tag(layer.id, fid, q.query_string(), fmt, base)
+    return ApiResponse(etag=tag, version=version, headers=_headers(q), release=conn.close,
                        later=lambda: _feature(conn, stmt, values, layer, q, fid, fmt, base))
 
 

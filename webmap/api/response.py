@@ -23,6 +23,9 @@ class ApiResponse:
     document: dict | None = None          # rendered by the view (JSON, or HTML template)
     template: str | None = None           # HTML template of `document`
     etag: str | None = None               # tag of what it shows (webmap.caching)
+    # A feature's row version (gisdb.editing.versions): the ETag is then strong,
+    # `"<version>.<tag>"`, and usable in If-Match.
+    version: str | None = None
     # Content that costs a query: made only when the answer is not a 304. `release`
     # frees what the core holds for it (a connection) when it is not made.
     later: Callable[[], "ApiResponse"] | None = None

@@ -1,0 +1,36 @@
+"""What the write tests share: features of their own (codes `WR-...`) in central Da Nang,
+a digest of a whole layer to prove a refused write changed nothing, and a writer."""
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from gisdb.attribution import Writer
+from layers.registry import get_layer
+
+LON0, LAT0 = 108.215, 16.06
+TESTER = Writer(actor="tester", source="cli", comment="test")
+
+
+def polygon(lon: float, lat: float, size: float = 0.0003) -> dict:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def building(code: str, lon: float = LON0, lat: float = LAT0, **props) -> dict:
+    """A GeoJSON building feature."""
+    return {"type": "Feature", "geometry": polygon(lon, lat),
+            "properties": {"building_code": code, "use": "residential", "floors": 3, **props}}
+
+
+def layer_digest(engine: sa.Engine, layer_id: str) -> str:
+    """A digest of every row of a layer (ids, values, geometries, row versions) and of
+    the audit trail's length: equal before and after means nothing changed."""
+    table = get_layer(layer_id).table
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f"SELECT md5(string_agg(t::text || t.xmin::text, ',' ORDER BY t.id)) FROM {table.schema}.{table.name} t"
+        )).scalar()
+        audit = conn.execute(sa.text("SELECT count(*) FROM meta.audit")).scalar()
+    return hashlib.sha256(f"{rows}|{audit}".encode()).hexdigest()
