@@ -43,12 +43,20 @@ var GisdbEditForm = (function () {
     return opt;
   }
 
-  function selectFor(app, layerId, name, values, required) {
+  /* [vi, en] label of a coded value: the schema's x-enum-titles, else the map's own table
+   * of coded values, else the value itself. */
+  function valueLabel(app, layerId, name, prop, value) {
+    var titles = (prop["x-enum-titles"] || {})[value];
+    if (titles) { return [titles.vi || value, titles.en || value]; }
     var labels = ((app.config.values || {})[layerId] || {})[name] || {};
+    return labels[value] || [value, value];
+  }
+
+  function selectFor(app, layerId, name, prop, values, required) {
     var select = document.createElement("select");
     if (!required) { select.appendChild(option("", "—", "—")); }
     values.forEach(function (v) {
-      var pair = labels[String(v)] || [String(v), String(v)];
+      var pair = valueLabel(app, layerId, name, prop, String(v));
       select.appendChild(option(String(v), pair[0], pair[1]));
     });
     return select;
@@ -79,7 +87,7 @@ var GisdbEditForm = (function () {
     this.readOnly = !!prop.readOnly;
     var values = enumOf(prop);
     this.enumValues = values;
-    if (values) { this.input = selectFor(app, layerId, name, values, required); }
+    if (values) { this.input = selectFor(app, layerId, name, prop, values, required); }
     else if (this.type === "boolean") { this.input = booleanSelect(required); }
     else { this.input = textInput(this.type, prop); }
     this.input.name = name;
@@ -157,8 +165,16 @@ var GisdbEditForm = (function () {
     return String(a) === String(b);
   }
 
-  function Form(app, layerId, schema, values) {
+  /* The schema of the properties: a Feature schema's `properties.properties`, or a plain
+   * object schema. */
+  function propertiesSchema(schema) {
+    var inner = (schema.properties || {}).properties;
+    return inner && inner.properties ? inner : schema;
+  }
+
+  function Form(app, layerId, featureSchema, values) {
     var self = this;
+    var schema = propertiesSchema(featureSchema);
     var required = schema.required || [];
     this.fields = [];
     this.original = values || {};
