@@ -9,7 +9,7 @@ from alembic import op
 from gisdb.meta_tables import AuditEntry
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
