@@ -72,10 +72,11 @@ var GisdbAuth = (function () {
         return body;
       });
     }).catch(function (err) {
+      var was = self.principal;
       self.key = null;
       self.principal = null;
       storeKey(null);
-      self.changed();
+      if (was) { self.changed(); }
       throw err;
     });
   };
