@@ -25,12 +25,12 @@ def building(code: str, lon: float = LON0, lat: float = LAT0, **props) -> dict:
 
 
 def layer_digest(engine: sa.Engine, layer_id: str) -> str:
-    """A digest of every row of a layer (ids, values, geometries, row versions) and of
-    the audit trail's length: equal before and after means nothing changed."""
+    """A digest of a layer's state (row count, highest id, newest row version) and of the
+    audit trail's length: any insert, update or delete moves one of them, so equal
+    before and after means nothing changed."""
     table = get_layer(layer_id).table
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            f"SELECT md5(string_agg(t::text || t.xmin::text, ',' ORDER BY t.id)) FROM {table.schema}.{table.name} t"
-        )).scalar()
+            f"SELECT count(*), max(id), max(xmin::text::bigint) FROM {table.schema}.{table.name}")).one()
         audit = conn.execute(sa.text("SELECT count(*) FROM meta.audit")).scalar()
-    return hashlib.sha256(f"{rows}|{audit}".encode()).hexdigest()
+    return hashlib.sha256(f"{tuple(rows)}|{audit}".encode()).hexdigest()

@@ -40,9 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import map_page, vendor_views
     app.register_blueprint(map_page.bp)
     app.register_blueprint(vendor_views.bp)
-    from . import auth_views, queries
+    from . import auth_views, queries, write_views
     app.register_blueprint(queries.bp)
     app.register_blueprint(auth_views.bp)
+    app.register_blueprint(write_views.bp)
     _guard(app, settings)
     tile_fastpath.install(app)      # outermost: plain vector tiles skip the guards
     return app

@@ -19,6 +19,11 @@ STATUS = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.FeatureConflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.UnsupportedMediaType: 415,
+    errors.UnprocessableFeature: 422,
+    errors.PreconditionRequired: 428,
     errors.InvalidFilter: 400,
     errors.BodyTooLarge: 413,
     errors.ServerBusy: 503,
@@ -39,8 +44,8 @@ def status_of(exc: errors.GisdbError) -> int:
     return 500
 
 
-def error_response(code: str, description: str, status: int):
-    resp = jsonify({"code": code, "description": description})
+def error_response(code: str, description: str, status: int, extra: dict | None = None):
+    resp = jsonify({"code": code, "description": description, **(extra or {})})
     resp.status_code = status
     if status == 503:
         resp.headers["Retry-After"] = "5"
@@ -53,10 +58,18 @@ def challenge(exc: errors.Unauthorized) -> str:
     return 'Bearer realm="gisdb"' + (', error="invalid_token"' if exc.invalid_token else "")
 
 
+def _write_details(exc: errors.GisdbError) -> dict | None:
+    """`field`, `rule` (and a transaction's `action`) of a refused write."""
+    if not isinstance(exc, errors.WriteRejected):
+        return None
+    details = {"field": exc.field, "rule": exc.rule, "action": exc.action}
+    return {k: v for k, v in details.items() if v is not None}
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.GisdbError)
     def _gisdb(exc: errors.GisdbError):
-        resp = error_response(exc.code, str(exc), status_of(exc))
+        resp = error_response(exc.code, str(exc), status_of(exc), _write_details(exc))
         if isinstance(exc, errors.Unauthorized):
             resp.headers["WWW-Authenticate"] = challenge(exc)
         return resp

@@ -39,13 +39,15 @@ def landing():
 
 @bp.get("/conformance")
 def conformance():
-    return respond(api_landing.conformance(_pairs(), base=_base(), accept_html=_accept_html()),
+    return respond(api_landing.conformance(_pairs(), base=_base(), accept_html=_accept_html(),
+                                           writes=services().settings.writes),
                    "document")
 
 
 @bp.get("/api")
 def openapi():
-    return respond(api_openapi.openapi(_pairs(), base=_base(), accept_html=_accept_html()),
+    return respond(api_openapi.openapi(_pairs(), base=_base(), accept_html=_accept_html(),
+                                       writes=services().settings.writes),
                    "document")
 
 

@@ -1,11 +1,15 @@
-"""What the views need from the rest of the system, built once per app by the factory."""
+"""What the views need from the rest of the system, built once per app by the factory;
+the write role's engine only on the first write (never while GISDB_WRITES is off)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
 
+from gisdb import deadline
+from gisdb.engine import make_write_engine
 from gisdb.settings import Settings
 
 
@@ -13,6 +17,24 @@ from gisdb.settings import Settings
 class Services:
     settings: Settings
     engine: sa.Engine
+    _write_engine: sa.Engine | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write_engine(self) -> sa.Engine:
+        """The write role's engine (`gisdb_writer`), made on first use, its statements
+        under the request's deadline like the read engine's."""
+        with self._lock:
+            if self._write_engine is None:
+                engine = make_write_engine(self.settings)
+                deadline.bound_statements(engine, self.settings.statement_timeout_ms)
+                self._write_engine = engine
+            return self._write_engine
+
+    def dispose(self) -> None:
+        """Close both engines' pools."""
+        self.engine.dispose()
+        if self._write_engine is not None:
+            self._write_engine.dispose()
 
 
 def services() -> Services:

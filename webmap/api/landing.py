@@ -36,6 +36,9 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     *TILES_CONFORMANCE,
 )
+# OGC API - Features Part 4 (draft, OGC 20-002): declared only while writes are on
+WRITES_CONFORMANCE = tuple("http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/" + name
+                           for name in ("create-replace-delete", "update", "features"))
 TITLE = "Da Nang urban GIS"
 
 
@@ -62,9 +65,9 @@ def landing(pairs, *, base: str, accept_html: bool) -> ApiResponse:
                        template="ogc/landing.html")
 
 
-def conformance(pairs, *, base: str, accept_html: bool) -> ApiResponse:
+def conformance(pairs, *, base: str, accept_html: bool, writes: bool = False) -> ApiResponse:
     fmt = output_format(only_known(pairs, ("f",)).get("f"), accept_html)
-    doc = {"conformsTo": list(CONFORMANCE),
+    doc = {"conformsTo": list(CONFORMANCE) + (list(WRITES_CONFORMANCE) if writes else []),
            "links": self_and_alternate(f"{base}/conformance", "", fmt)}
     return ApiResponse(media_type=JSON if fmt == "json" else HTML, document=doc,
                        template="ogc/conformance.html")

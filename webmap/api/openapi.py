@@ -11,6 +11,7 @@ from layers.registry import visible_layers
 from .collections import json_schema_type
 from .landing import TITLE
 from .openapi_services import service_paths
+from .openapi_writes import item_writes, items_writes, schema_path, service_writes
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 from .response import OPENAPI, ApiResponse
 
@@ -91,7 +92,8 @@ def _simple(summary: str, op: str) -> dict:
                     "responses": {"200": {"description": summary}, "400": ERROR}}}
 
 
-def openapi_document(base: str) -> dict:
+def openapi_document(base: str, writes: bool = False) -> dict:
+    """The document; with `writes`, the Part 4 operations and the write services too."""
     paths = {"/": _simple("Landing page", "getLanding"),
              "/conformance": _simple("Conformance classes", "getConformance"),
              "/api": _simple("This API definition", "getApi"),
@@ -103,7 +105,13 @@ def openapi_document(base: str) -> dict:
                                                 f"getQueryables_{layer.id}")
         paths[prefix + "/items"] = _items_path(layer)
         paths[prefix + "/items/{featureId}"] = _item_path(layer)
+        paths[prefix + "/schema"] = schema_path(layer)
+        if writes:
+            paths[prefix + "/items"].update(items_writes(layer))
+            paths[prefix + "/items/{featureId}"].update(item_writes(layer))
     paths.update(service_paths())
+    if writes:
+        paths.update(service_writes())
     return {
         "openapi": "3.0.3",
         "info": {"title": TITLE, "version": "1.0.0",
@@ -114,6 +122,8 @@ def openapi_document(base: str) -> dict:
         "paths": paths,
         "components": {
             "parameters": COMMON_PARAMS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "An API key (gdk_...) or an OIDC token."}},
             "responses": {"Error": {"description": "An error: {code, description}.",
                                     "content": {"application/json": {"schema": {
                                         "type": "object", "required": ["code", "description"],
@@ -123,9 +133,9 @@ def openapi_document(base: str) -> dict:
     }
 
 
-def openapi(pairs, *, base: str, accept_html: bool) -> ApiResponse:
+def openapi(pairs, *, base: str, accept_html: bool, writes: bool = False) -> ApiResponse:
     from .params import only_known, output_format
     fmt = output_format(only_known(pairs, ("f",)).get("f"), accept_html)
-    doc = openapi_document(base)
+    doc = openapi_document(base, writes)
     return ApiResponse(media_type=OPENAPI if fmt == "json" else "text/html", document=doc,
                        template="ogc/api.html")
