@@ -127,7 +127,7 @@ var GisdbEditGeometry = (function () {
   };
 
   Handle.prototype.geometry = function () {
-    return asLayerType(this.shape.toGeoJSON().geometry, this.layerType);
+    return asLayerType(this.shape.toGeoJSON(false).geometry, this.layerType);   // full precision
   };
 
   Handle.prototype.finish = function () {
