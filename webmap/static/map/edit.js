@@ -333,7 +333,7 @@ var GisdbEdit = (function () {
   Editor.prototype.addTools = function () {
     var self = this;
     var Tools = L.Control.extend({
-      options: { position: "topleft" },
+      options: { position: "topright" },
       onAdd: function () {
         var div = L.DomUtil.create("div", "gisdb-edit-tools leaflet-bar");
         div.id = "gisdb-edit-tools";
@@ -342,6 +342,8 @@ var GisdbEdit = (function () {
       }
     });
     this.tools = new Tools().addTo(this.app.map).getContainer();
+    var auth = document.getElementById("gisdb-auth");       // just below the sign-in
+    if (auth) { auth.parentNode.insertBefore(this.tools, auth.nextSibling); }
     this.renderTools();
     this.auth.onChange(function () { self.close(); self.app.map.closePopup(); self.renderTools(); });
   };

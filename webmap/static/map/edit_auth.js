@@ -140,6 +140,7 @@ var GisdbAuth = (function () {
       }
     });
     var box = new Control().addTo(app.map).getContainer();
+    box.parentNode.insertBefore(box, box.parentNode.firstChild);   // first in its corner
     function render() {
       box.innerHTML = "";
       if (auth.principal) {
