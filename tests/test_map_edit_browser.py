@@ -346,10 +346,10 @@ def test_draw_a_building_snapped_to_a_parcel_then_delete_it(session, parcel, edi
     with engine.connect() as conn:
         row = conn.execute(sa.select(b.c.id, b.c.floors, sa.func.ST_GeometryType(b.c.geom),
                                      sa.func.ST_NPoints(b.c.geom)).where(b.c.building_code == code)).one()
-        gap = conn.execute(sa.select(sa.func.ST_Distance(
-            sa.func.geography(sa.func.ST_Points(b.c.geom)),
-            sa.func.geography(sa.func.ST_Boundary(p.c.geom))))
-            .where(b.c.building_code == code, p.c.id == parcel["id"])).scalar_one()
+        vertices = sa.select(sa.func.ST_Points(b.c.geom)).where(b.c.building_code == code).scalar_subquery()
+        outline = sa.select(sa.func.ST_Boundary(p.c.geom)).where(p.c.id == parcel["id"]).scalar_subquery()
+        gap = conn.execute(sa.select(sa.func.ST_Distance(sa.func.geography(vertices),
+                                                         sa.func.geography(outline)))).scalar_one()
     assert row[1] == 3 and row[2] == "ST_MultiPolygon" and row[3] == 5
     assert gap < 0.01, gap              # metres: a snapped vertex lies on the parcel's outline
     # delete it again: "Cancel" in the confirmation keeps it, "Delete" removes it

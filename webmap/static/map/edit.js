@@ -145,7 +145,8 @@ var GisdbEdit = (function () {
     panel.setAttribute("data-layer", session.layerId);
     if (session.id !== null) { panel.setAttribute("data-id", session.id); } else { panel.removeAttribute("data-id"); }
     var title = el("h4");
-    title.appendChild(document.createTextNode(GisdbI18n.t(session.id === null ? "edit_new_title" : "edit_title") + " "));
+    title.appendChild(el("span", null, session.id === null ? "edit_new_title" : "edit_title"));
+    title.appendChild(document.createTextNode(" "));
     title.appendChild(this.layerTitle(session.layerId));
     if (session.label !== undefined && session.label !== null) { title.appendChild(document.createTextNode(": " + session.label)); }
     panel.appendChild(title);
