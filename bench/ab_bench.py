@@ -13,8 +13,9 @@ median of the pairs' B/A ratios (1.00 = no change; above 1 = B faster).
 
 Workloads, from fixed lists of non-empty requests in the dense part of the city (the
 centroids of a seeded random sample of buildings):
-  - items: `/collections/buildings/items?bbox=<~400 m box>&limit=1000`
-  - tiles z14 and z16: `/tiles/buildings/{z}/{x}/{y}.mvt` (gzip asked, as browsers do)
+  - items: `/collections/buildings/items?bbox=<~400 m box>&limit=1000` (`--limit`)
+  - tiles z14 and z16 (`--zooms`): `/tiles/buildings/{z}/{x}/{y}.mvt` (gzip asked, as
+    browsers do)
 """
 from __future__ import annotations
 
@@ -60,12 +61,14 @@ def sample_points(settings: Settings, count: int) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in rows]
 
 
-def workloads(points: list[tuple[float, float]]) -> dict[str, list[str]]:
+def workloads(points: list[tuple[float, float]], limit: int = 1000,
+              zooms: tuple[int, ...] = (14, 16)) -> dict[str, list[str]]:
+    """Request lists: items pages of `limit` around each point, vector tiles at `zooms`."""
     half = 0.002
     items = [f"/collections/buildings/items?bbox={x - half:.5f},{y - half:.5f},{x + half:.5f},{y + half:.5f}"
-             f"&limit=1000" for x, y in points]
-    out = {"items limit=1000": items}
-    for z in (14, 16):
+             f"&limit={limit}" for x, y in points]
+    out = {f"items limit={limit}": items}
+    for z in zooms:
         tiles = sorted({lonlat_to_tile(x, y, z) for x, y in points})
         out[f"tiles z{z}"] = [f"/tiles/buildings/{z}/{x}/{y}.mvt" for x, y in tiles]
     return out
@@ -103,9 +106,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7, help="pairs of runs per workload")
     ap.add_argument("--connections", default="2,8")
     ap.add_argument("--points", type=int, default=200)
+    ap.add_argument("--limit", type=int, default=1000, help="page size of the items workload")
+    ap.add_argument("--zooms", default="14,16", help="zoom levels of the tile workloads")
     args = ap.parse_args()
     settings = Settings.from_env()
-    loads = workloads(sample_points(settings, args.points))
+    loads = workloads(sample_points(settings, args.points), args.limit,
+                      tuple(int(z) for z in args.zooms.split(",")))
     base_dir = Path(tempfile.mkdtemp(prefix="ab_base_"))
     export_revision(args.base, base_dir)
     env = dict(os.environ, GISDB_TILE_CACHE_MB="0")

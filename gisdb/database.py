@@ -10,6 +10,11 @@ from .settings import Settings
 EXTENSIONS = ("postgis", "unaccent", "pg_trgm")
 
 
+def _beside(url: str, name: str) -> str:
+    """`url` with database `name` instead of its own."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 def _admin_engine(url: str) -> sa.Engine:
     admin = make_url(url).set(database="postgres")
     return sa.create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
@@ -46,7 +51,7 @@ def ensure_database(settings: Settings) -> str:
 
 def create_database(settings: Settings, name: str) -> str:
     """Create a fresh, empty database `name` beside the configured one; returns its URL."""
-    url = make_url(database_url(settings)).set(database=name).render_as_string(hide_password=False)
+    url = _beside(database_url(settings), name)
     drop_database(settings, name)
     eng = _admin_engine(url)
     with eng.connect() as conn:
@@ -61,8 +66,7 @@ def web_url_of(settings: Settings, name: str) -> str | None:
     read role is configured (an external database without GISDB_WEB_DATABASE_URL)."""
     if not (settings.embedded or settings.web_database_url):
         return None
-    return make_url(web_database_url(settings)).set(database=name).render_as_string(
-        hide_password=False)
+    return _beside(web_database_url(settings), name)
 
 
 def write_url_of(settings: Settings, name: str) -> str | None:
@@ -70,12 +74,11 @@ def write_url_of(settings: Settings, name: str) -> str | None:
     write role is configured (an external database without GISDB_WRITE_DATABASE_URL)."""
     if not (settings.embedded or settings.write_database_url):
         return None
-    return make_url(write_database_url(settings)).set(database=name).render_as_string(
-        hide_password=False)
+    return _beside(write_database_url(settings), name)
 
 
 def drop_database(settings: Settings, name: str) -> None:
-    url = make_url(database_url(settings)).set(database=name).render_as_string(hide_password=False)
+    url = _beside(database_url(settings), name)
     eng = _admin_engine(url)
     with eng.connect() as conn:
         conn.exec_driver_sql("DROP DATABASE IF EXISTS " + _ident(conn, name) + " WITH (FORCE)")

@@ -38,29 +38,25 @@ EDIT_META_TABLES = ("meta.audit",)
 
 _IGNORE_RACE = "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;"
 
-CLUSTER_ROLES_SQL = f"""
+def _login_pair_sql(group: str, login: str) -> str:
+    """Create NOLOGIN `group` and LOGIN `login` (a member of it, with no other right)."""
+    return f"""
 DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READ_ROLE}') THEN
-    BEGIN CREATE ROLE {READ_ROLE} NOLOGIN; {_IGNORE_RACE} END;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN
+    BEGIN CREATE ROLE {group} NOLOGIN; {_IGNORE_RACE} END;
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WEB_ROLE}') THEN
-    BEGIN CREATE ROLE {WEB_ROLE} LOGIN; {_IGNORE_RACE} END;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{login}') THEN
+    BEGIN CREATE ROLE {login} LOGIN; {_IGNORE_RACE} END;
   END IF;
 END $$;
-ALTER ROLE {WEB_ROLE} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
-ALTER ROLE {WEB_ROLE} SET default_transaction_read_only = on;
-GRANT {READ_ROLE} TO {WEB_ROLE};
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{EDIT_ROLE}') THEN
-    BEGIN CREATE ROLE {EDIT_ROLE} NOLOGIN; {_IGNORE_RACE} END;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITE_ROLE}') THEN
-    BEGIN CREATE ROLE {WRITE_ROLE} LOGIN; {_IGNORE_RACE} END;
-  END IF;
-END $$;
-ALTER ROLE {WRITE_ROLE} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
-GRANT {EDIT_ROLE} TO {WRITE_ROLE};
+ALTER ROLE {login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT;
+GRANT {group} TO {login};
 """
+
+
+CLUSTER_ROLES_SQL = (_login_pair_sql(READ_ROLE, WEB_ROLE)
+                     + f"ALTER ROLE {WEB_ROLE} SET default_transaction_read_only = on;\n"
+                     + _login_pair_sql(EDIT_ROLE, WRITE_ROLE))
 
 # No '%' in these statements: the driver would read it as a placeholder.
 # Created by the migration when missing and the owner may create roles; otherwise the
@@ -101,7 +97,8 @@ END $$;
 
 
 def ensure_cluster_roles(conn: Connection) -> None:
-    """Create (or bring up to date) the read and web roles; run as the superuser."""
+    """Create (or bring up to date) the read, web, edit and write roles; run as the
+    superuser."""
     conn.exec_driver_sql(CLUSTER_ROLES_SQL)
 
 

@@ -28,6 +28,15 @@ def _transaction(ctx):
         engine.dispose()
 
 
+def _print(rows: list[dict], as_json: bool, line) -> None:
+    """Rows as JSON, or one `line(row)` each."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=2))
+        return
+    for row in rows:
+        click.echo(line(row))
+
+
 @click.group("users")
 def users_group():
     """Users (holders of API keys) and their roles on layers."""
@@ -95,12 +104,8 @@ def users_list(ctx, as_json):
     """List users and grantees with their grants."""
     with _transaction(ctx) as conn:
         rows = access_grants.list_users(conn)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        grants = ", ".join(f"{t}={r}" for t, r in sorted(row["grants"].items())) or "(no grants)"
-        click.echo(f"{row['name']:<30} {grants}")
+    _print(rows, as_json, lambda row: f"{row['name']:<30} " + (", ".join(
+        f"{t}={r}" for t, r in sorted(row["grants"].items())) or "(no grants)"))
 
 
 @click.group("keys")
@@ -140,13 +145,10 @@ def keys_list(ctx, as_json):
     """List keys (name, user, prefix, dates; never the key)."""
     with _transaction(ctx) as conn:
         rows = access_keys.list_keys(conn)
-    if as_json:
-        click.echo(json.dumps(rows, default=str, indent=2))
-        return
-    for r in rows:
-        state = "revoked" if r["revoked_at"] else "active"
-        click.echo(f"{r['name']:<24} {r['user_name']:<20} gdk_{r['prefix']}...  {state:<8}"
-                   f" expires {r['expires_at'] or 'never'}  last used {r['last_used_at'] or 'never'}")
+    _print(rows, as_json, lambda r: (
+        f"{r['name']:<24} {r['user_name']:<20} gdk_{r['prefix']}...  "
+        f"{'revoked' if r['revoked_at'] else 'active':<8} expires {r['expires_at'] or 'never'}"
+        f"  last used {r['last_used_at'] or 'never'}"))
 
 
 @keys_group.command("revoke")

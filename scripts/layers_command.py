@@ -33,32 +33,24 @@ def layers_command(ctx, as_json):
                    f"{r['title_vi']} / {r['title_en']}")
 
 
-def _change_visibility(ctx, layer_id: str, hide: bool) -> None:
-    """Hide or show `layer_id` in one transaction as the owner."""
-    get_layer(layer_id)
-    engine = make_engine(settings_from(ctx), pool_size=1)
-    try:
-        with engine.begin() as conn:
-            (visibility.hide_layer if hide else visibility.show_layer)(conn, layer_id)
-    finally:
-        engine.dispose()
+def _visibility_command(name: str, hide: bool, help_text: str, done: str) -> None:
+    """Register `gisdb layers NAME LAYER`, which hides or shows LAYER in one transaction."""
+    @layers_command.command(name, help=help_text)
+    @click.argument("layer")
+    @click.pass_context
+    @user_errors
+    def command(ctx, layer):
+        get_layer(layer)
+        engine = make_engine(settings_from(ctx), pool_size=1)
+        try:
+            with engine.begin() as conn:
+                (visibility.hide_layer if hide else visibility.show_layer)(conn, layer)
+        finally:
+            engine.dispose()
+        click.echo(f"{layer} {done}")
 
 
-@layers_command.command("hide")
-@click.argument("layer")
-@click.pass_context
-@user_errors
-def hide(ctx, layer):
-    """Hide LAYER from anonymous readers (a credential with read on it still sees it)."""
-    _change_visibility(ctx, layer, hide=True)
-    click.echo(f"{layer} hidden from anonymous readers")
-
-
-@layers_command.command("show")
-@click.argument("layer")
-@click.pass_context
-@user_errors
-def show(ctx, layer):
-    """Show LAYER to anonymous readers again."""
-    _change_visibility(ctx, layer, hide=False)
-    click.echo(f"{layer} shown to anonymous readers")
+_visibility_command("hide", True, "Hide LAYER from anonymous readers (a credential with "
+                    "read on it still sees it).", "hidden from anonymous readers")
+_visibility_command("show", False, "Show LAYER to anonymous readers again.",
+                    "shown to anonymous readers")

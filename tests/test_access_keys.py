@@ -74,11 +74,14 @@ def test_anonymous_me_is_401_with_challenge(client):
     assert set(resp.json) == {"code", "description"}
 
 
+@pytest.mark.parametrize("path", ["/collections/roads/items?limit=1",
+                                  "/tiles/roads/16/52467/29806.mvt",
+                                  "/collections/roads/tiles/WebMercatorQuad/16/29806/52467"])
 @pytest.mark.parametrize("header", [
     "Bearer gdk_" + "x" * 43, "Bearer gdk_short", "Bearer ", "Basic dXNlcjpwdw==",
-    "Bearer not-a-jwt", "Bearer " + "a" * 5000])
-def test_bad_credentials_are_401_even_on_public_reads(client, header):
-    resp = client.get("/collections/roads/items?limit=1", headers={"Authorization": header})
+    "Bearer not-a-jwt", "Bearer " + "a" * 5000, "Bearer gdk_" + "é" * 43])
+def test_bad_credentials_are_401_even_on_public_reads(client, header, path):
+    resp = client.get(path, headers={"Authorization": header})
     assert resp.status_code == 401, resp.json
     assert resp.json["code"] == "Unauthorized"
     assert resp.headers["WWW-Authenticate"].startswith('Bearer realm="gisdb"')

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from rasterio.io import MemoryFile
 
+from access_fixtures import make_key
 from clients import require
 from served_app import in_thread
 
@@ -54,17 +55,24 @@ def live(app):
         yield host
 
 
+@pytest.fixture(scope="module")
+def readme_key(engine, sample_city):
+    """The API key the README's examples name as `$GISDB_KEY` (read on every layer)."""
+    return make_key(engine, "readme", "read")
+
+
 @pytest.fixture
-def shell(tmp_path, live):
-    """Runs one README line in bash, in an empty directory, with the live port; curl
-    reports its status through a `.curlrc` (the line itself is unchanged)."""
+def shell(tmp_path, live, readme_key):
+    """Runs one README line in bash, in an empty directory, with the live port and an
+    API key in `$GISDB_KEY`; curl reports its status through a `.curlrc` (the line itself
+    is unchanged)."""
     (tmp_path / ".curlrc").write_text(f'silent\nshow-error\nwrite-out = "\\n{STATUS} %{{http_code}}\\n"\n')
 
     def run(line: str) -> tuple[str, Path]:
         done = subprocess.run(["bash", "-c", line.replace(DOCUMENTED, live)], cwd=tmp_path,
                               capture_output=True, text=True, timeout=120,
                               env={"PATH": "/usr/bin:/bin", "CURL_HOME": str(tmp_path),
-                                   "HOME": str(tmp_path)})
+                                   "HOME": str(tmp_path), "GISDB_KEY": readme_key})
         assert done.returncode == 0, f"{line}\nexit {done.returncode}: {done.stderr[-500:]}"
         return done.stdout, tmp_path
     return run
@@ -94,10 +102,13 @@ def coloured_pixels(data: bytes) -> int:
 
 def json_content(doc: dict) -> int:
     """How much a JSON answer holds: features, results, units, layers with counts,
-    collections, queryables, vector layers (0 means the example found nothing)."""
+    collections, queryables, vector layers, a caller's roles (0 means the example found
+    nothing)."""
     for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits"):
         if key in doc:
             return len(doc[key])
+    if "roles" in doc:                              # /auth/me
+        return len(doc["roles"])
     if "units" in doc:
         return sum(unit["count"] for unit in doc["units"])
     if "layers" in doc:

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from gisdb.engine import make_write_engine
 from gisdb.roles import EDIT_ROLE, WRITE_ROLE
 from gisdb.versions import table_versions
-
-INSUFFICIENT_PRIVILEGE = "42501"
-MUST_BE_OWNER = "42501"
+from test_roles import INSUFFICIENT_PRIVILEGE, _refused
 
 REFUSED = [
     "DROP TABLE land.parcels",
@@ -58,18 +55,6 @@ def writer(settings, sample_city):
     engine.dispose()
 
 
-def _sqlstate(conn: sa.Connection, statement: str) -> str | None:
-    """Run `statement` in a transaction of its own, rolled back; its SQLSTATE or None."""
-    trans = conn.begin()
-    try:
-        conn.exec_driver_sql(statement)
-    except sa_exc.DBAPIError as exc:
-        return exc.orig.sqlstate
-    finally:
-        trans.rollback()
-    return None
-
-
 def test_write_engine_is_the_write_role(writer):
     with writer.connect() as conn:
         user, superuser, member = conn.execute(sa.text(
@@ -81,8 +66,7 @@ def test_write_engine_is_the_write_role(writer):
 @pytest.mark.parametrize("statement", REFUSED)
 def test_write_role_cannot_change_the_schema_or_meta(writer, statement):
     with writer.connect() as conn:
-        state = _sqlstate(conn, statement)
-    assert state == INSUFFICIENT_PRIVILEGE, f"{statement}: {state}"
+        assert _refused(conn, statement) == INSUFFICIENT_PRIVILEGE, statement
 
 
 def test_write_role_changes_rows_and_versions_follow(writer, engine):

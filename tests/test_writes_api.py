@@ -10,9 +10,9 @@ from dataclasses import replace
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
-from access_fixtures import make_key
-from edit_support import LAT0, LON0, building, layer_digest, polygon
 
+from access_fixtures import make_key
+from edit_support import LAT0, LON0, building, layer_digest
 from tiles.grid import lonlat_to_tile
 
 GEOJSON = "application/geo+json"

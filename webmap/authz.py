@@ -18,7 +18,7 @@ from gisdb.access.principal import Principal
 from gisdb.access.visibility import HiddenLayerCache
 from gisdb.errors import Forbidden, Unauthorized, WritesDisabled
 from layers.registry import layer_groups
-from layers.visibility import hide_from_caller, reset_caller
+from layers.visibility import CallerScope, enter_scope, leave_scope
 
 from .services import services
 
@@ -65,11 +65,12 @@ def writes_enabled() -> bool:
 
 
 def require(layer_ids: Iterable[str], role: str, *, write: bool | None = None) -> Principal:
-    """The caller, when it holds `role` on every layer of `layer_ids`.
+    """The caller, when it holds `role` on every layer of `layer_ids` (ids, or one id).
 
     `write` (default: the role is edit or admin) marks a change of data: refused with
     WritesDisabled while GISDB_WRITES is off. No credential: Unauthorized (401); a
     credential without the role: Forbidden (403)."""
+    layer_ids = [layer_ids] if isinstance(layer_ids, str) else list(layer_ids)
     if (role != "read" if write is None else write) and not writes_enabled():
         raise WritesDisabled("writes are off on this server (GISDB_WRITES=off)")
     principal = current_principal()
@@ -82,31 +83,37 @@ def require(layer_ids: Iterable[str], role: str, *, write: bool | None = None) -
 
 
 def _scope_request() -> None:
-    """Authenticate a request that carries a credential, and hide from its caller the
-    hidden layers it may not read (nothing to do for anyone while none is hidden)."""
+    """Authenticate a request that carries a credential, and give it the scope that
+    hides from its caller the hidden layers it may not read (looked up on first use)."""
     app = current_app._get_current_object()
     principal = current_principal() if "Authorization" in request.headers else None
-    hidden = hidden_layers(app)
-    if principal is not None:
-        hidden = frozenset(i for i in hidden if not principal.can(i, "read"))
-    g.gisdb_scope = hide_from_caller(hidden)
-    g.gisdb_hidden = hidden
-    g.gisdb_varies = bool(hidden) or principal is not None
+
+    def find() -> frozenset[str]:
+        hidden = hidden_layers(app)
+        if principal is None:
+            return hidden
+        return frozenset(i for i in hidden if not principal.can(i, "read"))
+
+    g.gisdb_caller = CallerScope(find)
+    g.gisdb_scope = enter_scope(g.gisdb_caller)
 
 
 def caller_scope() -> str | None:
     """What makes this caller's answers differ from everyone's (mixed into ETags): its
-    principal and roles, or the layers hidden from it; None when nothing does."""
+    principal and roles, or the layers hidden from it when the answer looked at them;
+    None when nothing does."""
     principal = g.get("gisdb_principal")
     if principal is not None:
         return f"principal {principal.kind}:{principal.subject} {sorted(principal.roles.items())}"
-    hidden = g.get("gisdb_hidden")
+    caller = g.get("gisdb_caller")
+    hidden = caller.known() if caller is not None else None
     return f"hidden {sorted(hidden)}" if hidden else None
 
 
 def _vary(response):
     """Responses that depend on the caller say so to shared caches."""
-    if g.get("gisdb_varies") or "Authorization" in request.headers:
+    caller = g.get("gisdb_caller")
+    if (caller is not None and caller.known()) or "Authorization" in request.headers:
         response.vary.add("Authorization")
     return response
 
@@ -115,4 +122,4 @@ def _end_scope(_exc) -> None:
     """Forget the request's hidden layers."""
     token = g.pop("gisdb_scope", None)
     if token is not None:
-        reset_caller(token)
+        leave_scope(token)

@@ -10,19 +10,25 @@ from flask import current_app
 
 from gisdb import deadline
 from gisdb.engine import make_write_engine
+from gisdb.errors import WritesDisabled
 from gisdb.settings import Settings
 
 
 @dataclass
 class Services:
+    """The settings and the read role's engine; the write role's engine on first use."""
+
     settings: Settings
     engine: sa.Engine
-    _write_engine: sa.Engine | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _write_engine: sa.Engine | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def write_engine(self) -> sa.Engine:
-        """The write role's engine (`gisdb_writer`), made on first use, its statements
-        under the request's deadline like the read engine's."""
+        """The write role's engine (`gisdb_writer`), built on first use, its statements
+        under the request's deadline like the read engine's; WritesDisabled while
+        GISDB_WRITES is off, so a server that does not write never connects as it."""
+        if not self.settings.writes:
+            raise WritesDisabled("writes are off on this server (GISDB_WRITES=off)")
         with self._lock:
             if self._write_engine is None:
                 engine = make_write_engine(self.settings)

@@ -45,6 +45,7 @@ class OidcVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -REFRESH_SECONDS
         self._lock = threading.Lock()
+        self.refresh_seconds = REFRESH_SECONDS
 
     def _jwks_location(self) -> str:
         """The key set's URL: configured, or from the issuer's discovery document."""
@@ -54,9 +55,9 @@ class OidcVerifier:
         return self._jwks_url
 
     def _refresh(self) -> None:
-        """Fetch the key set again unless that was done less than REFRESH_SECONDS ago."""
+        """Fetch the key set again unless that was done less than `refresh_seconds` ago."""
         with self._lock:
-            if time.monotonic() - self._fetched_at < REFRESH_SECONDS:
+            if time.monotonic() - self._fetched_at < self.refresh_seconds:
                 return
             self._fetched_at = time.monotonic()
             try:

@@ -46,6 +46,7 @@ class HiddenLayerCache:
         """Start empty: the first call reads the set."""
         self._hidden: frozenset[str] = frozenset()
         self._version: int | None = None
+        self._loaded = False
         self._checked = -CHECK_SECONDS
         self._lock = threading.Lock()
 
@@ -63,10 +64,16 @@ class HiddenLayerCache:
         return self._version
 
     def _reload(self, engine: sa.Engine) -> None:
-        """Read the version; read the set again when it changed."""
-        with engine.connect() as conn:
-            version = conn.execute(_VERSION).scalar()
-            if version != self._version or self._version is None:
-                self._hidden = hidden_layers(conn)
-                self._version = version
+        """Read the version; read the set again when it changed. While the database
+        cannot answer, the last set known stays (none known yet: the error goes on)."""
+        try:
+            with engine.connect() as conn:
+                version = conn.execute(_VERSION).scalar()
+                if version != self._version or not self._loaded:
+                    self._hidden = hidden_layers(conn)
+                    self._version = version
+                    self._loaded = True
+        except sa.exc.DBAPIError:
+            if not self._loaded:
+                raise
         self._checked = time.monotonic()

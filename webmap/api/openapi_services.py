@@ -50,6 +50,12 @@ def get(summary: str, op: str, params: list[dict], content: dict, *,
 
 
 
+def _with_401(operation: dict) -> dict:
+    """An operation that needs a bearer credential (401 without one)."""
+    operation["responses"]["401"] = ERROR
+    return operation
+
+
 def _layer() -> dict:
     """The collectionId path parameter: the ids of the layers the caller may see."""
     return param("collectionId", "Layer id.",
@@ -172,6 +178,9 @@ def query_paths() -> dict:
         "/map/{collectionId}": {"get": get("The map focused on a layer", "map_layer",
                                            [_layer(), _text("lang", "vi or en.")], HTML)},
         "/healthz": {"get": get("Database check", "health_check", [], JSON_OBJECT)},
+        "/auth/me": {"get": _with_401(get("Who the bearer credential is: name, kind, roles "
+                                          "per layer, whether writes are on", "auth_me", [],
+                                          JSON_OBJECT))},
     }
 
 
