@@ -13,10 +13,16 @@ from sqlalchemy.engine import Connection
 
 SOURCES = ("api", "cli", "import")
 
-_SET = sa.text(
-    "SELECT set_config('gisdb.actor', :actor, true), set_config('gisdb.source', :source, true), "
-    "set_config('gisdb.request_id', :request_id, true), "
-    "set_config('gisdb.import_id', :import_id, true), set_config('gisdb.comment', :comment, true)")
+GUCS = ("actor", "source", "request_id", "import_id", "comment")
+
+
+def gucs_select(prefix: str = "") -> sa.Select:
+    """SELECT setting the GUCs, transaction-locally, from bound values named
+    `prefix + name` (empty text for None): alone (`attribute`) or inside a write's own
+    statement (gisdb.editing.statements), so an autocommit write needs no extra round trip."""
+    def value(name):
+        return sa.func.coalesce(sa.cast(sa.bindparam(prefix + name), sa.Text), "")
+    return sa.select(*[sa.func.set_config("gisdb." + n, value(n), True).label(n) for n in GUCS])
 
 
 def attribute(conn: Connection, *, actor: str, source: str, request_id: str | None = None,
@@ -25,9 +31,8 @@ def attribute(conn: Connection, *, actor: str, source: str, request_id: str | No
     values, `set_config(..., true)`: gone at commit or rollback)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}")
-    conn.execute(_SET, {"actor": actor or "", "source": source, "request_id": request_id or "",
-                        "import_id": "" if import_id is None else str(int(import_id)),
-                        "comment": comment or ""})
+    conn.execute(gucs_select(), {"actor": actor, "source": source, "request_id": request_id,
+                                 "import_id": import_id, "comment": comment})
 
 
 @dataclass(frozen=True)

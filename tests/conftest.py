@@ -60,6 +60,24 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
+def write_app(settings, sample_city):
+    """The app with GISDB_WRITES on (writes run as the write role)."""
+    from dataclasses import replace
+
+    from webmap.app import create_app
+    application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
+    yield application
+    application.extensions["gisdb"].dispose()
+
+
+@pytest.fixture(scope="session")
+def edit_keys(engine, write_app) -> dict[str, str]:
+    """API keys with the edit, read and admin roles on every layer."""
+    from access_fixtures import make_key
+    return {role: make_key(engine, f"wr-{role}", role) for role in ("edit", "read", "admin")}
+
+
+@pytest.fixture(scope="session")
 def realdata() -> Path:
     """The shared real Da Nang files: skipped locally when absent, a failure under CI."""
     require("realdata")

@@ -5,84 +5,50 @@ off; transactions all or nothing; tiles and ETags that follow an edit at once.""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 
-from access_fixtures import make_key
-from edit_support import LAT0, LON0, building, layer_digest
+from edit_support import GEOJSON, LAT0, LON0, PATCH, auth, building, create, layer_digest, made
 from tiles.grid import lonlat_to_tile
-
-GEOJSON = "application/geo+json"
-PATCH = "application/merge-patch+json"
-
-
-@pytest.fixture(scope="module")
-def wapp(settings, sample_city):
-    from webmap.app import create_app
-    application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
-    yield application
-    application.extensions["gisdb"].dispose()
-
-
-@pytest.fixture(scope="module")
-def keys(engine, wapp):
-    return {"edit": make_key(engine, "wr-editor", "edit"), "read": make_key(engine, "wr-reader", "read"),
-            "admin": make_key(engine, "wr-admin", "admin")}
 
 
 @pytest.fixture
-def wc(wapp):
-    return wapp.test_client()
+def wc(write_app):
+    return write_app.test_client()
 
 
-def auth(key: str, **headers) -> dict:
-    return {"Authorization": f"Bearer {key}", **headers}
-
-
-def create(wc, key, feature, layer="buildings", **headers):
-    return wc.post(f"/collections/{layer}/items", data=json.dumps(feature),
-                   headers=auth(key, **{"Content-Type": GEOJSON, **headers}))
-
-
-def made(wc, key, code, **props) -> tuple[int, str]:
-    resp = create(wc, key, building(code, **props))
-    assert resp.status_code == 201, resp.get_json()
-    return int(resp.headers["Location"].rsplit("/", 1)[1]), resp.headers["ETag"]
-
-
-def test_create_read_patch_replace_delete(wc, keys):
-    resp = create(wc, keys["edit"], building("WR-API-1", floors=2), **{"X-Comment": "khảo sát"})
+def test_create_read_patch_replace_delete(wc, edit_keys):
+    resp = create(wc, edit_keys["edit"], building("WR-API-1", floors=2), **{"X-Comment": "khảo sát"})
     assert resp.status_code == 201 and resp.headers["Cache-Control"] == "no-store"
     location, etag = resp.headers["Location"], resp.headers["ETag"]
     assert location.startswith("http://localhost/collections/buildings/items/")
-    got = wc.get(location, headers=auth(keys["edit"]))
+    got = wc.get(location, headers=auth(edit_keys["edit"]))
     assert got.status_code == 200 and got.headers["ETag"] == etag and not etag.startswith("W/")
     assert got.get_json()["properties"]["floors"] == 2
     patched = wc.patch(location, data=json.dumps({"properties": {"floors": 5, "name": "Nhà A"}}),
-                       headers=auth(keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
+                       headers=auth(edit_keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
     assert patched.status_code == 204 and patched.headers["ETag"] != etag
     feature = wc.get(location).get_json()
     assert feature["properties"]["floors"] == 5 and feature["properties"]["use"] == "residential"
     stale = wc.patch(location, data=json.dumps({"properties": {"floors": 6}}),
-                     headers=auth(keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
+                     headers=auth(edit_keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
     assert stale.status_code == 412 and stale.get_json()["code"] == "PreconditionFailed"
     etag = patched.headers["ETag"]
     put = wc.put(location, data=json.dumps(building("WR-API-1", use="office")),
-                 headers=auth(keys["edit"], **{"Content-Type": GEOJSON, "If-Match": etag}))
+                 headers=auth(edit_keys["edit"], **{"Content-Type": GEOJSON, "If-Match": etag}))
     assert put.status_code == 204
     assert wc.get(location).get_json()["properties"]["floors"] == 3        # replaced whole
-    gone = wc.delete(location, headers=auth(keys["edit"], **{"If-Match": put.headers["ETag"]}))
+    gone = wc.delete(location, headers=auth(edit_keys["edit"], **{"If-Match": put.headers["ETag"]}))
     assert gone.status_code == 204 and wc.get(location).status_code == 404
 
 
-def test_content_crs_5899(wc, keys):
+def test_content_crs_5899(wc, edit_keys):
     x, y = 553_520.0, 1_775_870.0
     ring = [[x, y], [x + 30, y], [x + 30, y + 30], [x, y + 30], [x, y]]
     feature = {**building("WR-API-5899"), "geometry": {"type": "Polygon", "coordinates": [ring]}}
-    resp = create(wc, keys["edit"], feature,
+    resp = create(wc, edit_keys["edit"], feature,
                   **{"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/5899>"})
     assert resp.status_code == 201
     back = wc.get(resp.headers["Location"] + "?crs=http://www.opengis.net/def/crs/EPSG/0/5899").get_json()
@@ -112,14 +78,14 @@ def _refusals(fid: int) -> list:
     ]
 
 
-def test_every_refusal_is_json_and_changes_nothing(wc, keys, engine):
-    fid, _ = made(wc, keys["edit"], "WR-REF-BASE")
+def test_every_refusal_is_json_and_changes_nothing(wc, edit_keys, engine):
+    fid, _ = made(wc, edit_keys["edit"], "WR-REF-BASE")
     for method, body, headers, status, field, rule in _refusals(fid):
         before = layer_digest(engine, "buildings")
         url = "/collections/buildings/items" + ("" if method == "post" else f"/{fid}")
         content = GEOJSON if method in ("post", "put") else PATCH
         resp = getattr(wc, method)(url, data=json.dumps(body),
-                                   headers=auth(keys["edit"], **{"Content-Type": content, **headers}))
+                                   headers=auth(edit_keys["edit"], **{"Content-Type": content, **headers}))
         assert resp.status_code == status, (body, resp.get_json())
         if status >= 400:
             doc = resp.get_json()
@@ -128,19 +94,19 @@ def test_every_refusal_is_json_and_changes_nothing(wc, keys, engine):
             assert layer_digest(engine, "buildings") == before, body
 
 
-def test_credentials_roles_and_writes_off(wc, keys, client, engine):
+def test_credentials_roles_and_writes_off(wc, edit_keys, client, engine):
     before = layer_digest(engine, "buildings")
     anonymous = wc.post("/collections/buildings/items", data=json.dumps(building("WR-A1")),
                         headers={"Content-Type": GEOJSON})
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
-    assert create(wc, keys["read"], building("WR-A2")).status_code == 403
-    off = create(client, keys["edit"], building("WR-A3"))                  # the app with writes off
+    assert create(wc, edit_keys["read"], building("WR-A2")).status_code == 403
+    off = create(client, edit_keys["edit"], building("WR-A3"))                  # the app with writes off
     assert off.status_code == 403 and off.get_json()["code"] == "WritesDisabled"
     assert layer_digest(engine, "buildings") == before
 
 
-def test_transaction_permit_and_building_all_or_nothing(wc, keys, engine):
-    fid, etag = made(wc, keys["edit"], "WR-TX-B", floors=2)
+def test_transaction_permit_and_building_all_or_nothing(wc, edit_keys, engine):
+    fid, etag = made(wc, edit_keys["edit"], "WR-TX-B", floors=2)
     permit = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON0 + 0.0001, LAT0 + 0.0001]},
               "properties": {"permit_no": "WR-TX-1/GPXD", "permit_type": "extension",
                              "issued_on": "2026-01-15", "building_id": fid, "permitted_floors": 4}}
@@ -151,11 +117,11 @@ def test_transaction_permit_and_building_all_or_nothing(wc, keys, engine):
     failing = json.loads(json.dumps(body))
     failing["actions"][1]["patch"]["properties"]["floors"] = 900
     resp = wc.post("/transactions", data=json.dumps(failing),
-                   headers=auth(keys["edit"], **{"Content-Type": "application/json"}))
+                   headers=auth(edit_keys["edit"], **{"Content-Type": "application/json"}))
     assert resp.status_code == 422 and resp.get_json()["action"] == 1
     assert (layer_digest(engine, "permits"), layer_digest(engine, "buildings")) == before
     resp = wc.post("/transactions", data=json.dumps(body),
-                   headers=auth(keys["edit"], **{"Content-Type": "application/json"}))
+                   headers=auth(edit_keys["edit"], **{"Content-Type": "application/json"}))
     assert resp.status_code == 200, resp.get_json()
     results = resp.get_json()["results"]
     assert [r["op"] for r in results] == ["create", "update"]
@@ -166,15 +132,15 @@ def test_transaction_permit_and_building_all_or_nothing(wc, keys, engine):
     assert tuple(row) == (fid, 4)
 
 
-def test_tile_and_etags_follow_an_edit(wc, keys):
+def test_tile_and_etags_follow_an_edit(wc, edit_keys):
     lon, lat = LON0 + 0.01, LAT0 + 0.01
-    fid, etag = made(wc, keys["edit"], "WR-TILE", lon=lon, lat=lat, floors=2)
+    fid, etag = made(wc, edit_keys["edit"], "WR-TILE", lon=lon, lat=lat, floors=2)
     x, y = lonlat_to_tile(lon + 0.00015, lat + 0.00015, 16)
     url = f"/collections/buildings/tiles/WebMercatorQuad/16/{y}/{x}"
     first = wc.get(url)
     items = wc.get("/collections/buildings/items?limit=1")
     patched = wc.patch(f"/collections/buildings/items/{fid}", data=json.dumps({"properties": {"floors": 9}}),
-                       headers=auth(keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
+                       headers=auth(edit_keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
     assert patched.status_code == 204
     second = wc.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
@@ -203,14 +169,14 @@ def test_conformance_and_openapi_follow_the_switch(wc, client):
     assert "post" not in client.get("/api?f=json").get_json()["paths"]["/collections/buildings/items"]
 
 
-def test_audit_for_admins(wc, keys):
-    made(wc, keys["edit"], "WR-AUD", floors=2)
-    assert wc.get("/audit", headers=auth(keys["edit"])).status_code == 403
+def test_audit_for_admins(wc, edit_keys):
+    made(wc, edit_keys["edit"], "WR-AUD", floors=2)
+    assert wc.get("/audit", headers=auth(edit_keys["edit"])).status_code == 403
     assert wc.get("/audit").status_code == 401
-    page = wc.get("/audit?layer=buildings&source=api&limit=5", headers=auth(keys["admin"]))
+    page = wc.get("/audit?layer=buildings&source=api&limit=5", headers=auth(edit_keys["admin"]))
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     entries = page.get_json()["entries"]
     assert entries and all(e["layer"] == "buildings" and e["source"] == "api" for e in entries)
-    assert entries[0]["actor"].startswith("wr-editor") and entries[0]["remote_addr"] == "127.0.0.1"
+    assert entries[0]["actor"].startswith("wr-edit") and entries[0]["remote_addr"] == "127.0.0.1"
     assert page.get_json()["links"][0]["rel"] == "next"
-    assert wc.get("/audit?since=yesterday", headers=auth(keys["admin"])).status_code == 400
+    assert wc.get("/audit?since=yesterday", headers=auth(edit_keys["admin"])).status_code == 400

@@ -31,7 +31,7 @@ class Services:
             raise WritesDisabled("writes are off on this server (GISDB_WRITES=off)")
         with self._lock:
             if self._write_engine is None:
-                engine = make_write_engine(self.settings)
+                engine = make_write_engine(self.settings, pre_ping=False)
                 deadline.bound_statements(engine, self.settings.statement_timeout_ms)
                 self._write_engine = engine
             return self._write_engine

@@ -1,6 +1,6 @@
 """The audit trail: one `meta.audit` row per write operation (a layer and an operation
-of a request, a transaction or `gisdb edit`), written in the write's own transaction;
-and the one trail staff and admins read, edits and imports (`meta.imports`) together,
+of a request, a transaction or `gisdb edit`) is written by the write's own statement
+(gisdb.editing.statements); this is the one trail staff and admins read, edits and imports (`meta.imports`) together,
 filtered by actor, layer, source and time, newest first, in pages."""
 from __future__ import annotations
 
@@ -9,20 +9,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..attribution import Writer
 from ..meta_tables import AuditEntry, ImportRecord
 
 AUDIT = AuditEntry.__table__
 IMPORTS = ImportRecord.__table__
 MAX_PAGE = 1000
-
-
-def record(conn: sa.Connection, writer: Writer, action: str, layer: str, feature_ids: list[int]) -> None:
-    """Log one operation on `conn`, inside the transaction of the change."""
-    conn.execute(AUDIT.insert().values(
-        actor=writer.actor, source=writer.source, action=action, layer=layer,
-        feature_ids=feature_ids, n_features=len(feature_ids), comment=writer.comment,
-        request_id=writer.request_id, import_id=writer.import_id, remote_addr=writer.remote_addr))
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,37 @@
 """The SQL of a write: one statement per layer and operation validates every feature
 with the importer's rules (`gisdb.importing.validate`) and, only when none is refused,
-writes them all with the version check, returning per feature its reasons, repairs,
-new version and whether it existed. The features travel as one JSONB array (bound), so
+writes them all with the version check and logs them in `meta.audit`, returning per
+feature its reasons, repairs, new version and whether it existed. The features travel as one JSONB array (bound), so
 a 1,000-feature transaction is one round trip, not 1,000."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
+from ..attribution import gucs_select
 from ..importing.mapping import ColumnPlan
 from ..importing.target import ImportTarget
 from ..importing.validate import TEXT_ARRAY, Policy, checked_select, row_rules
+from ..meta_tables import AuditEntry
 from ..model import STORAGE_SRID
 from .versions import row_version
 
 BATCH = sa.bindparam("batch", type_=pg.JSONB)
+AUDIT = AuditEntry.__table__
+AUDIT_WRITER = (("actor", sa.Text), ("source", sa.Text), ("comment", sa.Text), ("request_id", sa.Text),
+                ("import_id", sa.BigInteger), ("remote_addr", sa.Text))
 # Validity is tested by PostGIS (there is no reader to flag it); invalid geometries are
 # repaired as `gisdb import --on-invalid fix` does, or refused when repair cannot save them.
 POLICY = Policy(on_invalid="fix", sql_validity=True)
+
+
+def _attributed() -> sa.ColumnElement:
+    """A condition that first sets the attribution GUCs from the writer's bound values
+    (`a_actor`, ...): an InitPlan, evaluated before any row is read or written, so the
+    database's triggers see who writes even in a single autocommit statement."""
+    return sa.exists(gucs_select("a_").cte("g").select())
 
 
 def _elements():
@@ -41,17 +55,18 @@ def _geometry(item, srid: int, current=None):
 
 def _source(target: ImportTarget, op: str, srid: int) -> sa.Subquery:
     """The features as the importer's staging rows (`_row, _flag, _wkb, f0...`, all
-    text), plus `_id` and `_expected`. An update merges its patch into the stored row:
+    text), plus `_id`, `_expected` and `_present` (the feature exists). An update merges its patch into the stored row:
     a property it does not name keeps its stored value."""
     e = _elements()
     item, props = e.c.value, e.c.value["p"]
     table, ident = target.table, _id_column(target)
     given_id = sa.cast(item["id"].astext, sa.BigInteger)
-    current = table.alias("cur") if op == "update" else None
+    current = None if op == "create" else table.alias("cur")
+    merge = op == "update"
     fields = []
     for i, col in enumerate(target.columns):
         text = props[col.name].astext
-        if current is not None:
+        if merge:
             text = sa.case((props.has_key(col.name), text),
                            else_=sa.cast(current.c[col.name], sa.Text))
         fields.append(text.label(f"f{i}"))
@@ -60,14 +75,15 @@ def _source(target: ImportTarget, op: str, srid: int) -> sa.Subquery:
             f"{table.schema}.{table.name}", ident.name))
     else:
         new_id = given_id
-    geom = _geometry(item, srid, None if current is None else current.c[target.geometry_column])
+    geom = _geometry(item, srid, current.c[target.geometry_column] if merge else None)
+    present = sa.true() if current is None else current.c[ident.name].isnot(None)
     select = sa.select(sa.cast(item["r"].astext, sa.Integer).label("_row"),
                        sa.cast(item["f"].astext, sa.SmallInteger).label("_flag"),
                        geom.label("_wkb"), *fields, new_id.label("_id"),
-                       item["v"].astext.label("_expected"))
+                       item["v"].astext.label("_expected"), present.label("_present"))
     if current is not None:
         select = select.select_from(e.outerjoin(current, current.c[ident.name] == given_id))
-    return select.subquery("src")
+    return select.where(_attributed()).subquery("src")
 
 
 def _checked(target: ImportTarget, op: str, srid: int) -> tuple[sa.CTE, list[str]]:
@@ -75,7 +91,7 @@ def _checked(target: ImportTarget, op: str, srid: int) -> tuple[sa.CTE, list[str
     and the natural key not used by another feature (409)."""
     plans = [ColumnPlan(c.name, fields=(i,)) for i, c in enumerate(target.columns)]
     select, names = checked_select(_source(target, op, srid), target, plans, POLICY,
-                                   keep=("_id", "_expected"))
+                                   keep=("_id", "_expected", "_present"))
     v = select.subquery("v")
     rules = row_rules(v, target, Policy())
     if target.natural_key:
@@ -88,7 +104,7 @@ def _checked(target: ImportTarget, op: str, srid: int) -> tuple[sa.CTE, list[str
     if flags:
         reasons = reasons.op("||")(sa.cast(sa.func.array_remove(pg.array(flags, type_=sa.Text), None),
                                            TEXT_ARRAY))
-    checked = sa.select(v.c._row, v.c._id, v.c._expected, sa.type_coerce(reasons, TEXT_ARRAY).label("_reasons"),
+    checked = sa.select(v.c._row, v.c._id, v.c._expected, v.c._present, sa.type_coerce(reasons, TEXT_ARRAY).label("_reasons"),
                         v.c._repairs, *[v.c[n] for n in names], v.c.geom)
     return checked.cte("c").prefix_with("MATERIALIZED"), names
 
@@ -118,9 +134,15 @@ def _written(target: ImportTarget, op: str, c: sa.CTE, names: list[str]) -> sa.C
     return dml.returning(ident.label("id"), row_version(table).label("version")).cte("w")
 
 
-def _present(target: ImportTarget, feature_id) -> sa.ColumnElement:
-    other = target.table.alias("present")
-    return sa.exists().where(other.c[_id_column(target).name] == feature_id)
+def _audited(select: sa.Select, w: sa.CTE, target: ImportTarget, op: str) -> sa.Select:
+    """`select` that also logs the written features in `meta.audit` (one row, none when
+    nothing was written), in the same statement; who writes comes as bound values."""
+    values = [sa.bindparam("a_" + n, type_=t) for n, t in AUDIT_WRITER]
+    rows = (sa.select(*values, sa.literal(op), sa.literal(target.layer_id),
+                      sa.func.array_agg(w.c.id), sa.func.count())
+            .select_from(w).having(sa.func.count() > 0))
+    names = [n for n, _ in AUDIT_WRITER] + ["action", "layer", "feature_ids", "n_features"]
+    return select.add_cte(AUDIT.insert().from_select(names, rows).cte("a"))
 
 
 def save_statement(target: ImportTarget, op: str, srid: int) -> sa.Select:
@@ -128,10 +150,9 @@ def save_statement(target: ImportTarget, op: str, srid: int) -> sa.Select:
     _id, _reasons, _repairs, version` (NULL: not written) and `present` (it existed)."""
     c, names = _checked(target, op, srid)
     w = _written(target, op, c, names)
-    present = sa.true() if op == "create" else _present(target, c.c._id)
-    return (sa.select(c.c._row, c.c._id, c.c._reasons, c.c._repairs, w.c.version,
-                      present.label("present"))
-            .select_from(c.outerjoin(w, w.c.id == c.c._id)).order_by(c.c._row))
+    return _audited(sa.select(c.c._row, c.c._id, c.c._reasons, c.c._repairs, w.c.version,
+                      c.c._present.label("present"))
+            .select_from(c.outerjoin(w, w.c.id == c.c._id)).order_by(c.c._row), w, target, op)
 
 
 def delete_statement(target: ImportTarget) -> sa.Select:
@@ -141,10 +162,40 @@ def delete_statement(target: ImportTarget) -> sa.Select:
     inner = _elements()
     w = (table.delete()
          .where(ident == sa.cast(inner.c.value["id"].astext, sa.BigInteger),
-                _version_ok(table, inner.c.value["v"].astext))
+                _version_ok(table, inner.c.value["v"].astext), _attributed())
          .returning(ident.label("id")).cte("w"))
     e = _elements()
     given = sa.cast(e.c.value["id"].astext, sa.BigInteger)
-    return (sa.select(sa.cast(e.c.value["r"].astext, sa.Integer).label("_row"), given.label("_id"),
-                      w.c.id.isnot(None).label("deleted"), _present(target, given).label("present"))
-            .select_from(e.outerjoin(w, w.c.id == given)).order_by(sa.text("1")))
+    current = table.alias("cur")
+    return _audited(sa.select(sa.cast(e.c.value["r"].astext, sa.Integer).label("_row"), given.label("_id"),
+                              w.c.id.isnot(None).label("deleted"),
+                              current.c[ident.name].isnot(None).label("present"))
+                    .select_from(e.outerjoin(current, current.c[ident.name] == given)
+                                 .outerjoin(w, w.c.id == given))
+                    .order_by(sa.text("1")), w, target, "delete")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A write statement as the driver runs it: its SQL and its constant values (the
+    features and the writer are added per call)."""
+
+    sql: str
+    constants: dict
+
+
+_BUILT: dict[tuple, Compiled] = {}
+
+
+def statement_for(target: ImportTarget, op: str, srid: int, dialect) -> Compiled:
+    """The statement of `op` on `target` with geometries in `srid`, built and compiled
+    once per process (that costs more than running it, and SQLAlchemy's own cache still
+    walks the statement on every call)."""
+    key = (target.qualified_name, op, srid, dialect.name)
+    if key not in _BUILT:
+        stmt = delete_statement(target) if op == "delete" else save_statement(target, op, srid)
+        compiled = stmt.compile(dialect=dialect)
+        constants = {k: v for k, v in compiled.params.items()
+                     if k != "batch" and not k.startswith("a_")}
+        _BUILT[key] = Compiled(str(compiled), constants)
+    return _BUILT[key]

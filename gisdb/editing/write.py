@@ -1,22 +1,22 @@
 """Running a write: batches of changes (one layer, one operation each), in the caller's
-transaction, after the attribution GUCs; each batch is one statement (validate and
-write, `statements`), then its audit row. The first refused feature raises (the caller's
+transaction, after the attribution GUCs; each batch is one statement (validate, write
+and its audit row, `statements`). The first refused feature raises (the caller's
 transaction then rolls back: nothing changed, no audit row)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy import exc as sa_exc
 
 from ..attribution import Writer
 from ..errors import FeatureConflict, NotFound, PreconditionFailed
 from ..importing.target import ImportTarget
 from ..model import STORAGE_SRID
-from . import audit
 from .changes import Change
 from .problems import integrity_refusal, refusal
-from .statements import delete_statement, save_statement
+from .statements import AUDIT_WRITER, statement_for
 
 RETRYABLE = ("40001", "40P01")          # serialization failure, deadlock
 
@@ -49,13 +49,14 @@ def _payload(change: Change, row: int) -> dict:
             "k": change.keep_geometry}
 
 
-def _run(conn: sa.Connection, batch: Batch) -> list:
-    statement = (delete_statement(batch.target) if batch.op == "delete"
-                 else save_statement(batch.target, batch.op, batch.srid))
+def _run(conn: sa.Connection, batch: Batch, writer: Writer) -> list:
+    statement = statement_for(batch.target, batch.op, batch.srid, conn.dialect)
     rows = [_payload(c, i) for i, c in enumerate(batch.changes)]
+    who = {"a_" + name: getattr(writer, name) for name, _ in AUDIT_WRITER}
     first = batch.changes[0].index if len(batch.changes) == 1 else None
     try:
-        return conn.execute(statement, {"batch": rows}).all()
+        return conn.exec_driver_sql(statement.sql, {**statement.constants, "batch": Jsonb(rows),
+                                                    **who}).all()
     except sa_exc.IntegrityError as exc:
         raise integrity_refusal(batch.target, exc, batch.op, first) from None
     except sa_exc.OperationalError as exc:
@@ -85,9 +86,9 @@ def _check(batch: Batch, rows: list) -> None:
                 rule="stale_version", action=change.index)
 
 
-def apply_batch(conn: sa.Connection, batch: Batch) -> list[Result]:
-    """Validate and write one batch; its results in the order of its changes."""
-    rows = _run(conn, batch)
+def apply_batch(conn: sa.Connection, batch: Batch, writer: Writer) -> list[Result]:
+    """Validate, write and audit one batch; its results in the order of its changes."""
+    rows = _run(conn, batch, writer)
     _check(batch, rows)
     layer = batch.target.layer_id
     return [Result(batch.changes[r._row].index, batch.op, layer, int(r._id),
@@ -95,15 +96,19 @@ def apply_batch(conn: sa.Connection, batch: Batch) -> list[Result]:
                    [] if batch.op == "delete" else list(r._repairs)) for r in rows]
 
 
+def single_statement(batches: list[Batch]) -> bool:
+    """True when `batches` are one statement that writes all or nothing by itself (one
+    batch of creates, or of one change): it may run in autocommit, one round trip."""
+    return len(batches) == 1 and (batches[0].op == "create" or len(batches[0].changes) == 1)
+
+
 def write_batches(conn: sa.Connection, writer: Writer, batches: list[Batch]) -> list[Result]:
-    """Apply `batches` in order in the caller's transaction, attributed to `writer`,
-    one audit row per batch. Raises on the first refusal (the caller rolls back)."""
-    writer.attribute(conn)
+    """Apply `batches` in order in the caller's transaction (or one `single_statement`
+    in autocommit), attributed to `writer` (each statement sets the GUCs first), one
+    audit row per batch written. Raises on the first refusal (the caller rolls back)."""
     results: list[Result] = []
     for batch in batches:
         if not batch.changes:
             continue
-        done = apply_batch(conn, batch)
-        audit.record(conn, writer, batch.op, batch.target.layer_id, [r.feature_id for r in done])
-        results.extend(done)
+        results.extend(apply_batch(conn, batch, writer))
     return sorted(results, key=lambda r: r.index)

@@ -17,6 +17,7 @@ from gisdb.attribution import Writer
 from gisdb.crs import Crs, crs_from_uri
 from gisdb.editing import Batch, Result, parse_change, version_from_etag, write_batches
 from gisdb.editing.changes import OPS
+from gisdb.editing.write import single_statement
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter, PreconditionRequired, UnsupportedMediaType
 from layers.importing import import_target
@@ -84,6 +85,11 @@ def _json_bytes(doc) -> bytes:
 
 
 def _run(engine: sa.Engine, writer: Writer, batches: list[Batch]) -> list[Result]:
+    """One transaction; a write that is a single statement runs in autocommit (no
+    BEGIN and COMMIT round trips: the statement is its own transaction)."""
+    if single_statement(batches):
+        with db_errors(), engine.connect() as conn:
+            return write_batches(conn.execution_options(isolation_level="AUTOCOMMIT"), writer, batches)
     with db_errors(), engine.begin() as conn:
         return write_batches(conn, writer, batches)
 
