@@ -34,7 +34,7 @@ def edit_app(settings, sample_city):
     from webmap.app import create_app
     application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
     yield application
-    application.extensions["gisdb"].engine.dispose()
+    application.extensions["gisdb"].dispose()
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ var GisdbEditForm = (function () {
 
   function textInput(type, prop) {
     var input = document.createElement("input");
-    var format = prop.format;
+    var format = prop.readOnly ? null : prop.format;       // shown as the server wrote it
     input.type = format === "date" ? "date" : (format === "date-time" ? "datetime-local" : "text");
     if (type === "number" || type === "integer") { input.inputMode = type === "integer" ? "numeric" : "decimal"; }
     if (prop.maxLength) { input.maxLength = prop.maxLength; }
