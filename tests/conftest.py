@@ -59,6 +59,14 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, for the map's browser tests."""
+    from map_session import chromium
+    with chromium() as chromium_browser:
+        yield chromium_browser
+
+
 @pytest.fixture(scope="session")
 def write_app(settings, sample_city):
     """The app with GISDB_WRITES on (writes run as the write role)."""

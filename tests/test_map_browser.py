@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from layers.registry import ALL_LAYERS, get_layer
-from map_session import MapSession, chromium, view_hash
+from map_session import MapSession, view_hash
 from screenshots import distinct_colours, write_palette_png
 from served_app import in_thread
 
@@ -24,12 +24,6 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def live_url(app):
     with in_thread(app) as host:
         yield f"http://{host}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as chromium_browser:
-        yield chromium_browser
 
 
 @pytest.fixture

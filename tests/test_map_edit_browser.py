@@ -10,7 +10,6 @@ import json
 import math
 import os
 import urllib.request
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from access_fixtures import make_key
 from layers.registry import get_layer
 from layers.value_labels import value_labels
-from map_session import MapSession, chromium, view_hash
+from map_session import MapSession, view_hash
 from screenshots import distinct_colours, write_palette_png
 from served_app import in_thread
 
@@ -29,24 +28,10 @@ EDITOR = "nguyen_van_lan"
 
 
 @pytest.fixture(scope="module")
-def edit_app(settings, sample_city):
-    """The app with writes on, as `GISDB_WRITES=on gisdb serve` runs it."""
-    from webmap.app import create_app
-    application = create_app({"TESTING": True, "SETTINGS": replace(settings, writes=True)})
-    yield application
-    application.extensions["gisdb"].dispose()
-
-
-@pytest.fixture(scope="module")
-def live_url(edit_app):
-    with in_thread(edit_app) as host:
+def live_url(write_app):
+    """The app with writes on (GISDB_WRITES=on), on a real socket."""
+    with in_thread(write_app) as host:
         yield f"http://{host}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as chromium_browser:
-        yield chromium_browser
 
 
 @pytest.fixture(scope="module")

@@ -333,18 +333,7 @@ var GisdbEdit = (function () {
   /* The "New feature" control: a list of the layers the user may edit and "Draw". */
   Editor.prototype.addTools = function () {
     var self = this;
-    var Tools = L.Control.extend({
-      options: { position: "topright" },
-      onAdd: function () {
-        var div = L.DomUtil.create("div", "gisdb-edit-tools leaflet-bar");
-        div.id = "gisdb-edit-tools";
-        L.DomEvent.disableClickPropagation(div);
-        return div;
-      }
-    });
-    this.tools = new Tools().addTo(this.app.map).getContainer();
-    var auth = document.getElementById("gisdb-auth");       // just below the sign-in
-    if (auth) { auth.parentNode.insertBefore(this.tools, auth.nextSibling); }
+    this.tools = GisdbAuth.boxControl(this.app, "gisdb-edit-tools", document.getElementById("gisdb-auth"));
     this.renderTools();
     this.auth.onChange(function () { self.close(); self.app.map.closePopup(); self.renderTools(); });
   };

@@ -127,20 +127,27 @@ var GisdbAuth = (function () {
     return form;
   }
 
-  /* The control: "Sign in" (opens the key form) or "name · Sign out". */
-  function addControl(app, auth) {
+  /* An empty box control in the top-right corner, placed after `after` (an element of
+   * that corner) or first; clicks and scrolls inside stay out of the map. */
+  function boxControl(app, id, after) {
     var Control = L.Control.extend({
       options: { position: "topright" },
       onAdd: function () {
-        var div = L.DomUtil.create("div", "gisdb-auth leaflet-bar");
-        div.id = "gisdb-auth";
+        var div = L.DomUtil.create("div", id + " leaflet-bar");
+        div.id = id;
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         return div;
       }
     });
     var box = new Control().addTo(app.map).getContainer();
-    box.parentNode.insertBefore(box, box.parentNode.firstChild);   // first in its corner
+    box.parentNode.insertBefore(box, after ? after.nextSibling : box.parentNode.firstChild);
+    return box;
+  }
+
+  /* The control: "Sign in" (opens the key form) or "name · Sign out". */
+  function addControl(app, auth) {
+    var box = boxControl(app, "gisdb-auth", null);
     function render() {
       box.innerHTML = "";
       if (auth.principal) {
@@ -172,5 +179,5 @@ var GisdbAuth = (function () {
     return auth;
   }
 
-  return { init: init };
+  return { init: init, boxControl: boxControl };
 })();
