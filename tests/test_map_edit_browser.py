@@ -68,10 +68,11 @@ def parcel(engine):
                                      *(t.c[c] for c in PARCEL_COLUMNS))
                            .where(sa.func.ST_Area(sa.func.geography(t.c.geom)) > 150)
                            .order_by(t.c.id).offset(40).limit(1)).one()
+        geom = conn.execute(sa.select(t.c.geom).where(t.c.id == row[0])).scalar_one()
     before = dict(zip(PARCEL_COLUMNS, row[3:]))
     yield {"id": row[0], "lon": float(row[1]), "lat": float(row[2]), **before}
     with engine.begin() as conn:
-        conn.execute(t.update().where(t.c.id == row[0]).values(**before))
+        conn.execute(t.update().where(t.c.id == row[0]).values(geom=geom, **before))
 
 
 def tile_path(lon: float, lat: float, zoom: int) -> str:
@@ -352,6 +353,36 @@ def test_draw_a_building_snapped_to_a_parcel_then_delete_it(session, parcel, edi
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(b.c.id == row[0])).scalar_one() == 0
     assert [(m, s) for m, _, s in session.writes] == [("POST", 201), ("DELETE", 204)]
+    assert session.errors == [] and session.external == []
+
+
+def test_moving_a_vertex_saves_the_new_shape(session, parcel, editor_key, engine):
+    session.open("/map?lang=en" + view_hash(parcel["lon"], parcel["lat"], 18, "parcels"), wait_tiles_of="parcels")
+    sign_in(session, editor_key)
+    open_parcel_form(session, parcel)
+    session.page.click("#gisdb-edit-panel .gisdb-edit-shape-start")
+    vertex = session.page.locator(".marker-icon:not(.marker-icon-middle)").first
+    vertex.wait_for(timeout=15_000)
+    box = vertex.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    session.page.mouse.move(x, y)
+    session.page.mouse.down()
+    session.page.mouse.move(x + 12, y + 9, steps=6)
+    session.page.mouse.up()
+    t = get_layer("parcels").table
+    with engine.connect() as conn:
+        old, old_points = conn.execute(sa.select(sa.func.ST_AsText(t.c.geom), sa.func.ST_NPoints(t.c.geom))
+                                       .where(t.c.id == parcel["id"])).one()
+    session.page.click("#gisdb-edit-panel .gisdb-edit-save")
+    session.page.locator("#gisdb-edit-panel").wait_for(state="hidden", timeout=15_000)
+    assert [(m, s) for m, _, s in session.writes] == [("PATCH", 204)]
+    with engine.connect() as conn:
+        points, kind, moved = conn.execute(sa.select(
+            sa.func.ST_NPoints(t.c.geom), sa.func.ST_GeometryType(t.c.geom),
+            sa.func.ST_HausdorffDistance(sa.func.ST_GeomFromText(old, 4326), t.c.geom))
+            .where(t.c.id == parcel["id"])).one()
+    assert kind == "ST_MultiPolygon" and points == old_points
+    assert 0 < moved < 0.001        # degrees: one vertex moved a few metres, the rest stayed
     assert session.errors == [] and session.external == []
 
 
