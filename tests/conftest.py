@@ -69,6 +69,13 @@ def own_database(base_settings, tmp_path_factory):
         eng.dispose()
 
 
+def browser():
+    """Debian's Chromium through Playwright, for the map's browser tests."""
+    from map_session import chromium
+    with chromium() as chromium_browser:
+        yield chromium_browser
+
+
 @pytest.fixture(scope="session")
 def write_app(settings, sample_city):
     """The app with GISDB_WRITES on (writes run as the write role)."""

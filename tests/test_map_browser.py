@@ -4,85 +4,26 @@ real HTTP server on the sample city, with every request outside this machine blo
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
-import re
-import struct
-import warnings
-import zlib
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from clients import CHROMIUM, require
 from layers.registry import ALL_LAYERS, get_layer
+from map_session import MapSession, view_hash
+from screenshots import distinct_colours, write_palette_png
 from served_app import in_thread
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent / "out"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-# every request that does not go to this machine (matched in the browser driver, so
-# local requests never wait for Python)
-NOT_LOCAL = re.compile(r"^(?!http://127\.0\.0\.1[:/]|data:|blob:|about:)")
+
 
 @pytest.fixture(scope="module")
 def live_url(app):
     with in_thread(app) as host:
         yield f"http://{host}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require("chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class MapSession:
-    """One browser tab on the map, with its console errors and blocked requests."""
-
-    def __init__(self, browser, base_url: str, locale: str = "vi-VN"):
-        self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1100, "height": 700}, locale=locale)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.external: list[str] = []
-        self.page.route(NOT_LOCAL, self._block)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _block(self, route):
-        self.external.append(route.request.url)
-        route.abort()
-
-    def open(self, path: str = "/map", wait_tiles_of: str | None = "admin_units"):
-        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
-        self.page.wait_for_function("window.gisdbMap !== undefined")
-        if wait_tiles_of:
-            self.wait_tiles(wait_tiles_of)
-        return self
-
-    def wait_tiles(self, layer_id: str):
-        self.page.wait_for_function(
-            "id => Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
-            ".some(img => img.src.indexOf('/tiles/' + id + '/') >= 0 && img.naturalWidth > 0)",
-            arg=layer_id, timeout=30_000)
-
-    def js(self, expression: str, arg=None):
-        return self.page.evaluate(expression, arg)
-
-    def click_lonlat(self, lon: float, lat: float):
-        x, y = self.js("""([lat, lon]) => {
-            const m = gisdbMap.map, p = m.latLngToContainerPoint([lat, lon]);
-            const r = m.getContainer().getBoundingClientRect();
-            return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
-        self.page.mouse.click(x, y)
 
 
 @pytest.fixture
@@ -117,10 +58,6 @@ def city_centre(engine, app) -> tuple[float, float]:
         row = conn.execute(sa.select(sa.func.ST_X(pos), sa.func.ST_Y(pos))
                            .order_by(t.c.geom.op("<->")(extent)).limit(1)).one()
     return float(row[0]), float(row[1])
-
-
-def view_hash(lon: float, lat: float, zoom: int, layers: str) -> str:
-    return f"#{zoom}/{lat:.6f}/{lon:.6f}/{layers}/city"
 
 
 def test_map_loads_offline_without_console_errors(session, sample_parcel):
@@ -293,55 +230,6 @@ def test_online_base_maps_fall_back_to_the_offline_base(session):
     session.page.wait_for_function("gisdbMap.currentBase() === 'city'", timeout=15_000)
     assert any("openstreetmap" in url for url in session.external)
     assert session.page.locator("#gisdb-notice").is_visible()
-
-
-def decode_rgb(png: bytes):
-    """(3, height, width) uint8 pixels of a PNG (GDAL's PNG driver through rasterio)."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.MemoryFile(io.BytesIO(png)) as mem, mem.open() as src:
-            if src.count >= 3:
-                return src.read((1, 2, 3))
-            import numpy as np  # a palette PNG: expand its colour map
-            lut = np.zeros((256, 3), np.uint8)
-            for i, colour in src.colormap(1).items():
-                lut[i] = colour[:3]
-            return lut[src.read(1)].transpose(2, 0, 1)
-
-
-def distinct_colours(png: bytes) -> tuple[int, float]:
-    """(number of distinct colours, share of pixels that differ from the most common)."""
-    import numpy as np
-    rgb = decode_rgb(png)
-    packed = (rgb[0].astype(np.uint32) << 16) | (rgb[1].astype(np.uint32) << 8) | rgb[2]
-    values, counts = np.unique(packed, return_counts=True)
-    return len(values), 1.0 - counts.max() / packed.size
-
-
-def write_palette_png(png: bytes, path: Path, colours: int = 256) -> None:
-    """The screenshot as an 8-bit palette PNG (the README's copy stays small): the most
-    common colours at 5 bits per channel, every pixel mapped to the nearest of them."""
-    import numpy as np
-    rgb = decode_rgb(png).transpose(1, 2, 0).astype(np.int32)
-    height, width, _ = rgb.shape
-    coarse = (rgb >> 3).reshape(-1, 3)
-    keys = (coarse[:, 0] << 10) | (coarse[:, 1] << 5) | coarse[:, 2]
-    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    centres = np.stack([(uniq >> 10) & 31, (uniq >> 5) & 31, uniq & 31], axis=1) * 8 + 4
-    palette = centres[np.argsort(counts)[::-1][:colours]]
-    nearest = ((centres[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
-    index = nearest[inverse.ravel()].astype(np.uint8).reshape(height, width)
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), index], axis=1).tobytes()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n"
-                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
-                     + chunk(b"PLTE", palette.clip(0, 255).astype(np.uint8).tobytes())
-                     + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
 def test_screenshot_shows_drawn_features(session, city_centre):

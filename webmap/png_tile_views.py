@@ -32,8 +32,10 @@ from .tile_http import check_params, image_response, scaled
 from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
-PNG_PARAMS = frozenset({"f"})
-LAYER_PNG_PARAMS = frozenset({"f", "as_of", "datetime"})
+# `v`: a client's cache-buster after an edit (the map's edit tools), otherwise ignored:
+# the tile and its ETag follow the data versions whatever it says
+PNG_PARAMS = frozenset({"f", "v"})
+LAYER_PNG_PARAMS = frozenset({"f", "v", "as_of", "datetime"})
 
 
 def _png_tiles(allowed: frozenset = PNG_PARAMS) -> PngTiles:

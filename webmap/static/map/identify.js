@@ -110,7 +110,8 @@ var GisdbIdentify = (function () {
         var features = body.features || [];
         if (!features.length) { content.appendChild(message("identify_none")); }
         features.forEach(function (f) {
-          content.appendChild(featureBlock(app, f));
+          var block = content.appendChild(featureBlock(app, f));
+          app.map.fire("gisdb:feature", { element: block, feature: f, latlng: latlng });
           if (f.bbox && f.geometry_type.indexOf("Point") < 0) {
             L.rectangle([[f.bbox[1], f.bbox[0]], [f.bbox[3], f.bbox[2]]],
               { color: "#00bcd4", weight: 2, fill: false, interactive: false }).addTo(outline);
