@@ -69,6 +69,7 @@ def own_database(base_settings, tmp_path_factory):
         eng.dispose()
 
 
+@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium through Playwright, for the map's browser tests."""
     from map_session import chromium

@@ -21,7 +21,7 @@ from as_of_support import db_now as _now
 from as_of_support import tt_app, tt_client, tt_engine, tt_settings  # noqa: F401 (fixtures)
 from gisdb.importing import FieldMapping, ImportOptions
 from layers.importing import import_layer
-from test_map_browser import decode_rgb
+from screenshots import decode_rgb
 from tiles.grid import lonlat_to_tile
 
 Z = 16

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from as_of_support import as_text, db_now, tt_app, tt_engine, tt_settings  # noqa: F401 (fixtures)
+from map_session import MapSession
 from served_app import in_thread
-from test_map_browser import MapSession, browser  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from test_map_browser import MapSession, browser, live_url, view_hash  # noqa: F401 (fixtures)
+from map_session import MapSession, view_hash
+from test_map_browser import live_url  # noqa: F401 (fixture)
 
 HEADER = ["time", "motorbikes", "cars", "trucks", "buses", "total", "avg_speed_kmh"]
 
