@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 STATUS = {
     errors.NotFound: 404,
     errors.InvalidFilter: 400,
+    errors.TokenExpired: 410,
     errors.BodyTooLarge: 413,
     errors.ServerBusy: 503,
     errors.InvalidParameter: 400,

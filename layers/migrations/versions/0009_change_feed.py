@@ -1,0 +1,23 @@
+"""The change feed's commit order: `history.feed_commits` numbers each writing
+transaction at commit (a deferred constraint trigger under an advisory lock, with a
+NOTIFY), `history.feed_horizon` holds the tokens' key and the pruned position, and the
+read role may read the history schema (gisdb.feed.commit_order).
+
+Revision ID: 0009
+"""
+from alembic import op
+
+from gisdb.feed.commit_order import install_feed, remove_feed
+
+revision = "0009"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    install_feed(op.get_bind())
+
+
+def downgrade() -> None:
+    remove_feed(op.get_bind())
