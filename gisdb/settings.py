@@ -51,6 +51,7 @@ class Settings:
     heavy_requests: int = 4                  # heavy requests a process runs at once (serve: threads-1)
     public_url: str | None = None            # GISDB_PUBLIC_URL: links are built from it
     trusted_hosts: tuple[str, ...] = ()      # GISDB_TRUSTED_HOSTS: Host headers accepted
+    max_streams: int = 8                     # GISDB_MAX_STREAMS: live change streams per process
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -78,6 +79,7 @@ class Settings:
             heavy_requests=_int(env, "GISDB_HEAVY_REQUESTS", 4),
             public_url=(env.get("GISDB_PUBLIC_URL") or "").rstrip("/") or None,
             trusted_hosts=_names(env.get("GISDB_TRUSTED_HOSTS")),
+            max_streams=_int(env, "GISDB_MAX_STREAMS", 8),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -59,8 +59,9 @@ def horizon(conn: Connection) -> Horizon:
     tip = sa.select(sa.func.max(FEED_COMMITS.c.commit_seq)).scalar_subquery()
     row = conn.execute(sa.select(FEED_HORIZON.c.epoch, FEED_HORIZON.c.pruned_seq,
                                  FEED_HORIZON.c.pruned_change, tip)).one()
-    return Horizon(epoch=row[0], pruned=Position(row[1], row[2]),
-                   tip=Position(row[3] or 0, LAST_OF_COMMIT))
+    pruned = Position(row[1], row[2])
+    tip = Position(row[3], LAST_OF_COMMIT) if row[3] is not None else pruned
+    return Horizon(epoch=row[0], pruned=pruned, tip=max(tip, pruned))
 
 
 def check_not_pruned(position: Position, given: bool, h: Horizon) -> Position:
