@@ -21,6 +21,8 @@ COMMANDS = {
     "raster": "raster_command:raster_group",
     "query": "query_command:query_group",
     "tiles": "tiles_command:tiles_group",
+    "hooks": "hooks_command:hooks_group",
+    "feed": "feed_command:feed_group",
 }
 
 
