@@ -201,33 +201,45 @@ def test_a_bad_stream_request_is_json_400(server, query, headers):
     stream.close()
 
 
-def _import_rebuilding_indexes(engine) -> bool:
-    """True once the import's transaction has inserted its rows (and their history) and
-    rebuilds the layer's indexes, before its commit."""
+def _import_waiting(engine) -> bool:
+    """True once the import's transaction has written rows of the layer and waits for
+    the layer's data version row (held by the test)."""
     with engine.connect() as conn:
         return bool(conn.execute(sa.text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-            "application_name = 'gisdb-import' AND backend_xid IS NOT NULL "
-            "AND query ILIKE 'CREATE INDEX %parcels%'")).scalar())
+            "application_name = 'gisdb-import' AND wait_event_type = 'Lock' "
+            "AND query ILIKE '%land.parcels%'")).scalar())
 
 
-def test_a_killed_import_leaves_no_event(  # last: its session may linger a while
-        server, feed_settings, feed_engine, tmp_path):
+def _import_sessions(engine) -> int:
+    """The import's sessions (a transaction of its own each time: pg_stat_activity is
+    read once per transaction)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                    "current_database() AND application_name = 'gisdb-import'")).scalar()
+
+
+def test_a_killed_import_leaves_no_event(server, feed_settings, feed_engine, tmp_path):
+    """The import is held inside its transaction after writing parcels (the test holds
+    the layer's version row), killed, then let go: the server runs the rest of its
+    statement (history rows, the feed's row), finds the client gone and rolls back."""
     start = tip(server)
     before = committed_changes(feed_engine, LAYERS)
-    big = write_parcels(tmp_path / "big.gpkg", 5_000, start=20_000, driver="GPKG", size=0.00005)
-    proc = _import(feed_settings, big)
+    holder = feed_engine.connect()
+    held = holder.begin()
+    holder.execute(sa.text("SELECT 1 FROM meta.layer_versions WHERE table_name = 'land.parcels' FOR UPDATE"))
+    proc = _import(feed_settings, write_parcels(tmp_path / "big.gpkg", 3000, start=20_000, driver="GPKG"))
     deadline = time.monotonic() + 120
-    while not _import_rebuilding_indexes(feed_engine):
-        assert proc.poll() is None and time.monotonic() < deadline, "the import was not seen after its insert"
-        time.sleep(0.01)
+    while not _import_waiting(feed_engine):
+        assert proc.poll() is None and time.monotonic() < deadline, "the import never wrote"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    # Its client is gone, so its transaction never commits: nothing of it is handed out,
-    # now or after the server has ended the session (which can take a while on a busy
-    # machine: the server finishes the running statement first).
-    for _ in range(2):
-        assert committed_changes(feed_engine, LAYERS) == before
-        status, doc = get_json(f"{server}/changes?since={start}")
-        assert status == 200 and doc["changes"] == [] and doc["next"] == start
-        time.sleep(2)
+    held.rollback()
+    holder.close()
+    while _import_sessions(feed_engine):       # wait until the server has ended the session
+        assert time.monotonic() < deadline + 60, "the killed import's session never ended"
+        time.sleep(0.2)
+    assert committed_changes(feed_engine, LAYERS) == before
+    status, doc = get_json(f"{server}/changes?since={start}")
+    assert status == 200 and doc["changes"] == [] and doc["next"] == start
