@@ -94,8 +94,9 @@ def coloured_pixels(data: bytes) -> int:
 
 def json_content(doc: dict) -> int:
     """How much a JSON answer holds: features, results, units, layers with counts,
-    collections, queryables, vector layers (0 means the example found nothing)."""
-    for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits"):
+    collections, queryables, vector layers, changes of the feed (0 means the example found
+    nothing)."""
+    for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits", "changes"):
         if key in doc:
             return len(doc[key])
     if "units" in doc:

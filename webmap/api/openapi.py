@@ -10,6 +10,7 @@ from layers.registry import ALL_LAYERS
 
 from .collections import json_schema_type
 from .landing import TITLE
+from .openapi_feed import feed_paths
 from .openapi_services import service_paths
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 from .response import OPENAPI, ApiResponse
@@ -104,6 +105,7 @@ def openapi_document(base: str) -> dict:
         paths[prefix + "/items"] = _items_path(layer)
         paths[prefix + "/items/{featureId}"] = _item_path(layer)
     paths.update(service_paths())
+    paths.update(feed_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": TITLE, "version": "1.0.0",
