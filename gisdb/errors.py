@@ -80,3 +80,13 @@ class AlreadyLoaded(GisdbError):
     """Data that must not be loaded twice is already there (e.g. the sample city)."""
 
     code = "Conflict"
+
+
+class RevertConflict(GisdbError):
+    """A revert was refused: later changes touched the same features (it names them)."""
+
+    code = "Conflict"
+
+    def __init__(self, message: str, features: list[tuple[str, int]]):
+        super().__init__(message)
+        self.features = features

@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STORAGE_SRID = 4326
 TILE_SRID = 3857
+METRIC_SRID = 5899          # VN-2000 / TM-3 107-45, Da Nang's grid: lengths and areas in metres
 META_SCHEMA = "meta"
 
 

@@ -1,29 +1,12 @@
-"""Shared pieces of the history tests: a database of their own (their edits never
-disturb the sample city other tests count), and small rows written by plain SQL."""
+"""Shared pieces of the history tests (which use a database of their own, the import
+tests' `imp_engine`, so their edits never disturb the sample city): small rows written by
+plain SQL, and reading them back from the version table and the change log."""
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
-
-from fresh_databases import migrated_database
-from gisdb.engine import make_engine
 
 SQUARE = "SRID=4326;MULTIPOLYGON(((108.21 16.05,108.211 16.05,108.211 16.051,108.21 16.051,108.21 16.05)))"
 BIGGER = "SRID=4326;MULTIPOLYGON(((108.21 16.05,108.212 16.05,108.212 16.051,108.21 16.051,108.21 16.05)))"
-
-
-@pytest.fixture(scope="module")
-def hist_settings(base_settings, tmp_path_factory):
-    """A fresh migrated database for one history test module."""
-    with migrated_database(base_settings, "gisdb_hist", tmp_path_factory.mktemp("histdata")) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def hist_engine(hist_settings):
-    engine = make_engine(hist_settings, pool_size=2)
-    yield engine
-    engine.dispose()
 
 
 def attribute(conn, **settings) -> None:

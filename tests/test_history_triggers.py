@@ -9,12 +9,13 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from history_support import BIGGER, add_parcel, attribute, changes, hist_engine, hist_settings, versions  # noqa: F401
+from history_support import BIGGER, add_parcel, attribute, changes, versions
+from import_support import imp_engine, imp_settings  # noqa: F401  (fixtures)
 from layers.registry import history_tracked
 
 
-def test_every_layer_and_the_counts_have_a_version_table_and_triggers(hist_engine):
-    with hist_engine.connect() as conn:
+def test_every_layer_and_the_counts_have_a_version_table_and_triggers(imp_engine):
+    with imp_engine.connect() as conn:
         tables = set(conn.execute(sa.text(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'history'")).scalars())
         triggers = conn.execute(sa.text(
@@ -25,14 +26,14 @@ def test_every_layer_and_the_counts_have_a_version_table_and_triggers(hist_engin
     assert triggers == 4 * 12
 
 
-def test_plain_sql_insert_update_delete_are_versioned_as_the_session_user(hist_engine):
-    with hist_engine.begin() as conn:
+def test_plain_sql_insert_update_delete_are_versioned_as_the_session_user(imp_engine):
+    with imp_engine.begin() as conn:
         fid = add_parcel(conn, 1001)
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         conn.execute(sa.text("UPDATE land.parcels SET land_use = 'TMD' WHERE id = :i"), {"i": fid})
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM land.parcels WHERE id = :i"), {"i": fid})
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         user = conn.execute(sa.text("SELECT session_user")).scalar()
         rows, logged = versions(conn, fid), changes(conn, fid)
     assert [(r["hist_op"], r["land_use"]) for r in rows] == [("I", "ODT"), ("U", "TMD")]
@@ -44,12 +45,12 @@ def test_plain_sql_insert_update_delete_are_versioned_as_the_session_user(hist_e
     assert {(c["actor"], c["source"]) for c in logged} == {(user, "sql")}
 
 
-def test_attribution_settings_are_recorded(hist_engine):
-    with hist_engine.begin() as conn:
+def test_attribution_settings_are_recorded(imp_engine):
+    with imp_engine.begin() as conn:
         attribute(conn, actor="lan.nguyen", source="import", import_id=42, request_id="req-7",
                   comment="survey 2026")
         fid = add_parcel(conn, 1002)
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         (row,), (logged,) = versions(conn, fid), changes(conn, fid)
     assert (row["hist_actor"], row["hist_source"], row["hist_import_id"], row["hist_request_id"],
             row["hist_comment"]) == ("lan.nguyen", "import", 42, "req-7", "survey 2026")
@@ -57,39 +58,39 @@ def test_attribution_settings_are_recorded(hist_engine):
         ("lan.nguyen", "import", 42, "req-7")
 
 
-def test_an_update_that_changes_nothing_records_nothing(hist_engine):
-    with hist_engine.begin() as conn:
+def test_an_update_that_changes_nothing_records_nothing(imp_engine):
+    with imp_engine.begin() as conn:
         fid = add_parcel(conn, 1003)
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         conn.execute(sa.text("UPDATE land.parcels SET land_use = land_use, geom = geom WHERE id = :i"),
                      {"i": fid})
         conn.execute(sa.text("UPDATE land.parcels SET geom = ST_GeomFromEWKT(:g) WHERE id = :i"),
                      {"i": fid, "g": BIGGER})
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         assert [r["hist_op"] for r in versions(conn, fid)] == ["I", "U"]
         assert [c["op"] for c in changes(conn, fid)] == ["I", "U"]
 
 
-def test_many_rows_in_one_statement_and_a_key_update(hist_engine):
-    with hist_engine.begin() as conn:
+def test_many_rows_in_one_statement_and_a_key_update(imp_engine):
+    with imp_engine.begin() as conn:
         ids = [add_parcel(conn, 1100 + i) for i in range(3)]
         conn.execute(sa.text("UPDATE land.parcels SET land_use = 'DGT' WHERE id = ANY(:ids)"), {"ids": ids})
         conn.execute(sa.text("UPDATE land.parcels SET id = id + 1000000 WHERE id = :i"), {"i": ids[0]})
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         assert [r["hist_op"] for r in versions(conn, ids[1])] == ["I", "U"]
         assert [c["op"] for c in changes(conn, ids[0])] == ["I", "U", "D"]
         assert [c["op"] for c in changes(conn, ids[0] + 1000000)] == ["I"]
         assert versions(conn, ids[0])[-1]["hist_to"] is not None
 
 
-def test_truncate_records_a_delete_per_row(hist_engine):
-    with hist_engine.begin() as conn:
+def test_truncate_records_a_delete_per_row(imp_engine):
+    with imp_engine.begin() as conn:
         fid = conn.execute(sa.text(
             "INSERT INTO traffic.intersections (node_code, signalised, geom) "
             "VALUES ('N-T1', true, ST_GeomFromText('POINT(108.21 16.05)', 4326)) RETURNING id")).scalar()
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE traffic.intersections CASCADE"))
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         ops = conn.execute(sa.text("SELECT op FROM history.changes WHERE layer = 'intersections' "
                                    "AND feature_id = :i ORDER BY change_id"), {"i": str(fid)}).scalars().all()
         open_versions = conn.execute(sa.text(
@@ -102,31 +103,31 @@ def _history_rows(conn) -> tuple[int, int]:
             conn.execute(sa.text("SELECT count(*) FROM history.changes")).scalar())
 
 
-def test_a_rolled_back_write_leaves_no_history(hist_engine):
-    with hist_engine.connect() as conn:
+def test_a_rolled_back_write_leaves_no_history(imp_engine):
+    with imp_engine.connect() as conn:
         before = _history_rows(conn)
-    with hist_engine.connect() as conn, conn.begin() as tx:
+    with imp_engine.connect() as conn, conn.begin() as tx:
         add_parcel(conn, 1200)
         conn.execute(sa.text("UPDATE land.parcels SET land_use = 'CLN'"))
         assert _history_rows(conn) != before
         tx.rollback()
     with pytest.raises(sa.exc.IntegrityError):
-        with hist_engine.begin() as conn:
+        with imp_engine.begin() as conn:
             add_parcel(conn, 1201)
             add_parcel(conn, 1201)      # natural key clash: the whole transaction fails
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         assert _history_rows(conn) == before
 
 
-def test_a_killed_writer_leaves_no_history(hist_engine):
-    with hist_engine.connect() as conn:
+def test_a_killed_writer_leaves_no_history(imp_engine):
+    with imp_engine.connect() as conn:
         before = _history_rows(conn)
     pids: list[int] = []
     failure: list[BaseException] = []
 
     def long_write():
         try:
-            with hist_engine.begin() as conn:
+            with imp_engine.begin() as conn:
                 pids.append(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar())
                 conn.execute(sa.text(
                     "INSERT INTO land.parcels (ward_code, sheet_no, parcel_no, area_m2, land_use, geom) "
@@ -142,24 +143,24 @@ def test_a_killed_writer_leaves_no_history(hist_engine):
     while not pids and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pids[0]}).scalar()
     worker.join(30)
     assert failure, "the killed transaction should have failed"
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         assert _history_rows(conn) == before
 
 
-def test_versions_as_of_gives_the_rows_of_that_instant(hist_engine):
+def test_versions_as_of_gives_the_rows_of_that_instant(imp_engine):
     from gisdb.history.as_of import versions_as_of
     from layers.registry import get_layer
     parcels = get_layer("parcels").table
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         fid = add_parcel(conn, 1300)
         before = conn.execute(sa.text("SELECT now()")).scalar()
-    with hist_engine.begin() as conn:
+    with imp_engine.begin() as conn:
         conn.execute(sa.text("UPDATE land.parcels SET land_use = 'SKC' WHERE id = :i"), {"i": fid})
-    with hist_engine.connect() as conn:
+    with imp_engine.connect() as conn:
         then = versions_as_of(parcels, before)
         assert conn.execute(sa.select(then.c.land_use).where(then.c.id == fid)).scalar() == "ODT"
         now = versions_as_of(parcels, conn.execute(sa.text("SELECT clock_timestamp()")).scalar())

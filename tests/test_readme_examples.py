@@ -94,9 +94,10 @@ def coloured_pixels(data: bytes) -> int:
 
 def json_content(doc: dict) -> int:
     """How much a JSON answer holds: features, results, units, layers with counts,
-    collections, queryables, vector layers, changes of the feed (0 means the example found
-    nothing)."""
-    for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits", "changes"):
+    collections, queryables, vector layers, versions of a feature, changes of the feed (0
+    means the example found nothing)."""
+    for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits", "versions",
+                "changes"):
         if key in doc:
             return len(doc[key])
     if "units" in doc:
@@ -138,3 +139,22 @@ def test_readme_example_answers_something(line, shell):
     require("curl")
     stdout, cwd = shell(line)
     check_curl(line, stdout, cwd)
+
+
+def history_commands(text: str) -> list[str]:
+    """The read-only `gisdb history` and `gisdb diff` lines of the sh blocks."""
+    return [line.strip() for block in sh_blocks(text) for line in block.splitlines()
+            if line.split()[:2] in ([".venv/bin/gisdb", "history"], [".venv/bin/gisdb", "diff"])]
+
+
+HISTORY_EXAMPLES = history_commands(README.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("line", HISTORY_EXAMPLES, ids=[f"h{i:02d}" for i in range(len(HISTORY_EXAMPLES))])
+def test_readme_history_example_prints_something(line, settings, sample_city):
+    done = subprocess.run(["bash", "-c", line], cwd=README.parent, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(settings.data_dir),
+                               "GISDB_DATABASE_URL": settings.database_url,
+                               "GISDB_DATA_DIR": str(settings.data_dir)})
+    assert done.returncode == 0, f"{line}\nexit {done.returncode}: {done.stderr[-500:]}"
+    assert len(done.stdout.splitlines()) >= 2, f"{line}\nprinted nothing: {done.stdout[-300:]}"

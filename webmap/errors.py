@@ -24,6 +24,7 @@ STATUS = {
     errors.InvalidParameter: 400,
     errors.UnsafeInput: 400,
     errors.ImportFailed: 422,
+    errors.RevertConflict: 409,
     errors.QueryTimeout: 503,
     errors.DatabaseUnavailable: 503,
     errors.ConfigurationError: 500,

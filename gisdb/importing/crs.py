@@ -17,11 +17,11 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from ..errors import ImportFailed, InvalidParameter
-from ..model import STORAGE_SRID
+from ..model import METRIC_SRID, STORAGE_SRID
 from .places import describe_place
 
 # VN-2000 / TM-3 107-45, Da Nang's own grid: where an import measures tolerances in metres.
-METRIC_EPSG = 5899
+METRIC_EPSG = METRIC_SRID
 # Two geometries closer than this (Hausdorff, metres in METRIC_EPSG) are the same feature:
 # a Shapefile's ring order, GeoJSON's rounding and VN-2000's float noise are all far below.
 GEOMETRY_TOLERANCE_M = 0.001

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ..attribution import attribute
 from ..engine import db_errors
 from ..errors import GisdbError, ImportFailed, InvalidParameter
 from ..settings import Settings
@@ -175,6 +176,7 @@ def _run(run: ImportRun) -> None:
                                  "set_config('TimeZone', :z, true), set_config('application_name', :a, true)"),
                          {"t": str(settings.import_statement_timeout_ms), "z": IMPORT_TIMEZONE,
                           "a": "gisdb-import"})
+            attribute(conn, actor=options.user or log.who()[0], source="import", import_id=report.import_id)
             create_stage(conn, stage)
             run.progress.phase(f"reading {source.original.name} ({source.driver}, {choice.label})")
             run.progress.start_rows()

@@ -19,9 +19,12 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 
+from gisdb.attribution import attribute
 from gisdb.bulk import copy_rows
 from gisdb.engine import db_errors
 from gisdb.errors import AlreadyLoaded, QueryTimeout
+from gisdb.history.tables import history_table
+from gisdb.importing.log import who
 from gisdb.meta_state import forget_state, has_state, record_state, state_value
 from layers.registry import ALL_LAYERS, get_layer
 from layers.traffic import TrafficCount
@@ -84,14 +87,15 @@ ORDER BY c.relname
 
 
 def _drop_secondary_indexes(conn: sa.Connection) -> list[str]:
-    """Drop the layers' non-unique indexes (GiST, trigram GIN, ...) for the load and
-    return their definitions: building them once afterwards is several times faster
+    """Drop the layers' non-unique indexes (GiST, trigram GIN, ...), and their version
+    tables' (the history triggers copy every row there), for the load and return their
+    definitions: building them once afterwards is several times faster
     than updating them row by row (the trigram indexes most of all). Unique indexes
     stay, so natural keys are checked during the load."""
     raw = conn.connection.driver_connection
     definitions = []
     with raw.cursor() as cur:
-        for table in _tables():
+        for table in _tables() + [history_table(t) for t in _tables()]:
             cur.execute(SECONDARY_INDEXES, (f"{table.schema}.{table.name}",))
             for schema, name, definition in cur.fetchall():
                 definitions.append(definition)
@@ -131,6 +135,7 @@ def load_sample_city(engine: sa.Engine, scale: float = 1, seed: int = 1,
     with _load_errors(), db_errors(), engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+        attribute(conn, actor=who()[0], source="cli", comment=f"sample city (scale {scale}, seed {seed})")
         previous = _existing(conn)
         if previous is not None and not replace:
             raise AlreadyLoaded("the sample city is already loaded in this database "

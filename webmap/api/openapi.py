@@ -87,6 +87,21 @@ def _item_path(layer: Layer) -> dict:
                       "404": ERROR}}}
 
 
+def _history_path(layer: Layer) -> dict:
+    return {"get": {
+        "summary": f"Versions of one feature of {layer.title_en}, newest first",
+        "operationId": f"getItemHistory_{layer.id}", "tags": [layer.group],
+        "parameters": [_param("featureId", "Feature id.", {"type": "integer"}, required=True,
+                              where="path"), _ref("f"),
+                       _param("limit", "Versions per page (1-1000).", {"type": "integer", "minimum": 1,
+                                                                        "maximum": 1000}),
+                       _param("offset", "Versions to skip.", {"type": "integer", "minimum": 0})],
+        "responses": {"200": {"description": "The versions, each with its changes.",
+                              "content": {"application/json": {"schema": {"type": "object"}},
+                                          "text/html": {"schema": {"type": "string"}}}},
+                      "304": {"description": "Not modified (ETag)."}, "400": ERROR, "404": ERROR}}}
+
+
 def _simple(summary: str, op: str) -> dict:
     return {"get": {"summary": summary, "operationId": op, "parameters": [_ref("f")],
                     "responses": {"200": {"description": summary}, "400": ERROR}}}
@@ -104,6 +119,7 @@ def openapi_document(base: str) -> dict:
                                                 f"getQueryables_{layer.id}")
         paths[prefix + "/items"] = _items_path(layer)
         paths[prefix + "/items/{featureId}"] = _item_path(layer)
+        paths[prefix + "/items/{featureId}/history"] = _history_path(layer)
     paths.update(service_paths())
     paths.update(feed_paths())
     return {
