@@ -9,6 +9,7 @@ from gisdb.engine import db_errors
 from gisdb.feed.log import horizon
 
 from .api.changes import changes_document, parse_feed_query, start_position
+from .caching import CACHE_CONTROL
 from .change_stream import EventStream, FeedListener, StreamSlots
 from .responses import flask_response, respond
 from .services import services
@@ -60,6 +61,6 @@ def stream():
     listener.start()
     body = EventStream(engine, listener, q, start, services().settings.request_timeout_ms,
                        slots.give_back)
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    headers = {"Cache-Control": CACHE_CONTROL["never"], "X-Accel-Buffering": "no"}
     return flask_response(200, headers, body, EVENT_STREAM)
 

@@ -23,13 +23,13 @@ FEED_COMMITS = sa.Table("feed_commits", _META,
                         sa.Column("xid", XID8, primary_key=True),
                         sa.Column("commit_seq", sa.BigInteger),
                         sa.Column("committed_at", sa.DateTime(timezone=True)),
-                        schema="history")
+                        schema="meta")
 FEED_HORIZON = sa.Table("feed_horizon", _META,
                         sa.Column("only_row", sa.Boolean, primary_key=True),
                         sa.Column("epoch", sa.Uuid),
                         sa.Column("pruned_seq", sa.BigInteger),
                         sa.Column("pruned_change", sa.BigInteger),
-                        schema="history")
+                        schema="meta")
 
 
 @dataclass(frozen=True)

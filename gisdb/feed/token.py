@@ -3,7 +3,7 @@ id), meaning "every change up to and including this one has been handed out".
 
 Wire form: base64url (no padding) of version byte 1, the two numbers as unsigned
 64-bit big-endian integers, and an 8-byte keyed BLAKE2b of those 17 bytes under the
-database's feed epoch (`history.feed_horizon.epoch`, random per database). A token that
+database's feed epoch (`meta.feed_horizon.epoch`, random per database). A token that
 was altered, truncated, or made by another database fails the check: InvalidParameter
 (400), never a wrong position."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The change feed's commit order: `history.feed_commits` numbers each writing
+"""The change feed's commit order: `meta.feed_commits` numbers each writing
 transaction at commit (a deferred constraint trigger under an advisory lock, with a
-NOTIFY), `history.feed_horizon` holds the tokens' key and the pruned position, and the
+NOTIFY), `meta.feed_horizon` holds the tokens' key and the pruned position, and the
 read role may read the history schema (gisdb.feed.commit_order); the webhooks'
 tables `meta.hooks` and `meta.hook_dead_letters` (gisdb.feed.hooks).
 
