@@ -47,6 +47,13 @@ class ServerBusy(GisdbError):
     code = "ServerBusy"
 
 
+class TokenExpired(GisdbError):
+    """A change-feed token from before the feed's retention cut: the changes after it
+    are no longer kept."""
+
+    code = "TokenExpired"
+
+
 class InvalidFilter(InvalidParameter):
     code = "InvalidFilter"
 

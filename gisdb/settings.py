@@ -67,6 +67,7 @@ class Settings:
     oidc_audience: str | None = None         # GISDB_OIDC_AUDIENCE: expected `aud`
     oidc_jwks_url: str | None = None         # GISDB_OIDC_JWKS_URL (default: discovery)
     oidc_roles_claim: str = "groups"         # GISDB_OIDC_ROLES_CLAIM: the groups claim
+    max_streams: int = 8                     # GISDB_MAX_STREAMS: live change streams per process
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -100,6 +101,7 @@ class Settings:
             oidc_audience=env.get("GISDB_OIDC_AUDIENCE") or None,
             oidc_jwks_url=env.get("GISDB_OIDC_JWKS_URL") or None,
             oidc_roles_claim=env.get("GISDB_OIDC_ROLES_CLAIM") or "groups",
+            max_streams=_int(env, "GISDB_MAX_STREAMS", 8),
         )
         return replace(settings, **overrides) if overrides else settings
 

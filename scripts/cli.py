@@ -25,6 +25,8 @@ COMMANDS = {
     "raster": "raster_command:raster_group",
     "query": "query_command:query_group",
     "tiles": "tiles_command:tiles_group",
+    "hooks": "hooks_command:hooks_group",
+    "feed": "feed_command:feed_group",
     "history": "history_command:history_command",
     "diff": "history_command:diff_command",
     "revert": "history_command:revert_command",

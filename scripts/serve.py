@@ -53,7 +53,8 @@ def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev
         from webmap.app import create_app
         create_app().run(host=host, port=port, debug=True)
         return
-    raise SystemExit(run_server(server_command(host, port, workers, threads, access_log),
+    raise SystemExit(run_server(server_command(host, port, workers, threads, access_log,
+                                               streams=settings.max_streams),
                                 server_env(host, port, threads)))
 
 
@@ -93,12 +94,15 @@ def run_server(command: list[str], env: dict | None = None) -> int:
     return server.wait()
 
 
-def server_command(host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:
+def server_command(host: str, port: int, workers: int, threads: int, access_log: bool, *,
+                   streams: int = 0) -> list[str]:
     """The Granian command line serving `webmap.app:create_app()` (run with this Python,
-    so the virtualenv's Granian and packages are used whatever PATH says)."""
+    so the virtualenv's Granian and packages are used whatever PATH says). Each worker
+    gets `streams` threads besides `threads`: a live change stream (GISDB_MAX_STREAMS per
+    process) holds a thread, and must not hold one that ordinary requests need."""
     return [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
             "--host", host, "--port", str(port), "--workers", str(workers),
-            "--blocking-threads", str(threads), "--runtime-threads", "1",
+            "--blocking-threads", str(threads + streams), "--runtime-threads", "1",
             "--respawn-failed-workers", "--workers-kill-timeout", "5",
             *(["--access-log", "--access-log-fmt", ACCESS_LOG_FORMAT] if access_log else ["--no-access-log"]),
             "--log-level", "warning", "webmap.app:create_app"]

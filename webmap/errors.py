@@ -25,6 +25,7 @@ STATUS = {
     errors.UnprocessableFeature: 422,
     errors.PreconditionRequired: 428,
     errors.InvalidFilter: 400,
+    errors.TokenExpired: 410,
     errors.BodyTooLarge: 413,
     errors.ServerBusy: 503,
     errors.InvalidParameter: 400,
