@@ -4,7 +4,7 @@ endless text/event-stream, and a generic client would wait on it for ever; the R
 and docs/change_feed.md describe it."""
 from __future__ import annotations
 
-from .openapi_services import JSON_OBJECT, LAYER, LAYER_LIST, get, param
+from .openapi_services import JSON_OBJECT, LAYER_LIST, get, layer_param, param
 
 SINCE = param("since", "Token from a page's `next` (or `now`); absent: from the oldest kept.",
               {"type": "string", "maxLength": 64})
@@ -16,7 +16,7 @@ def feed_paths() -> dict:
     return {
         "/collections/{collectionId}/changes": {"get": get(
             "Committed changes of a layer after a token, in commit order", "feed_layerChanges",
-            [LAYER, SINCE, LIMIT], JSON_OBJECT)},
+            [layer_param(), SINCE, LIMIT], JSON_OBJECT)},
         "/changes": {"get": get("Committed changes of several layers after a token", "feed_changes",
                                 [LAYER_LIST, SINCE, LIMIT], JSON_OBJECT)},
     }

@@ -56,7 +56,7 @@ def _with_401(operation: dict) -> dict:
     return operation
 
 
-def _layer() -> dict:
+def layer_param() -> dict:
     """The collectionId path parameter: the ids of the layers the caller may see."""
     return param("collectionId", "Layer id.",
                  {"type": "string", "enum": [layer.id for layer in visible_layers()]},
@@ -95,21 +95,21 @@ def tile_paths() -> dict:
     ogc_row_col = "/{tileMatrix}/{tileRow}/{tileCol}"
     return {
         coll + "/tiles": {"get": get("Vector tilesets of a layer", "tiles_vectorTilesets",
-                                     [_layer()], JSON_OBJECT)},
+                                     [layer_param()], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}": {"get": get(
-            "Vector tileset metadata", "tiles_vectorTileset", [_layer(), TMS], JSON_OBJECT)},
+            "Vector tileset metadata", "tiles_vectorTileset", [layer_param(), TMS], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}/tilejson": {"get": get(
-            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [_layer(), TMS_WEB, *vector], JSON_OBJECT)},
+            "TileJSON 3.0 of a layer", "tiles_layerTileJSON", [layer_param(), TMS_WEB, *vector], JSON_OBJECT)},
         coll + "/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
             "Vector tile (MVT) of a layer", "tiles_layerTile",
-            [_layer(), TMS, *_zxy("ogc"), *vector], {MVT: {"schema": {"type": "string", "format": "binary"}}},
+            [layer_param(), TMS, *_zxy("ogc"), *vector], {MVT: {"schema": {"type": "string", "format": "binary"}}},
             empty="No feature in this tile.")},
         coll + "/map/tiles": {"get": get("Map tilesets of a layer", "tiles_mapTilesets",
-                                         [_layer()], JSON_OBJECT)},
+                                         [layer_param()], JSON_OBJECT)},
         coll + "/map/tiles/{tileMatrixSetId}": {"get": get(
-            "Map tileset metadata", "tiles_mapTileset", [_layer(), TMS], JSON_OBJECT)},
+            "Map tileset metadata", "tiles_mapTileset", [layer_param(), TMS], JSON_OBJECT)},
         coll + "/map/tiles/{tileMatrixSetId}" + ogc_row_col: {"get": get(
-            "Map tile (PNG) of a layer", "tiles_layerPng", [_layer(), TMS, *_zxy("ogc", "@2x"), *png], PNG)},
+            "Map tile (PNG) of a layer", "tiles_layerPng", [layer_param(), TMS, *_zxy("ogc", "@2x"), *png], PNG)},
         "/tiles/{layers}/{z}/{x}/{y}.mvt": {"get": get(
             "Vector tile of several layers (XYZ)", "tiles_compositeMvt",
             [LAYERS_PATH, *_zxy("xyz"), *vector],
@@ -184,7 +184,7 @@ def query_paths() -> dict:
             LAYER_LIST, _integer("limit", "Results.", 1, 50)], JSON_OBJECT)},
         "/map": {"get": get("The planners' map", "map_all", [_text("lang", "vi or en.")], HTML)},
         "/map/{collectionId}": {"get": get("The map focused on a layer", "map_layer",
-                                           [_layer(), _text("lang", "vi or en.")], HTML)},
+                                           [layer_param(), _text("lang", "vi or en.")], HTML)},
         "/healthz": {"get": get("Database check", "health_check", [], JSON_OBJECT)},
         "/auth/me": {"get": _with_401(get("Who the bearer credential is: name, kind, roles "
                                           "per layer, whether writes are on", "auth_me", [],
