@@ -60,6 +60,10 @@ def guard_gdal() -> None:
         pyogrio.set_gdal_config_options(OFFLINE_CONFIG)
         for key, value in OFFLINE_CONFIG.items():
             rasterio.env.set_gdal_config(key, value)
+        if rasterio.env.local._env is not None:
+            # a rasterio environment already open restores, when a nested Env exits, only
+            # the options it knows: make the guard's among them
+            rasterio.env.local._env.update_config_options(**OFFLINE_CONFIG)
         pyproj.network.set_network_enabled(False)
         vector_gdal = _library_of(pyogrio._ogr.__file__)
         for library in (vector_gdal, _library_of(_env.__file__)):
