@@ -35,7 +35,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .engine import db_errors
 from .errors import ImportFailed, InvalidParameter, NotFound, UnsafeInput
-from .importing.gdal_guard import OFFLINE_CONFIG
 from .meta_tables import RasterEntry
 from .model import STORAGE_SRID
 from .settings import Settings
@@ -45,10 +44,7 @@ SUFFIXES = (".tif", ".tiff")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_PIXELS = 1_000_000_000            # width * height * bands: refuses "raster bombs"
 STATS_MAX_PIXELS = 16_000_000         # beyond this, statistics come from a decimated read
-# The offline settings are named too: the outermost rasterio.Env clears, on exit, every
-# GDAL option it was not given, and restores only those it was given (the guard's).
 GDAL_SAFE_ENV = {
-    **OFFLINE_CONFIG,
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",   # never look at sibling files
     "GDAL_PAM_ENABLED": "NO",                      # no .aux.xml read or written
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none",   # no network reads, whatever the path
