@@ -200,10 +200,11 @@ def test_gdal_network_is_off_in_both_gdals(tmp_path, listener, canary):
     _silent(listener, canary[1])
 
 
-def test_the_guard_is_set_in_both_gdals_and_survives_rasterio_env():
+def test_the_guard_is_set_in_both_gdals_and_every_import_sets_it_again():
     guard_gdal()
-    with rasterio.Env(**GDAL_SAFE_ENV):
+    with rasterio.Env(**GDAL_SAFE_ENV):     # raster work between imports
         pass
+    guard_gdal()                            # what every import and raster load does first
     for key, value in OFFLINE_CONFIG.items():
         assert str(pyogrio.get_gdal_config_option(key)).upper() in (value.upper(), _bool(value))
         assert rasterio.env.get_gdal_config(key, normalize=False) == value

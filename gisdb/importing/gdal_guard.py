@@ -46,24 +46,28 @@ _guarded = False
 
 
 def guard_gdal() -> None:
-    """Turn GDAL's network off and keep only the allowed vector drivers (idempotent)."""
+    """Turn GDAL's network off and keep only the allowed vector drivers. The callbacks and
+    drivers are set once per process; the offline options are set again on every call
+    (each import and raster load calls it first), since a `rasterio.Env` leaving may
+    clear GDAL options it did not set."""
     global _guarded
     with _lock:
-        if _guarded:
-            return
         import pyogrio
-        import pyogrio._ogr
-        import pyproj.network
         import rasterio.env
-        from rasterio import _env
 
         pyogrio.set_gdal_config_options(OFFLINE_CONFIG)
         for key, value in OFFLINE_CONFIG.items():
             rasterio.env.set_gdal_config(key, value)
         if rasterio.env.local._env is not None:
-            # a rasterio environment already open restores, when a nested Env exits, only
-            # the options it knows: make the guard's among them
+            # an open rasterio environment restores, when a nested Env exits, only the
+            # options it knows: make the guard's among them
             rasterio.env.local._env.update_config_options(**OFFLINE_CONFIG)
+        if _guarded:
+            return
+        import pyogrio._ogr
+        import pyproj.network
+        from rasterio import _env
+
         pyproj.network.set_network_enabled(False)
         vector_gdal = _library_of(pyogrio._ogr.__file__)
         for library in (vector_gdal, _library_of(_env.__file__)):
