@@ -63,21 +63,27 @@ def write_buildings(path: Path, n: int, floors_offset: int = 0, seed: int = 1) -
     return path
 
 
+def _qualified(conn, table: sa.Table) -> str:
+    """schema.table of a registry table, quoted."""
+    prep = conn.dialect.identifier_preparer
+    return prep.quote_schema(table.schema) + "." + prep.quote_identifier(table.name)
+
+
 def set_history(engine, on: bool, tables: list[sa.Table]) -> None:
     """Enable or disable the history triggers of `tables` (scratch databases only)."""
     with engine.begin() as conn:
         for table in tables:
             for trigger in ("history_insert", "history_update", "history_delete", "history_truncate"):
-                conn.exec_driver_sql(f"ALTER TABLE {table.schema}.{table.name} "
-                                     f"{'ENABLE' if on else 'DISABLE'} TRIGGER {trigger}")
+                conn.exec_driver_sql("ALTER TABLE " + _qualified(conn, table)
+                                     + (" ENABLE" if on else " DISABLE") + " TRIGGER " + trigger)
 
 
 def empty(engine, tables: list[sa.Table]) -> None:
     """Empty the tables and their version tables, then checkpoint."""
     with engine.begin() as conn:
         for table in tables:
-            conn.exec_driver_sql(f"TRUNCATE {table.schema}.{table.name} CASCADE")
-            conn.exec_driver_sql(f"TRUNCATE history.{history_table(table).name}")
+            conn.exec_driver_sql("TRUNCATE " + _qualified(conn, table) + " CASCADE")
+            conn.exec_driver_sql("TRUNCATE " + _qualified(conn, history_table(table)))
         conn.exec_driver_sql("TRUNCATE history.changes")
     with engine.connect() as conn:
         conn.exec_driver_sql("CHECKPOINT")
@@ -88,7 +94,8 @@ def _scratch(base: Settings):
     url = create_database(base, name)
     admin = make_engine(Settings.from_env(env={"GISDB_DATABASE_URL": url}), pool_size=1)
     with admin.begin() as conn:       # the trigger functions' own time, in pg_stat_user_functions
-        conn.exec_driver_sql(f"ALTER DATABASE {name} SET track_functions = 'pl'")
+        conn.exec_driver_sql("ALTER DATABASE " + conn.dialect.identifier_preparer.quote_identifier(name)
+                             + " SET track_functions = 'pl'")
     admin.dispose()
     settings = Settings.from_env(env={"GISDB_DATABASE_URL": url, "GISDB_DATA_DIR": str(base.data_dir)})
     engine = make_engine(settings, timeout_ms=0, pool_size=1)

@@ -133,12 +133,12 @@ def grant_edit(conn: Connection, layer_schemas: Iterable[str]) -> bool:
     for schema in layer_schemas:
         quoted = conn.dialect.identifier_preparer.quote_schema(schema)
         conn.exec_driver_sql("GRANT USAGE ON SCHEMA " + quoted + " TO " + role)
-        conn.exec_driver_sql(f"GRANT {rows} ON ALL TABLES IN SCHEMA {quoted} TO {role}")
+        conn.exec_driver_sql("GRANT " + rows + " ON ALL TABLES IN SCHEMA " + quoted + " TO " + role)
         conn.exec_driver_sql("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + quoted + " TO " + role)
-        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted} "
-                             f"GRANT {rows} ON TABLES TO {role}")
-        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted} "
-                             f"GRANT USAGE ON SEQUENCES TO {role}")
+        conn.exec_driver_sql("ALTER DEFAULT PRIVILEGES IN SCHEMA " + quoted
+                             + " GRANT " + rows + " ON TABLES TO " + role)
+        conn.exec_driver_sql("ALTER DEFAULT PRIVILEGES IN SCHEMA " + quoted
+                             + " GRANT USAGE ON SEQUENCES TO " + role)
     return True
 
 

@@ -180,8 +180,8 @@ def install_history(conn: Connection, table: sa.Table, layer_id: str, *, baselin
     source = q(table.schema) + "." + q(table.name)
     created = conn.execute(sa.text("SELECT to_regclass(:t) IS NULL"), {"t": f"history.{name}"}).scalar()
     if created:
-        conn.exec_driver_sql(f"CREATE TABLE {hist} (LIKE {source}, {HIST_COLUMNS_DDL}) "
-                             f"WITH (fillfactor = {FILLFACTOR})")
+        conn.exec_driver_sql("CREATE TABLE " + hist + " (LIKE " + source + ", " + HIST_COLUMNS_DDL
+                             + ") WITH (fillfactor = " + str(int(FILLFACTOR)) + ")")
     _sync_columns(conn, table, hist)
     _create_indexes(conn, table, name)
     conn.exec_driver_sql(function_sql(conn, table, layer_id))
@@ -189,8 +189,8 @@ def install_history(conn: Connection, table: sa.Table, layer_id: str, *, baselin
     if created and baseline:
         cols = ", ".join(q(c.name) for c in table.columns)
         conn.exec_driver_sql(
-            f"INSERT INTO {hist} ({cols}, hist_from, hist_op, hist_actor, hist_source, hist_xid) "
-            f"SELECT {cols}, now(), 'I', current_user, 'baseline', pg_current_xact_id() FROM {source}")
+            "INSERT INTO " + hist + " (" + cols + ", hist_from, hist_op, hist_actor, hist_source, hist_xid) "
+            "SELECT " + cols + ", now(), 'I', current_user, 'baseline', pg_current_xact_id() FROM " + source)
 
 
 def _sync_columns(conn: Connection, table: sa.Table, hist: str) -> None:
@@ -198,11 +198,12 @@ def _sync_columns(conn: Connection, table: sa.Table, hist: str) -> None:
     (LIKE copies them) but hist_from's: a version table has no constraint of its own."""
     q = lambda name: _quote(conn, name)  # noqa: E731
     conn.exec_driver_sql(
-        f"ALTER TABLE {hist} " + ", ".join(
-            f"ADD COLUMN IF NOT EXISTS {q(c.name)} {c.type.compile(dialect=conn.dialect)}"
+        "ALTER TABLE " + hist + " " + ", ".join(
+            "ADD COLUMN IF NOT EXISTS " + q(c.name) + " " + c.type.compile(dialect=conn.dialect)
             for c in table.columns))
     conn.exec_driver_sql(
-        f"ALTER TABLE {hist} " + ", ".join(f"ALTER COLUMN {q(c.name)} DROP NOT NULL" for c in table.columns))
+        "ALTER TABLE " + hist + " " + ", ".join("ALTER COLUMN " + q(c.name) + " DROP NOT NULL"
+                                                for c in table.columns))
 
 
 def _create_indexes(conn: Connection, table: sa.Table, name: str) -> None:
@@ -214,10 +215,13 @@ def _create_indexes(conn: Connection, table: sa.Table, name: str) -> None:
     q = lambda n: _quote(conn, n)  # noqa: E731
     hist = HISTORY_SCHEMA + "." + q(name)
     key = q(_key_column(table))
-    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {q(name + '_key_from')} ON {hist} ({key}, hist_from)")
-    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {q(name + '_from')} ON {hist} USING brin (hist_from)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS " + q(name + "_key_from") + " ON " + hist
+                         + " (" + key + ", hist_from)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS " + q(name + "_from") + " ON " + hist
+                         + " USING brin (hist_from)")
     if "geom" in table.c:
-        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {q(name + '_geom')} ON {hist} USING spgist (geom)")
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS " + q(name + "_geom") + " ON " + hist
+                             + " USING spgist (geom)")
 
 
 def _create_triggers(conn: Connection, table: sa.Table, source: str) -> None:
@@ -228,9 +232,9 @@ def _create_triggers(conn: Connection, table: sa.Table, source: str) -> None:
                 ("history_delete", "AFTER DELETE", "REFERENCING OLD TABLE AS old_rows"),
                 ("history_truncate", "BEFORE TRUNCATE", ""))
     for trigger, event, referencing in triggers:
-        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger} ON {source}")
-        conn.exec_driver_sql(f"CREATE TRIGGER {trigger} {event} ON {source} {referencing} "
-                             f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS " + trigger + " ON " + source)
+        conn.exec_driver_sql("CREATE TRIGGER " + trigger + " " + event + " ON " + source + " "
+                             + referencing + " FOR EACH STATEMENT EXECUTE FUNCTION " + function + "()")
 
 
 def remove_history(conn: Connection, table: sa.Table) -> None:

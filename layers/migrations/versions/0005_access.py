@@ -36,16 +36,17 @@ def upgrade() -> None:
 def downgrade() -> None:
     conn = op.get_bind()
     if read_role_exists(conn, EDIT_ROLE):
-        for schema in registry.SCHEMAS:
-            conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
-                                 f"REVOKE ALL ON TABLES FROM {EDIT_ROLE}")
-            conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
-                                 f"REVOKE ALL ON SEQUENCES FROM {EDIT_ROLE}")
-            conn.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {EDIT_ROLE}")
-            conn.exec_driver_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} "
-                                 f"FROM {EDIT_ROLE}")
-            conn.exec_driver_sql(f"REVOKE USAGE ON SCHEMA {schema} FROM {EDIT_ROLE}")
-        conn.exec_driver_sql(f"REVOKE USAGE ON SCHEMA meta FROM {EDIT_ROLE}")
+        prep = conn.dialect.identifier_preparer
+        role = prep.quote_identifier(EDIT_ROLE)
+        for schema in map(prep.quote_schema, registry.SCHEMAS):
+            conn.exec_driver_sql("ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema
+                                 + " REVOKE ALL ON TABLES FROM " + role)
+            conn.exec_driver_sql("ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema
+                                 + " REVOKE ALL ON SEQUENCES FROM " + role)
+            conn.exec_driver_sql("REVOKE ALL ON ALL TABLES IN SCHEMA " + schema + " FROM " + role)
+            conn.exec_driver_sql("REVOKE ALL ON ALL SEQUENCES IN SCHEMA " + schema + " FROM " + role)
+            conn.exec_driver_sql("REVOKE USAGE ON SCHEMA " + schema + " FROM " + role)
+        conn.exec_driver_sql("REVOKE USAGE ON SCHEMA meta FROM " + role)
     conn.exec_driver_sql("DROP FUNCTION IF EXISTS meta.touch_api_key(text)")
     untrack_table(conn, *VERSION_KEY.split("."))
     for table in reversed(ACCESS_TABLES):
