@@ -1,4 +1,4 @@
-"""Streaming bodies: gzip at level 1 (on a
+"""Response bodies: gzip at level 1 (on a
 3.6 MB GeoJSON page level 6 took longer than the query; level 1 a third of that)."""
 from __future__ import annotations
 
@@ -25,21 +25,3 @@ def gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
         if out:
             yield out
     yield comp.flush()
-
-
-class ClosingBody:
-    """A response body that runs `on_close` when the server closes it, even if it was
-    never iterated (HEAD requests, clients that hang up before the first byte)."""
-
-    def __init__(self, chunks: Iterable[bytes], on_close):
-        self._chunks = chunks
-        self._on_close = on_close
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._chunks)
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-        self._on_close()
