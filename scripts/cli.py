@@ -25,6 +25,7 @@ COMMANDS = {
     "raster": "raster_command:raster_group",
     "query": "query_command:query_group",
     "impact": "impact_command:impact_command",
+    "report": "report_command:report_command",
     "tiles": "tiles_command:tiles_group",
     "hooks": "hooks_command:hooks_group",
     "feed": "feed_command:feed_group",
