@@ -211,3 +211,11 @@ def test_the_command_writes_csv_xlsx_and_geopackage(settings, by_name, tmp_path)
     assert bad.returncode == 1 and "NotFound" in bad.stderr and "Traceback" not in bad.stderr
     bad = _gisdb(settings, "impact", "--road", "1", "--width", "20", "--out", "x.doc", cwd=tmp_path)
     assert bad.returncode == 1 and "--out must end" in bad.stderr
+
+
+def test_a_list_too_long_is_refused(engine, monkeypatch, by_name):
+    from gisdb.errors import InvalidParameter
+    from layers.planning import impact
+    monkeypatch.setattr(impact, "MAX_FEATURES", len(by_name.features) - 1)
+    with engine.connect() as conn, pytest.raises(InvalidParameter, match="narrower"):
+        impact.corridor_impact(conn, road=STREET, width_m=WIDTH)

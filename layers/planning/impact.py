@@ -27,6 +27,7 @@ from layers.registry import get_layer
 MAX_WIDTH_M = 200.0                 # a boulevard with its verges; wider is not a road widening
 MAX_CORRIDOR_M2 = 20e6              # 20 km²: a long avenue at 200 m; a drawn area beyond is refused
 MAX_NAME_CHARS = 200
+MAX_FEATURES = 20_000               # a site-clearance list longer than this is not one project
 WARD_LEVELS = ("ward", "commune")
 IMPACT_LAYERS = ("parcels", "buildings")
 FIELDS = ("layer", "id", "code", "name", "ward_code", "ward_name", "owner_type",
@@ -193,7 +194,10 @@ def corridor_impact(conn: Connection, *, road: str | int | None = None, width_m:
         clip = geometry_literal(qg)
         clip_m = sa.func.ST_Transform(clip, METRIC_SRID)
         stmt = sa.union_all(*(_affected(layer_id, clip, clip_m, at) for layer_id in IMPACT_LAYERS))
-        rows = conn.execute(stmt.order_by("layer", "id")).all()
+        rows = conn.execute(stmt.order_by("layer", "id").limit(MAX_FEATURES + 1)).all()
+        if len(rows) > MAX_FEATURES:
+            raise InvalidParameter(f"the corridor affects more than {MAX_FEATURES:,} parcels and buildings; "
+                                   "give a narrower or shorter corridor")
         corridor_m2 = conn.execute(sa.select(sa.func.ST_Area(clip_m))).scalar_one()
     features = [_feature(row) for row in rows]
     query.update(at_date=at.isoformat(), corridor_area_m2=round(float(corridor_m2), 2))
