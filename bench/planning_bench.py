@@ -3,7 +3,7 @@
 Each is measured against a baseline in the same moment, alternating run by run (the
 machine is shared):
 
-- the corridor impact of a street widened to 30 m (`corridor_impact`, every segment of
+- the corridor impact of a street widened to 40 m (`corridor_impact`, every segment of
   the street with the most segments) vs `/query/within`'s core (`queries.within`) over
   the same corridor for parcels and buildings (counts and areas inside, no list);
 - the ward report of the ward with the most buildings (`ward_report`) vs `/query/stats`'s
@@ -31,6 +31,8 @@ from layers.planning.impact import corridor_impact
 from layers.planning.reports import ward_report
 from layers.planning.reports.render import render
 from layers.registry import get_layer
+
+WIDTH = 40.0
 
 
 def timed(call) -> float:
@@ -62,12 +64,12 @@ def main() -> None:
             "SELECT u.code FROM land.admin_units u JOIN construction.buildings b "
             "ON ST_Intersects(u.geom, ST_PointOnSurface(b.geom)) WHERE u.level = 'ward' AND u.valid_to IS NULL "
             "GROUP BY u.code ORDER BY count(*) DESC LIMIT 1")).scalar_one()
-        result = corridor_impact(conn, road=street, width_m=30)
+        result = corridor_impact(conn, road=street, width_m=WIDTH)
         corridor = queries.geojson_geometry(result.corridor, allowed=("Polygon", "MultiPolygon"))
         layers = (get_layer("parcels"), get_layer("buildings"))
         print(f"street {street!r}: {len(result.query['road_ids'])} segments, {len(result.features)} features; "
               f"ward {ward}")
-        pairs("impact (list) vs within (sums)", lambda: corridor_impact(conn, road=street, width_m=30),
+        pairs("impact (list) vs within (sums)", lambda: corridor_impact(conn, road=street, width_m=WIDTH),
               lambda: queries.within(conn, corridor, layers), args.repeat)
         pairs("ward report vs stats(buildings by ward)", lambda: ward_report(conn, ward),
               lambda: queries.stats(conn, get_layer("buildings"), "ward"), args.repeat)
