@@ -1,6 +1,6 @@
 """HTTP endpoints of the spatial queries and the search: `/query/identify`,
-`/query/near`, `/query/within`, `/query/stats`, `/query/impact` and `/search`. Each view checks its
-parameters (unknown ones are 400), makes one call into `layers.queries` /
+`/query/near`, `/query/within`, `/query/stats`, `/query/impact` and `/search`. Each
+view checks its parameters (unknown ones are 400), makes one call into `layers.queries` /
 `layers.search`, and answers JSON with an ETag that follows the layers' data versions
 (304 on If-None-Match, decided by `webmap.responses`), Cache-Control and CORS headers."""
 from __future__ import annotations
@@ -18,6 +18,7 @@ from layers import queries
 from layers.layer import Layer
 from layers.planning.impact import corridor_impact
 from layers.planning.impact_tables import impact_csv, impact_xlsx
+from layers.planning.reports.tables import MEDIA_TYPES
 from layers.queries import inputs
 from layers.queries.identify import DEFAULT_TOLERANCE_M
 from layers.registry import get_layer
@@ -38,7 +39,6 @@ WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of"}
 STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date", "as_of"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
 IMPACT_PARAMS = {"road", "width", "at_date"}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _params(allowed: set[str], extra: set[str] = frozenset(), formats: tuple[str, ...] = ("json",)) -> dict:
@@ -258,9 +258,9 @@ def stats_view():
 
 IMPACT_RENDER = {
     "json": lambda r: _json(r.document()),
-    "csv": lambda r: ApiResponse(body=impact_csv(r), media_type="text/csv; charset=utf-8",
+    "csv": lambda r: ApiResponse(body=impact_csv(r), media_type=MEDIA_TYPES["csv"],
                                  headers={"Content-Disposition": 'attachment; filename="impact.csv"'}),
-    "xlsx": lambda r: ApiResponse(body=impact_xlsx(r), media_type=XLSX,
+    "xlsx": lambda r: ApiResponse(body=impact_xlsx(r), media_type=MEDIA_TYPES["xlsx"],
                                   headers={"Content-Disposition": 'attachment; filename="impact.xlsx"'}),
 }
 

@@ -13,7 +13,8 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter, NotFound
 from gisdb.versions import table_versions
 from layers.planning.reports import unit_report
-from layers.planning.reports.render import MEDIA_TYPES, render
+from layers.planning.reports.render import render
+from layers.planning.reports.tables import MEDIA_TYPES
 from layers.registry import get_layer
 
 from .api.response import ApiResponse

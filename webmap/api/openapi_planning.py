@@ -3,12 +3,13 @@ of a road widening (`/query/impact`, GET by road and width, POST of a drawn corr
 and the ward and district reports (`/reports/{level}/{code}`)."""
 from __future__ import annotations
 
+from layers.planning.reports.tables import MEDIA_TYPES
+
 from .openapi_services import ERROR, get, param
 
 CSV = {"text/csv": {"schema": {"type": "string"}}}
-XLSX = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-        {"schema": {"type": "string", "format": "binary"}}}
-PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+XLSX = {MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}
+PDF = {MEDIA_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}}
 HTML = {"text/html": {"schema": {"type": "string"}}}
 JSON = {"application/json": {"schema": {"type": "object"}}}
 AT_DATE = param("at_date", "Day the wards are taken at (YYYY-MM-DD; today).",

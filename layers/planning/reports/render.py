@@ -11,11 +11,7 @@ from gisdb.errors import InvalidParameter
 
 from .pdf import report_pdf
 from .report_tables import report_sections
-from .tables import csv_bytes, xlsx_bytes
-
-MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
-               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-               "pdf": "application/pdf"}
+from .tables import MEDIA_TYPES, csv_bytes, xlsx_bytes
 
 
 def render(report: dict, fmt: str) -> bytes:

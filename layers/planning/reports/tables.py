@@ -12,6 +12,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 SHEET_NAME_CHARS = 31                      # Excel's limit
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "pdf": "application/pdf"}
 _SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
 
 
