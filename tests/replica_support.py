@@ -4,16 +4,22 @@ never stopped), a migrated database on it, and a standby made by `pg_basebackup 
 second data directory with its own socket."""
 from __future__ import annotations
 
+import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 
-from fresh_databases import migrated_database
 from gisdb.cluster import PG_PORT, Cluster
+from gisdb.database import create_database, web_url_of, write_url_of
+from gisdb.engine import make_engine
+from gisdb.replicas.standby import create_standby, enable_replication
 from gisdb.roles import WEB_ROLE
 from gisdb.settings import Settings
+from layers.schema import migrate
 from webmap.app import create_app
 
 
@@ -40,7 +46,7 @@ class Replicated:
         multi-host URL): what GISDB_DATABASE_URL is set to for failover."""
         hosts = "&".join(f"host={c.socket_dir}:{PG_PORT}" for c in (self.primary, self.standby))
         return (f"postgresql+psycopg://{user}@/{self.name}?{hosts}"
-                "&target_session_attrs=read-write")
+                "&target_session_attrs=primary")
 
     def app(self, data_dir: Path, **overrides):
         """A write-enabled app on the primary with the standby as its read replica."""
@@ -49,32 +55,40 @@ class Replicated:
         return create_app({"TESTING": True, "SETTINGS": settings})
 
 
-def replicated(tmp: Path):
-    """Context manager: a primary + streaming standby with a migrated database."""
-    from contextlib import contextmanager
+def _migrated(primary: Cluster, data_dir: Path) -> Settings:
+    """Settings of a fresh migrated database on `primary` (owner, read and write roles).
+    Never dropped: the clusters themselves are thrown away."""
+    name = "gisdb_repl"
+    url = create_database(primary.settings, name)
+    settings = replace(primary.settings, database_url=url,
+                       web_database_url=web_url_of(primary.settings, name),
+                       write_database_url=write_url_of(primary.settings, name), data_dir=data_dir)
+    engine = make_engine(settings, pool_size=1)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return settings
 
-    from gisdb.replicas.standby import create_standby, enable_replication
 
-    @contextmanager
-    def running():
-        primary = Cluster(Settings(data_dir=tmp / "primary"))
-        standby = Cluster(Settings(data_dir=tmp / "standby"))
+@contextmanager
+def replicated(tmp: Path) -> Iterator[Replicated]:
+    """A primary + streaming standby with a migrated database; both stopped and their
+    directories removed afterwards."""
+    primary = Cluster(Settings(data_dir=tmp / "primary"))
+    standby = Cluster(Settings(data_dir=tmp / "standby"))
+    try:
         primary.init()
         enable_replication(primary)
         primary.start()
         enable_replication(primary)
-        try:
-            with migrated_database(primary.settings, "gisdb_repl", tmp / "app") as settings:
-                name = sa.engine.make_url(settings.database_url).database
-                create_standby(primary, standby)
-                yield Replicated(primary, standby, settings, name)
-        finally:
-            for cluster in (standby, primary):
-                try:
-                    cluster.stop()
-                except Exception:           # a cluster a test stopped already
-                    pass
-    return running()
+        settings = _migrated(primary, tmp / "app")
+        create_standby(primary, standby)
+        yield Replicated(primary, standby, settings, "gisdb_repl")
+    finally:
+        for cluster in (standby, primary):
+            cluster.stop()
+            shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def pause_replay(rep: Replicated, paused: bool) -> None:
