@@ -96,10 +96,3 @@ def install_error_handlers(app: Flask) -> None:
         log.exception("unhandled error")
         return error_response("ServerError", "internal server error", 500)
 
-
-def wsgi_error(app: Flask, environ: dict, start_response, exc: Exception):
-    """Answer `exc` from a WSGI middleware in front of Flask with the app's own error
-    handlers (the same JSON as from a view)."""
-    with app.request_context(environ):
-        response = app.finalize_request(app.handle_user_exception(exc))
-    return response(environ, start_response)

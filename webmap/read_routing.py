@@ -27,8 +27,8 @@ from gisdb.errors import DatabaseUnavailable, InvalidParameter
 from gisdb.replicas.lsn import format_lsn, parse_lsn
 from gisdb.replicas.router import ReadRouter
 
-from .errors import wsgi_error
 from .read_target import read_from
+from .wsgi_errors import app_error
 
 LSN_HEADER = "Gisdb-Lsn"
 LSN_COOKIE = "gisdb_lsn"
@@ -99,7 +99,7 @@ class ReadRouting:
         try:
             replica = self.router.choose(wanted_position(environ))
         except InvalidParameter as exc:
-            return wsgi_error(self.app, environ, start_response, exc)
+            return app_error(self.app, environ, start_response, exc)
         if replica is None:
             return self._on_primary(environ, start_response)
         return self._on_replica(replica, environ, start_response)

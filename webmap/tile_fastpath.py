@@ -30,9 +30,9 @@ from tiles.grid import MATRIX_SETS, WEB_MERCATOR_QUAD
 
 from .authz import hidden_layers
 from .cors import CORS
-from .errors import wsgi_error
 from .tile_http import NO_ARGS, tile_result
 from .tile_services import vector_tiles
+from .wsgi_errors import app_error
 
 _COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
 _COLLECTION = re.compile(r"/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
@@ -92,7 +92,7 @@ class TileFastPath:
                                  environ.get("HTTP_IF_NONE_MATCH"),
                                  environ.get("HTTP_ACCEPT_ENCODING", ""), tms)
         except Exception as exc:        # the app's own handlers: the same JSON errors
-            return wsgi_error(app, environ, start_response, exc)
+            return app_error(app, environ, start_response, exc)
         status, headers, body, media_type = result
         items = [*headers.items(), *_CORS]
         if media_type is not None:      # 204 / 304 have neither body nor Content-Type

@@ -2,11 +2,11 @@
 
 A replica is judged on three things: it answers, it is still a standby (a promoted
 replica is a primary of its own, and its answers no longer follow the configured
-primary), and its lag. The lag is the larger of two measures: the replica's own (it has
-received WAL it has not replayed yet: the time since the last transaction it replayed)
-and the primary's (the time since the primary was at a position the replica has not
-reached, from the primary positions sampled at each check), so a replica that stopped
-receiving is seen to fall behind too."""
+primary), and its lag: the time since the primary was at a WAL position the replica has
+not replayed yet, from the primary positions sampled at each check. That is exact to a
+check's interval, counts a replica that stopped receiving as well as one slow to replay,
+and does not read an idle hour before a write as an hour of lag (as the time since the
+last replayed transaction would)."""
 from __future__ import annotations
 
 import time
@@ -17,14 +17,13 @@ import sqlalchemy as sa
 
 from .lsn import AS_BIGINT, format_lsn
 
-PROBE = sa.text(
-    "SELECT pg_is_in_recovery() AS standby, "
-    + AS_BIGINT.format("pg_last_wal_replay_lsn()") + " AS replay, "
-    + AS_BIGINT.format("pg_last_wal_receive_lsn()") + " AS receive, "
-    "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS since_replay")
+PROBE = sa.text("SELECT pg_is_in_recovery() AS standby, "
+                + AS_BIGINT.format("pg_last_wal_replay_lsn()") + " AS replay")
 PRIMARY_POSITION = sa.text("SELECT " + AS_BIGINT.format("pg_current_wal_insert_lsn()"))
 REPLAY_POSITION = sa.text("SELECT " + AS_BIGINT.format("pg_last_wal_replay_lsn()"))
-PAGE = 8192              # a position at a WAL page's start may lie past the last record's end
+# The primary's insert position at a WAL page's start lies past its page header (24 or
+# 40 bytes), beyond the end of the last record, which is where a replica's replay stops.
+PAGE_HEADER = 64
 SAMPLES = 600            # primary positions remembered (one per check)
 
 
@@ -38,20 +37,14 @@ class PrimarySamples:
         """Remember that the primary was at `position` at `at`."""
         self.samples.append((at, position))
 
-    def lag(self, replay: int, now: float) -> float:
-        """Seconds since the primary was first at a position `replay` has not reached."""
-        for at, position in self.samples:
-            if replay + PAGE < position:
-                return max(0.0, now - at)
+    def lag(self, replay: int, now: float) -> float | None:
+        """Seconds since the primary was first at a position `replay` has not reached;
+        None when it has not reached even the oldest sample (its lag cannot be bounded:
+        a replica just started, or behind for longer than the samples go back)."""
+        for n, (at, position) in enumerate(self.samples):
+            if replay + PAGE_HEADER < position:
+                return None if n == 0 else max(0.0, now - at)
         return 0.0
-
-
-def own_lag(row) -> float | None:
-    """The replica's own lag: 0 when it has replayed all it received, else the time since
-    the last transaction it replayed (None: it never replayed one, so unknown)."""
-    if row.receive is None or row.replay is None or row.receive <= row.replay:
-        return 0.0
-    return None if row.since_replay is None else max(0.0, float(row.since_replay))
 
 
 @dataclass
@@ -80,11 +73,12 @@ class Replica:
         if not row.standby:
             self.lag_s, self.problem = None, "not a standby any more (promoted?)"
             return
-        lag = own_lag(row)
-        self.lag_s = None if lag is None or row.replay is None else max(
-            lag, samples.lag(row.replay, now))
+        if row.replay is None:
+            self.lag_s, self.problem = None, "it has replayed nothing yet"
+            return
+        self.lag_s = samples.lag(row.replay, now)
         if self.lag_s is None:
-            self.problem = "its lag is unknown (nothing replayed yet)"
+            self.problem = "behind every primary position sampled so far (catching up)"
         elif self.lag_s > max_lag_s:
             self.problem = (f"{self.lag_s:.1f} s behind the primary (GISDB_MAX_REPLICA_LAG "
                             f"is {max_lag_s:g} s)")
