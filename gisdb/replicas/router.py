@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from ..engine import db_errors, make_engine
-from ..errors import DatabaseUnavailable
+from ..errors import DatabaseUnavailable, GisdbError
 from ..settings import Settings
 from .health import PRIMARY_POSITION, PROBE, REPLAY_POSITION, PrimarySamples, Replica
 
@@ -82,8 +82,8 @@ class ReadRouter:
             for replica in list(candidates):
                 try:
                     replica.replay = max(replica.replay or 0, _position(replica.engine, REPLAY_POSITION))
-                except DatabaseUnavailable:
-                    self.mark_down(replica, "it did not answer")
+                except (GisdbError, sa.exc.DBAPIError) as exc:
+                    self.mark_down(replica, f"it did not say where it is ({type(exc).__name__})")
                     candidates.remove(replica)
                     continue
                 if replica.replay >= min_lsn:
@@ -114,8 +114,8 @@ class ReadRouter:
         """Sample the primary's position, then judge each replica (logging changes)."""
         try:
             self._samples.add(_position(self.primary, PRIMARY_POSITION), time.monotonic())
-        except DatabaseUnavailable:
-            pass                            # judged on their own lag until it is back
+        except (GisdbError, sa.exc.DBAPIError):
+            pass                            # no new sample: lags follow the ones kept
         for replica in self.replicas:
             was = replica.in_rotation
             try:
@@ -123,8 +123,8 @@ class ReadRouter:
                     replica.judge(conn.execute(PROBE).one(), self._samples, self.max_lag_s)
             except DatabaseUnavailable:
                 replica.down("it does not answer")
-            except sa.exc.DBAPIError as exc:
-                replica.down(f"its check failed ({type(exc.orig).__name__})")
+            except (GisdbError, sa.exc.DBAPIError) as exc:
+                replica.down(f"its check failed ({type(exc).__name__})")
             self._log_change(replica, was)
 
     @staticmethod
