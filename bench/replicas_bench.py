@@ -58,13 +58,12 @@ def routing_ratios(plain, routed, rounds: int, count: int) -> None:
 
 def replication_delay(rep, writes: int) -> None:
     """Print the median and p95 time from a commit to its replay on the replica."""
-    owner, replica = make_engine(rep.settings), rep.superuser(rep.standby)
+    owner, replica = rep.superuser(rep.primary), rep.superuser(rep.standby)   # autocommit
     delays = []
     with owner.connect() as conn, replica.connect() as rconn:
         for n in range(writes):
-            with conn.begin():
-                conn.execute(sa.text("UPDATE land.parcels SET area_m2 = area_m2 + 0 WHERE id = :i"),
-                             {"i": n + 1})
+            conn.execute(sa.text("UPDATE land.parcels SET area_m2 = area_m2 + 0.1 WHERE id = :i"),
+                         {"i": n + 1})
             lsn = conn.execute(sa.text("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")).scalar()
             started = time.perf_counter()
             while rconn.execute(REPLAY_POSITION).scalar() < lsn:
