@@ -55,14 +55,15 @@ class VectorTile:
         return gzip.decompress(self.gzipped) if self.gzipped else b""
 
 
-def make_tile_engine(settings) -> sa.Engine:
+def make_tile_engine(settings, url: str | None = None) -> sa.Engine:
     """An engine for tile SQL: the project's bounded, pre-pinged pool with the statement
     timeout, plus session settings that keep tile plans on the spatial index (no parallel
     workers: a parallel sequential scan is the classic slow tile) and without JIT (its
     compile time dwarfs a tile query). Read-only, so autocommit: no BEGIN/ROLLBACK round
-    trips around each tile. Not pre-pinged either: `VectorTiles` retries once instead."""
+    trips around each tile. Not pre-pinged either: `VectorTiles` retries once instead.
+    `url` names a read replica of the database instead of the settings' own server."""
     engine = make_engine(settings, application_name="gisdb-tiles", pre_ping=False,
-                         isolation_level="AUTOCOMMIT")
+                         isolation_level="AUTOCOMMIT", url=url)
 
     @event.listens_for(engine, "connect")
     def _tile_session(dbapi_conn, _record):

@@ -10,17 +10,29 @@ from flask import current_app
 from gisdb import deadline
 from gisdb.engine import make_write_engine
 from gisdb.errors import WritesDisabled
+from gisdb.replicas.router import ReadRouter
 from gisdb.settings import Settings
+
+from .read_target import read_target
 
 
 @dataclass
 class Services:
-    """The settings and the read role's engine; the write role's engine on first use."""
+    """The settings and the read role's engines (the primary's, and the read router's
+    replicas when GISDB_READ_URL names some); the write role's engine on first use."""
 
     settings: Settings
-    engine: sa.Engine
+    primary: sa.Engine
+    router: ReadRouter | None = None
     _write_engine: sa.Engine | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The read engine of this request: the replica chosen for it
+        (webmap.read_routing), else the primary's."""
+        replica = read_target()
+        return self.primary if replica is None else replica.engine
 
     def write_engine(self) -> sa.Engine:
         """The write role's engine (`gisdb_writer`), built on first use, its statements
@@ -36,8 +48,10 @@ class Services:
             return self._write_engine
 
     def dispose(self) -> None:
-        """Close both engines' pools."""
-        self.engine.dispose()
+        """Close every engine's pool."""
+        self.primary.dispose()
+        if self.router is not None:
+            self.router.dispose()
         if self._write_engine is not None:
             self._write_engine.dispose()
 

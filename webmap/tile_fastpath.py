@@ -32,6 +32,7 @@ from .authz import hidden_layers
 from .cors import CORS
 from .tile_http import NO_ARGS, tile_result
 from .tile_services import vector_tiles
+from .wsgi_errors import app_error
 
 _COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
 _COLLECTION = re.compile(r"/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
@@ -91,9 +92,7 @@ class TileFastPath:
                                  environ.get("HTTP_IF_NONE_MATCH"),
                                  environ.get("HTTP_ACCEPT_ENCODING", ""), tms)
         except Exception as exc:        # the app's own handlers: the same JSON errors
-            with app.request_context(environ):
-                response = app.finalize_request(app.handle_user_exception(exc))
-            return response(environ, start_response)
+            return app_error(app, environ, start_response, exc)
         status, headers, body, media_type = result
         items = [*headers.items(), *_CORS]
         if media_type is not None:      # 204 / 304 have neither body nor Content-Type
