@@ -28,7 +28,7 @@ from layers.registry import get_layer
 from tiles import tilejson, tilesets
 from tiles.grid import matrix_set, parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
-from tiles.url_version import UrlVersion
+from tiles.url_version import UrlVersion, url_version
 
 from .caching import as_of_cache
 from .responses import flask_response, json_document, respond
@@ -115,8 +115,10 @@ def collection_map_tileset(layer: str, tms: str):
     chosen = get_layer(layer)
     with vector_tiles().engine.connect() as conn:
         bounds = tilejson.layer_bounds(conn, [chosen])
+        version = url_version(conn, [chosen])
     return respond(json_document(tilesets.tileset_metadata(
-        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP, tms=grid)), "listing")
+        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP, tms=grid,
+        version=version)), "listing")
 
 
 @bp.get("/tiles/base/<z>/<x>/<y>.png")

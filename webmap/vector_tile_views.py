@@ -58,15 +58,9 @@ def _tile_response(layers_text: str, z, x, y, tms=grid.WEB_MERCATOR_QUAD,
     return flask_response(status, private_if_credential(headers), body, media_type)
 
 
-def _bounds(chosen: list) -> list[float]:
-    """The geographic bounds of the chosen layers' data (for TileJSON and tilesets)."""
-    with vector_tiles().engine.connect() as conn:
-        return tilejson.layer_bounds(conn, chosen)
-
-
 def _bounds_version(chosen: list, options: dict) -> tuple[list[float], int | None]:
-    """The bounds of the chosen layers and the data version their tile URLs carry (none
-    with `as_of`, whose tiles are named by the instant)."""
+    """The geographic bounds of the chosen layers' data (for TileJSON and tilesets) and
+    the data version their tile URLs carry (none with `as_of`: the instant names them)."""
     with vector_tiles().engine.connect() as conn:
         version = None if options["as_of"] else url_version(conn, chosen)
         return tilejson.layer_bounds(conn, chosen), version
@@ -129,10 +123,10 @@ def layer_tilejson(layer, tms):
 def layer_tileset(layer, tms):
     tiling = matrix_set(tms)
     chosen = get_layer(layer)
-    bounds = _bounds([chosen])
+    bounds, version = _bounds_version([chosen], {"as_of": None})
     fields = tilejson.vector_layer(chosen)["fields"]
-    return respond(json_document(tilesets.tileset_metadata(chosen, _base(), bounds, tilesets.VECTOR,
-                                                           fields, tiling)), "listing")
+    return respond(json_document(tilesets.tileset_metadata(
+        chosen, _base(), bounds, tilesets.VECTOR, fields, tiling, version)), "listing")
 
 
 @bp.get("/collections/<layer>/tiles")
