@@ -113,7 +113,7 @@ def test_one_layer_page(map_client):
     # only the focused overlay is added to the map at load
     added = re.findall(r"(tile_layer_\w+)\.addTo\(", html)
     names = {m.group(2): m.group(1) for m in
-             re.finditer(r'var (tile_layer_\w+) = L\.tileLayer\(\s*"/tiles/(\w+)/', html)}
+             re.finditer(r'var (tile_layer_\w+) = L\.tileLayer\(\s*"/tiles/(?:v\d+/)?(\w+)/', html)}
     assert names["buildings"] in added
     assert names["parcels"] not in added
 

@@ -86,7 +86,8 @@ def _segment(version: int | None) -> str:
 
 def composite_tiles_url(base: str, layers, params: dict | None = None,
                         version: int | None = None) -> str:
-    """The XYZ template of composite tiles (at a data version when given: immutable)."""
+    """The XYZ template of composite tiles (at a data version when given, see
+    tiles.url_version)."""
     ids = ",".join(layer.id for layer in layers)
     return f"{base}/tiles/{_segment(version)}{ids}/{{z}}/{{x}}/{{y}}.mvt" + _query(params)
 
