@@ -169,9 +169,10 @@ def wrk(url: str, paths: list[str], seconds: int, conns: int) -> dict:
     found = re.search(r"RESULT (.*)", out)
     if found is None:
         raise SystemExit("wrk gave no result:\n" + out)
-    n, duration, p50, p95, p99, *errors = found.group(1).split()
+    n, duration, p50, p95, p99, connect, read, write, status, timeout = found.group(1).split()
     return {"rps": int(n) / (int(duration) / 1e6), "p50": float(p50), "p95": float(p95),
-            "p99": float(p99), "errors": sum(int(e) for e in errors), "requests": int(n)}
+            "p99": float(p99), "requests": int(n), "status": int(status), "timeout": int(timeout),
+            "socket": int(connect) + int(read) + int(write)}
 
 
 class BulkReader(threading.Thread):
@@ -183,6 +184,7 @@ class BulkReader(threading.Thread):
         self.base = base
         self.latencies: list[float] = []
         self.errors = 0
+        self.last_error = ""
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -195,15 +197,16 @@ class BulkReader(threading.Thread):
                 self.latencies.append(time.perf_counter() - started)
                 nxt = [link["href"] for link in doc.get("links", []) if link.get("rel") == "next"]
                 url = nxt[0] if nxt else self.first
-            except OSError:
+            except OSError as exc:
                 self.errors += 1
+                self.last_error = str(exc)[:120]
                 url = self.first
 
     def report(self, seconds: float) -> str:
         ms = sorted(x * 1000 for x in self.latencies) or [0.0]
         pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
         return (f"bulk {len(self.latencies) / seconds:5.1f} pages/s p50 {pick(0.5):6.0f} "
-                f"p95 {pick(0.95):6.0f} ms err {self.errors}")
+                f"p95 {pick(0.95):6.0f} ms err {self.errors} {self.last_error}")
 
 
 NGINX = """
@@ -221,7 +224,7 @@ http {{
       proxy_pass http://nodes;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Host 127.0.0.1;
+      proxy_set_header Host $http_host;
       proxy_buffering on;
       proxy_read_timeout 60s;
     }}
@@ -269,7 +272,8 @@ def measure(name: str, url: str, paths: list[str], seconds: int, conns: int) -> 
     bulk.stop.set()
     bulk.join(70)
     print(f"{name:8s} {conns:3d} conns: {got['rps']:7.1f} req/s  p50 {got['p50']:7.1f}  "
-          f"p95 {got['p95']:7.1f}  p99 {got['p99']:7.1f} ms  errors {got['errors']}  | "
+          f"p95 {got['p95']:7.1f}  p99 {got['p99']:7.1f} ms  errors: status {got['status']} "
+          f"timeout {got['timeout']} socket {got['socket']} of {got['requests']} | "
           f"{bulk.report(seconds)}", flush=True)
     return got
 
@@ -280,7 +284,7 @@ def main() -> None:
     ap.add_argument("--connections", default="1,4,16,64")
     ap.add_argument("--workers", type=int, default=2, help="worker processes per node")
     ap.add_argument("--points", type=int, default=200)
-    ap.add_argument("--warmup", type=int, default=20, help="seconds of warm-up per balancer")
+    ap.add_argument("--warmup", type=int, default=40, help="seconds of warm-up per balancer")
     ap.add_argument("--cold", action="store_true", help="tile cache off")
     ap.add_argument("--mix-only", action="store_true")
     args = ap.parse_args()
