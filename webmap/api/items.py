@@ -18,7 +18,7 @@ from layers.registry import get_layer
 
 from ..caching import as_of_cache, as_of_version, make_tag
 from .encoding import ClosingBody, chunked, gzipped
-from .items_sql import page_statements
+from .items_sql import feature_id, page_statements
 from .links import link, self_and_alternate, with_query
 from .params import ItemsQuery, only_known, output_format, parse_items_query
 from .response import GEOJSON, HTML, ApiResponse
@@ -99,13 +99,20 @@ class _Page:
         return ApiResponse(media_type=GEOJSON, headers=headers, body=ClosingBody(body, conn.close))
 
 
-def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
+def next_query(q: ItemsQuery, last: str | None) -> str:
+    """The `next` page's query: in id order a keyset (`after` the page's last id: an
+    index seek, however deep), sorted pages by `offset`."""
+    if q.sortby or last is None:
+        return q.query_string(offset=q.offset + q.limit, after=None)
+    return q.query_string(offset=None, after=feature_id(last))
+
+
+def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool, last: str | None = None) -> list[dict]:
     links = self_and_alternate(url, q.query_string(), fmt, GEOJSON)
     kind = GEOJSON if fmt == "json" else HTML
     suffix = "" if fmt == "json" else "&f=html"
     if more:
-        links.append(link(with_query(url, q.query_string(offset=q.offset + q.limit)) + suffix,
-                          "next", kind, "next page"))
+        links.append(link(with_query(url, next_query(q, last)) + suffix, "next", kind, "next page"))
     if q.offset > 0:
         prev = max(0, q.offset - q.limit)
         links.append(link(with_query(url, q.query_string(offset=prev or None)) + suffix,
@@ -113,18 +120,18 @@ def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
     return links
 
 
-def _closing(q, url, returned, more, matched) -> bytes:
+def _closing(q, url, returned, more, matched, last=None) -> bytes:
     tail = {"numberReturned": returned}
     if matched is not None:
         tail["numberMatched"] = matched
     tail["timeStamp"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    tail["links"] = _page_links(q, url, "json", more)
+    tail["links"] = _page_links(q, url, "json", more, last)
     return b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
 
 
 def _stream(conn, result, first: list[str], q: ItemsQuery, url: str, matched) -> Iterator[bytes]:
     def pieces() -> Iterator[bytes]:
-        returned = 0
+        returned, last = 0, None
         try:
             yield b'{"type": "FeatureCollection", "features": ['
             batch = first
@@ -132,7 +139,7 @@ def _stream(conn, result, first: list[str], q: ItemsQuery, url: str, matched) ->
                 take = batch[: q.limit - returned]
                 if take:
                     yield (b"," if returned else b"") + ",".join(take).encode()
-                    returned += len(take)
+                    returned, last = returned + len(take), take[-1]
                 if returned >= q.limit:
                     more = len(batch) > len(take) or bool(result.fetchmany(1))
                     break
@@ -141,7 +148,7 @@ def _stream(conn, result, first: list[str], q: ItemsQuery, url: str, matched) ->
                 more = False
         finally:
             conn.close()
-        yield _closing(q, url, returned, more, matched)
+        yield _closing(q, url, returned, more, matched, last)
     return chunked(pieces())
 
 
@@ -149,7 +156,8 @@ def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
     more = len(rows) > q.limit
     features = [json.loads(r) for r in rows[: q.limit]]
     doc = {"type": "FeatureCollection", "features": features,
-           "numberReturned": len(features), "links": _page_links(q, url, "html", more)}
+           "numberReturned": len(features),
+           "links": _page_links(q, url, "html", more, rows[q.limit - 1] if more else None)}
     if matched is not None:
         doc["numberMatched"] = matched
     fields = [f for f in layer.fields if q.properties is None or f.name in q.properties]
