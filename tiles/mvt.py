@@ -100,7 +100,11 @@ def _bbox_size(geom):
 
 
 def _mvt_geom(geom, tms: TileMatrixSet):
-    return func.ST_AsMVTGeom(geom, tile_envelope(tms), constant(EXTENT), constant(BUFFER),
+    """ST_AsMVTGeom against the tile's envelope, computed once per statement (a scalar
+    subquery: an InitPlan), not once per row as a function of the prepared statement's
+    parameters would be."""
+    once = sa.select(tile_envelope(tms)).scalar_subquery()
+    return func.ST_AsMVTGeom(geom, once, constant(EXTENT), constant(BUFFER),
                              sa.true()).label("geom")
 
 
