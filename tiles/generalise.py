@@ -19,11 +19,11 @@ WorldCRS84Quad tile at z has the scale of z + 1):
   one point at its centroid with `point_count` (and `cluster=true` when more than one);
   a group of one keeps the feature's attributes and id.
 
-Generalised and capped features carry their id and the tile fields a small-scale map
-styles by (categories, classes, flags, counts); the fields that name or measure each
-feature (natural key, label, search fields, decimal measures: a distinct value per
-feature, most of a tile's bytes) arrive with the detail zooms, where a feature is big
-enough to be read (`fields_at`).
+Generalised features of street-scale layers (from `STREET_ZOOM`: parcels, buildings)
+carry their id and the tile fields a map styles by (categories, classes, flags,
+counts); the fields that name or measure each feature (natural key, label, search
+fields, decimal measures: a distinct value per feature, most of a dense tile's bytes)
+arrive with the detail zooms, where a feature is big enough to be read (`fields_at`).
 
 A layer may override `generalise_below`, `cluster_below` in `Layer.extra`.
 """
@@ -43,6 +43,7 @@ SIMPLIFY_PX = 0.25
 MIN_SIZE_PX = 1.0
 CLUSTER_PX = 8
 CAP_MAX_ZOOM = 12
+STREET_ZOOM = 14         # layers starting here hold features a few metres across
 FEATURE_BUDGET = {z: (8000 if z <= 10 else 16000) for z in range(CAP_MAX_ZOOM + 1)}
 
 DETAIL, GENERALISED, CAPPED, CLUSTERED = "detail", "generalised", "capped", "clustered"
@@ -95,9 +96,11 @@ def plan_for(layer, tile: Tile, shared_by: int = 1, budget: int | None = None) -
 
 def fields_at(layer, mode: str) -> tuple[str, ...]:
     """The tile fields `layer` carries in tiles of `mode`: all of them at detail (and in
-    clusters of one); generalised, those a small-scale map styles by (see the module's
-    note), not the ones that name or measure each feature."""
-    if mode in (DETAIL, CLUSTERED):
+    clusters of one), and in layers shown before street scale (wards, zones, roads:
+    their names are what a small-scale map labels); generalised, a street-scale layer's
+    (parcels, buildings) only those a map styles by, not the ones that name or measure
+    each feature (see the module's note)."""
+    if mode in (DETAIL, CLUSTERED) or layer.min_zoom < STREET_ZOOM:
         return layer.tile_fields
     return tuple(name for name in layer.tile_fields
                  if name == layer.style.category_field or not _distinct_per_feature(layer, name))
