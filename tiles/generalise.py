@@ -19,11 +19,19 @@ WorldCRS84Quad tile at z has the scale of z + 1):
   one point at its centroid with `point_count` (and `cluster=true` when more than one);
   a group of one keeps the feature's attributes and id.
 
+Generalised features of street-scale layers (from `STREET_ZOOM`: parcels, buildings)
+carry their id and the tile fields a map styles by (categories, classes, flags,
+counts); the fields that name or measure each feature (natural key, label, search
+fields, decimal measures: a distinct value per feature, most of a dense tile's bytes)
+arrive with the detail zooms, where a feature is big enough to be read (`fields_at`).
+
 A layer may override `generalise_below`, `cluster_below` in `Layer.extra`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from .grid import Tile
 
@@ -35,6 +43,7 @@ SIMPLIFY_PX = 0.25
 MIN_SIZE_PX = 1.0
 CLUSTER_PX = 8
 CAP_MAX_ZOOM = 12
+STREET_ZOOM = 14         # layers starting here hold features a few metres across
 FEATURE_BUDGET = {z: (8000 if z <= 10 else 16000) for z in range(CAP_MAX_ZOOM + 1)}
 
 DETAIL, GENERALISED, CAPPED, CLUSTERED = "detail", "generalised", "capped", "clustered"
@@ -62,10 +71,17 @@ def is_point_layer(layer) -> bool:
     return layer.geometry_type.lower() in ("point", "multipoint")
 
 
-def plan_for(layer, tile: Tile, shared_by: int = 1) -> Plan:
+def plan_for(layer, tile: Tile, shared_by: int = 1, budget: int | None = None) -> Plan:
     """The generalisation plan of `layer` at `tile`'s zoom; `shared_by` is the number of
-    line and polygon layers sharing the tile's feature budget."""
+    line and polygon layers sharing the tile's feature budget. With `budget` (a tile that
+    came out over `tiles.bounded`'s size bound) every layer is capped or clustered,
+    whatever the zoom."""
     pixel, z = tile.pixel, tile.scale_zoom
+    if budget is not None:
+        if is_point_layer(layer):
+            return Plan(CLUSTERED, cell=pixel * CLUSTER_PX)
+        return Plan(CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
+                    cap=max(1, budget // max(1, shared_by)))
     if is_point_layer(layer):
         if z < int(layer.extra.get("cluster_below", DEFAULT_DETAIL_ZOOM)):
             return Plan(CLUSTERED, cell=pixel * CLUSTER_PX)
@@ -76,6 +92,27 @@ def plan_for(layer, tile: Tile, shared_by: int = 1) -> Plan:
         return Plan(CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
                     cap=FEATURE_BUDGET[z] // max(1, shared_by))
     return Plan(GENERALISED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX)
+
+
+def fields_at(layer, mode: str) -> tuple[str, ...]:
+    """The tile fields `layer` carries in tiles of `mode`: all of them at detail (and in
+    clusters of one), and in layers shown before street scale (wards, zones, roads:
+    their names are what a small-scale map labels); generalised, a street-scale layer's
+    (parcels, buildings) only those a map styles by, not the ones that name or measure
+    each feature (see the module's note)."""
+    if mode in (DETAIL, CLUSTERED) or layer.min_zoom < STREET_ZOOM:
+        return layer.tile_fields
+    return tuple(name for name in layer.tile_fields
+                 if name == layer.style.category_field or not _distinct_per_feature(layer, name))
+
+
+def _distinct_per_feature(layer, name: str) -> bool:
+    """A field whose values are (nearly) one per feature: its natural key, label and
+    search fields, and decimal measures (areas, heights)."""
+    if name in layer.natural_key or name == layer.label_field or name in layer.search_fields:
+        return True
+    kind = layer.table.c[name].type
+    return isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float)
 
 
 def in_zoom_range(layer, z: int) -> bool:

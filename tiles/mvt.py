@@ -36,6 +36,7 @@ from .generalise import (
     EXTENT,
     GENERALISED,
     MARGIN,
+    fields_at,
     in_zoom_range,
     is_point_layer,
     plan_for,
@@ -99,7 +100,11 @@ def _bbox_size(geom):
 
 
 def _mvt_geom(geom, tms: TileMatrixSet):
-    return func.ST_AsMVTGeom(geom, tile_envelope(tms), constant(EXTENT), constant(BUFFER),
+    """ST_AsMVTGeom against the tile's envelope, computed once per statement (a scalar
+    subquery: an InitPlan), not once per row as a function of the prepared statement's
+    parameters would be."""
+    once = sa.select(tile_envelope(tms)).scalar_subquery()
+    return func.ST_AsMVTGeom(geom, once, constant(EXTENT), constant(BUFFER),
                              sa.true()).label("geom")
 
 
@@ -111,7 +116,7 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
     geom = table.c[tms.geometry_column]
     search = search_envelope(tms)
     ident = table.c[layer.id_column]
-    fields = [table.c[name] for name in layer.tile_fields]
+    fields = [table.c[name] for name in fields_at(layer, mode)]
     if mode == CLUSTERED:
         count = func.count()
         one = constant(1)
@@ -202,23 +207,24 @@ def visible_layers(layers: Iterable, z: int) -> list:
 
 def render_mvt(conn: Connection, layers: Iterable, tile: Tile,
                wheres: Mapping[str, sa.ColumnElement] | None = None,
-               as_of: dt.datetime | None = None) -> bytes:
+               as_of: dt.datetime | None = None, budget: int | None = None) -> bytes:
     """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible), of the
-    database as it was at `as_of` when given."""
-    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False, as_of=as_of)[0]
+    database as it was at `as_of` when given; `budget`: see `generalise.plan_for`."""
+    return render_mvt_versions(conn, layers, tile, wheres, with_versions=False, as_of=as_of,
+                               budget=budget)[0]
 
 
 def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
                         wheres: Mapping[str, sa.ColumnElement] | None = None, *,
-                        with_versions: bool = True, as_of: dt.datetime | None = None
-                        ) -> tuple[bytes, dict[str, int]]:
+                        with_versions: bool = True, as_of: dt.datetime | None = None,
+                        budget: int | None = None) -> tuple[bytes, dict[str, int]]:
     """The uncompressed MVT and the data versions of the visible layers, in one statement
     (with `as_of`: the layers' versions at that instant, built for the request)."""
     shown = visible_layers(layers, tile.scale_zoom)
     if not shown:
         return b"", {}
     shapes = sum(1 for layer in shown if not is_point_layer(layer))
-    plans = [plan_for(layer, tile, shapes) for layer in shown]
+    plans = [plan_for(layer, tile, shapes, budget) for layer in shown]
     # ST_TileEnvelope's zoom in the grid's square quadtree: z + zoom_offset (tiles.grid)
     params = {"z": tile.scale_zoom, "x": tile.x, "y": tile.y,
               "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}

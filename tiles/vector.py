@@ -5,7 +5,8 @@ the layer list, turns the optional CQL2 `filter` (with `filter-lang`, `filter-cr
 `datetime` into SQL conditions per layer by the feature API's rules
 (`layers.filter_rules`), reads the data versions of the tile's layers, and returns the
 tile from the cache or renders it (one statement, see `tiles.mvt`).
-Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"".
+Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"". No
+gzipped tile exceeds `tiles.bounded.MAX_TILE_BYTES` (a heavier one is drawn again capped).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from layers.filter_rules import cql2_clause, datetime_clause
 from layers.registry import get_layer
 from layers.visibility import visible_ids
 
+from .bounded import bounded
 from .cache import TileCache, tile_etag
 from .driver import driver_errors, pooled, psycopg_connection
 from .grid import WEB_MERCATOR_QUAD, Tile, TileMatrixSet, parse_tile
@@ -166,8 +168,9 @@ class VectorTiles:
         with db_errors(), self.engine.connect() as conn:
             versions = {} if as_of.settled() else table_versions(
                 conn, [layer.table_name for layer in shown])
-            cached = self.cache.get_or_render(
-                key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres, as_of.at)))
+            cached = self.cache.get_or_render(key, versions, lambda: bounded(
+                lambda budget: (render_mvt(conn, shown, tile, wheres, as_of.at, budget), {}),
+                _gzip)[0])
         return VectorTile(cached.data, cached.etag, cached.hit)
 
     def _render(self, shown, tile, key, wheres) -> VectorTile:
@@ -202,11 +205,12 @@ class VectorTiles:
 
     def _render_on(self, conn, shown, tile, key, wheres) -> VectorTile:
         if not self.cache.enabled:         # one round trip: the tile and its versions
-            raw, versions = render_mvt_versions(conn, shown, tile, wheres)
-            return VectorTile(_gzip(raw), tile_etag(key, versions), False)
+            packed, versions = bounded(lambda budget: render_mvt_versions(
+                conn, shown, tile, wheres, budget=budget), _gzip)
+            return VectorTile(packed, tile_etag(key, versions), False)
         versions = fast_versions(conn, [layer.table_name for layer in shown])
-        cached = self.cache.get_or_render(
-            key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres)))
+        cached = self.cache.get_or_render(key, versions, lambda: bounded(
+            lambda budget: (render_mvt(conn, shown, tile, wheres, budget=budget), {}), _gzip)[0])
         return VectorTile(cached.data, cached.etag, cached.hit)
 
 

@@ -2,7 +2,8 @@
 registry's tables (never SQL text from user input).
 
 Measures are in metres on the WGS 84 spheroid (`geography`), which is exact for
-Da Nang without choosing a projection. Distance tests keep the GiST index on the
+Da Nang without choosing a projection; the statistics over whole layers sum planar
+measures on the city's own grid (EPSG:5899), several times cheaper per feature. Distance tests keep the GiST index on the
 EPSG:4326 `geom` column useful: an envelope expanded by the distance in degrees
 (`&&`, index-backed) filters first, then `ST_DWithin` on geography decides exactly."""
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 
 import sqlalchemy as sa
 
-from gisdb.model import STORAGE_SRID
+from gisdb.model import METRIC_SRID, STORAGE_SRID
 from layers.layer import Layer
 
 from .inputs import QueryGeometry
@@ -79,6 +80,17 @@ def area_m2(column):
 def length_m(column):
     """Length in metres on the spheroid."""
     return sa.func.ST_Length(sa.func.geography(column))
+
+
+def planar_area_m2(column):
+    """Area in m² on Da Nang's plane (VN-2000 / TM-3, EPSG:5899): within 0.1 % of the
+    spheroid's over the city and several times cheaper, for sums over whole layers."""
+    return sa.func.ST_Area(sa.func.ST_Transform(column, METRIC_SRID))
+
+
+def planar_length_m(column):
+    """Length in metres on Da Nang's plane (see `planar_area_m2`)."""
+    return sa.func.ST_Length(sa.func.ST_Transform(column, METRIC_SRID))
 
 
 def is_area(layer: Layer) -> bool:

@@ -19,7 +19,7 @@ from layers.registry import get_layer
 
 from ..caching import as_of_cache, as_of_version, make_tag
 from .encoding import gzipped
-from .items_sql import joined_page, page_statements
+from .items_sql import FEATURE_PREFIX, feature_id, joined_page, page_statements
 from .links import link, self_and_alternate, with_query
 from .params import ItemsQuery, only_known, output_format, parse_items_query
 from .response import GEOJSON, HTML, ApiResponse
@@ -106,13 +106,20 @@ class _Page:
             raise
 
 
-def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
+def next_query(q: ItemsQuery, last: str | None) -> str:
+    """The `next` page's query: in id order a keyset (`after` the page's last id: an
+    index seek, however deep), sorted pages by `offset`."""
+    if q.sortby or last is None:
+        return q.query_string(offset=q.offset + q.limit, after=None)
+    return q.query_string(offset=None, after=feature_id(last))
+
+
+def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool, last: str | None = None) -> list[dict]:
     links = self_and_alternate(url, q.query_string(), fmt, GEOJSON)
     kind = GEOJSON if fmt == "json" else HTML
     suffix = "" if fmt == "json" else "&f=html"
     if more:
-        links.append(link(with_query(url, q.query_string(offset=q.offset + q.limit)) + suffix,
-                          "next", kind, "next page"))
+        links.append(link(with_query(url, next_query(q, last)) + suffix, "next", kind, "next page"))
     if q.offset > 0:
         prev = max(0, q.offset - q.limit)
         links.append(link(with_query(url, q.query_string(offset=prev or None)) + suffix,
@@ -120,19 +127,19 @@ def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
     return links
 
 
-def _closing(q, url, returned, more, matched) -> bytes:
+def _closing(q, url, returned, more, matched, last=None) -> bytes:
     tail = {"numberReturned": returned}
     if matched is not None:
         tail["numberMatched"] = matched
     tail["timeStamp"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    tail["links"] = _page_links(q, url, "json", more)
+    tail["links"] = _page_links(q, url, "json", more, last)
     return b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
 
 
 def _document(rows: list, q: ItemsQuery, url: str, matched) -> list[bytes]:
     """The FeatureCollection's pieces from the joined rows (`items_sql.joined_page`):
     their bodies in order, then the closing members; the look-ahead row (part NULL)
-    says a next page exists."""
+    says a next page exists, and the page's last feature names the keyset `next`."""
     pieces, returned, more = [b'{"type": "FeatureCollection", "features": ['], 0, False
     for row in rows:
         if row.part is None:
@@ -140,15 +147,23 @@ def _document(rows: list, q: ItemsQuery, url: str, matched) -> list[bytes]:
             break
         pieces.append((b"," if returned else b"") + row.body)
         returned += row.n
-    pieces.append(_closing(q, url, returned, more, matched))
+    pieces.append(_closing(q, url, returned, more, matched, _last_feature(pieces[-1]) if returned else None))
     return pieces
+
+
+def _last_feature(body: bytes) -> str:
+    """The start of the last feature of a joined body (its prefix and id): a feature's
+    prefix can occur nowhere else, as a JSON string would hold its quotes escaped."""
+    start = body.rfind(FEATURE_PREFIX.encode())
+    return body[start:start + len(FEATURE_PREFIX) + 24].decode("ascii", "replace")
 
 
 def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
     more = len(rows) > q.limit
     features = [json.loads(r) for r in rows[: q.limit]]
     doc = {"type": "FeatureCollection", "features": features,
-           "numberReturned": len(features), "links": _page_links(q, url, "html", more)}
+           "numberReturned": len(features),
+           "links": _page_links(q, url, "html", more, rows[q.limit - 1] if more else None)}
     if matched is not None:
         doc["numberMatched"] = matched
     fields = [f for f in layer.fields if q.properties is None or f.name in q.properties]

@@ -1,5 +1,6 @@
 """SQL of an items request, built with SQLAlchemy Core: the WHERE clause (bbox,
-datetime, equality parameters, CQL2 filter), the page (order, limit, offset) and
+datetime, equality parameters, CQL2 filter), the page (order, limit, offset, or the
+keyset `after`: ids above the previous page's last, the `next` links' way) and
 per-row GeoJSON from PostGIS (`ST_AsGeoJSON` of the row), in the requested CRS.
 
 Values are named bound parameters kept apart from the statement, so a request
@@ -48,7 +49,19 @@ def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dic
     if q.as_of is not None:
         values[AS_OF] = q.as_of.at
         shape.append((AS_OF,))
+    if q.after is not None:
+        values["after_id"] = q.after
+        shape.append((AFTER,))
     return tuple(shape), values
+
+
+AFTER = "after"
+FEATURE_PREFIX = '{"type": "Feature", "id": '
+
+
+def feature_id(feature: str) -> int:
+    """The id of a feature text built by `_features` (what a keyset `next` link names)."""
+    return int(feature[len(FEATURE_PREFIX):].split(",", 1)[0])
 
 
 def _type_key(type_: sa.types.TypeEngine) -> tuple:
@@ -112,13 +125,16 @@ def _features(layer: Layer, shape: tuple, conds: list) -> sa.Select:
     t = layer.table
     has_bbox = any(part[0] == "bbox" for part in shape[4:])
     props = _property_columns(layer, properties)
-    page = (sa.select(t.c[layer.id_column].label("id"), *props, t.c.geom)
+    ident = t.c[layer.id_column]
+    if (AFTER,) in shape:         # keyset: the index walk starts past the last id
+        conds = [*conds, ident > sa.bindparam("after_id", type_=sa.BigInteger)]
+    page = (sa.select(ident.label("id"), *props, t.c.geom)
             .where(*conds).order_by(*_order_by(layer, sortby, has_bbox))
             .limit(sa.bindparam("page_limit", type_=sa.Integer))
             .offset(sa.bindparam("page_offset", type_=sa.Integer)).subquery("p"))
     shaped = sa.select(page.c.id, *[page.c[c.name] for c in props],
                        output_geometry(page.c.geom, crs).label("geom")).subquery("f")
-    feature = (sa.literal('{"type": "Feature", "id": ', sa.Text)
+    feature = (sa.literal(FEATURE_PREFIX, sa.Text)
                .concat(sa.cast(shaped.c.id, sa.Text))
                .concat(sa.func.substr(sa.func.ST_AsGeoJSON(shaped.table_valued(), "geom",
                                                             crs.decimals), 19)))

@@ -45,6 +45,9 @@ COMMON_PARAMS = {
                                                    "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
     "offset": _param("offset", "Features to skip (paging; follow the `next` link).",
                      {"type": "integer", "minimum": 0, "default": 0}),
+    "after": _param("after", "Keyset paging in id order: features whose id is above this one "
+                    "(what the `next` links use; not with offset or sortby).",
+                    {"type": "integer", "minimum": 0}),
     "datetime": _param("datetime", "Instant or interval (RFC 3339, open ends `..`).", {"type": "string"}),
     "as_of": _param("as_of", "The database as it was at this instant (RFC 3339 timestamp, UTC "
                     "without an offset, or a date: its start in UTC); in the future: now.",
@@ -66,7 +69,7 @@ def _ref(name: str) -> dict:
 
 
 def _items_path(layer: Layer) -> dict:
-    names = ["f", "bbox", "bbox-crs", "crs", "limit", "offset"]
+    names = ["f", "bbox", "bbox-crs", "crs", "limit", "offset", "after"]
     names += ["datetime"] if layer.time_field else []
     names += ["filter", "filter-lang", "filter-crs", "sortby", "properties", "as_of"]
     params = [_ref(n) for n in names] + [

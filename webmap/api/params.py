@@ -15,9 +15,10 @@ from layers.layer import Layer
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 MAX_OFFSET = 10_000_000
+MAX_AFTER = 2 ** 63 - 1
 FORMATS = {"json": "json", "geojson": "json", "html": "html"}
 COMMON = ("f",)
-ITEMS_PARAMS = ("limit", "offset", "bbox", "bbox-crs", "crs", "properties", "sortby",
+ITEMS_PARAMS = ("limit", "offset", "after", "bbox", "bbox-crs", "crs", "properties", "sortby",
                 "filter", "filter-lang", "filter-crs", "as_of")
 
 
@@ -25,6 +26,7 @@ ITEMS_PARAMS = ("limit", "offset", "bbox", "bbox-crs", "crs", "properties", "sor
 class ItemsQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: int | None = None                         # keyset: ids above this one (id order)
     bbox: Box | None = None
     bbox_crs: Crs = field(default_factory=lambda: crs_from_uri(None))
     crs: Crs = field(default_factory=lambda: crs_from_uri(None))
@@ -87,6 +89,14 @@ def _int(name: str, raw: str, low: int, high: int | None = None) -> int:
     return min(value, high) if high is not None else value
 
 
+def _after(values: dict[str, str]) -> int:
+    """`after`, the keyset of the `next` links: the last id of the previous page, in the
+    default (id) order only; combined with `offset` or `sortby` it would be ambiguous."""
+    if "offset" in values or "sortby" in values:
+        raise InvalidParameter("after pages in id order: it cannot be combined with offset or sortby")
+    return _int("after", values["after"], 0, MAX_AFTER)
+
+
 def parse_bbox(raw: str, crs: Crs) -> Box:
     """`bbox` in the axis order of `bbox-crs` (gisdb.bbox's parser; a CRS84 or EPSG:4326
     box may cross the antimeridian)."""
@@ -113,6 +123,8 @@ def parse_items_query(layer: Layer, pairs: list[tuple[str, str]]) -> ItemsQuery:
         kw["offset"] = _int("offset", values["offset"], 0)
         if kw["offset"] > MAX_OFFSET:
             raise InvalidParameter(f"offset must be at most {MAX_OFFSET}")
+    if "after" in values:
+        kw["after"] = _after(values)
     kw["bbox_crs"] = crs_from_uri(values.get("bbox-crs"), name="bbox-crs")
     if "bbox" in values:
         kw["bbox"] = parse_bbox(values["bbox"], kw["bbox_crs"])

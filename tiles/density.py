@@ -1,0 +1,35 @@
+"""Where a city's tiles are heaviest: the densest tile of a zoom, by the number of
+features (of the layers shown at that zoom) whose bounding-box centre falls in it.
+
+What the tile-size checks (tests and `bench/tile_size_bench.py`) render, so that "no tile
+exceeds the bound" is checked where a tile is fullest, not on a random sample."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import func
+
+from .grid import ORIGIN, Tile
+from .mvt import visible_layers
+
+
+def _tile_index(expr, size: float):
+    return sa.cast(func.floor(expr / size), sa.Integer)
+
+
+def densest_tile(conn: sa.Connection, layers, z: int) -> tuple[Tile, int]:
+    """(the WebMercatorQuad tile at zoom z holding the most feature centres of `layers`
+    shown at z, that count); (None, 0) when no layer has a feature there."""
+    size = 2 * ORIGIN / 2 ** z
+    parts = []
+    for layer in visible_layers(layers, z):
+        geom = layer.table.c.geom_3857
+        cx = (func.ST_XMin(geom) + func.ST_XMax(geom)) / 2 + ORIGIN
+        cy = ORIGIN - (func.ST_YMin(geom) + func.ST_YMax(geom)) / 2
+        parts.append(sa.select(_tile_index(cx, size).label("x"), _tile_index(cy, size).label("y")))
+    if not parts:
+        return None, 0
+    centres = sa.union_all(*parts).subquery("c")
+    row = conn.execute(sa.select(centres.c.x, centres.c.y, func.count().label("n"))
+                       .group_by(centres.c.x, centres.c.y)
+                       .order_by(sa.desc("n")).limit(1)).first()
+    return (Tile(z, row.x, row.y), row.n) if row else (None, 0)
