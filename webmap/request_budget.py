@@ -36,7 +36,7 @@ LIGHT_ITEMS_PARAMS = frozenset({"limit", "offset", "f", "bbox", "bbox-crs", "crs
 
 def is_heavy(path: str, query: str) -> bool:
     """True for the request classes that can scan a large table."""
-    if path in HEAVY_PATHS:
+    if path in HEAVY_PATHS or (path.startswith("/processes/") and path.endswith("/execution")):
         return True
     if path.startswith("/collections/") and path.endswith("/items") and query:
         names = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
