@@ -38,8 +38,6 @@ def _app(settings):
 
 def _close(app) -> None:
     app.extensions["gisdb"].dispose()
-    if "gisdb.jobs" in app.extensions:
-        app.extensions["gisdb.jobs"].engine.dispose()
 
 
 def test_jobs_outlive_the_app_that_accepted_them(own):

@@ -1,11 +1,10 @@
 """The app's job runner (layers.processes.runner), built and started on the first
-processes request of each worker process, with an engine of its own: the read role's,
-with the jobs' statement timeout (GISDB_JOB_TIMEOUT_MS) instead of a request's deadline."""
+processes request of each worker process and kept in its Services (whose `dispose` stops
+it), with an engine of its own: the read role's, with the jobs' statement timeout
+(GISDB_JOB_TIMEOUT_MS) instead of a request's deadline."""
 from __future__ import annotations
 
 import threading
-
-from flask import current_app
 
 from gisdb.engine import make_engine
 from layers.processes.runner import JobRunner
@@ -17,14 +16,13 @@ _LOCK = threading.Lock()
 
 def runner() -> JobRunner:
     """This app's runner, started (it runs no thread when GISDB_JOB_WORKERS is 0)."""
-    app = current_app._get_current_object()
+    found = services()
     with _LOCK:
-        found = app.extensions.get("gisdb.jobs")
-        if found is None:
-            settings = services().settings
+        if found.job_runner is None:
+            settings = found.settings
             workers = settings.job_workers
             engine = make_engine(settings, timeout_ms=settings.job_timeout_ms,
                                  application_name="gisdb-jobs", pool_size=workers + 2,
                                  max_overflow=2)
-            found = app.extensions["gisdb.jobs"] = JobRunner(engine, workers).start()
-    return found
+            found.job_runner = JobRunner(engine, workers).start()
+    return found.job_runner

@@ -15,11 +15,13 @@ from gisdb.settings import Settings
 
 @dataclass
 class Services:
-    """The settings and the read role's engine; the write role's engine on first use."""
+    """The settings and the read role's engine; the write role's engine on first use;
+    the job runner once a processes request started it (webmap.process_jobs)."""
 
     settings: Settings
     engine: sa.Engine
     _write_engine: sa.Engine | None = field(default=None, repr=False)
+    job_runner: object | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def write_engine(self) -> sa.Engine:
@@ -36,7 +38,10 @@ class Services:
             return self._write_engine
 
     def dispose(self) -> None:
-        """Close both engines' pools."""
+        """Stop the job runner; close the engines' pools."""
+        if self.job_runner is not None:
+            self.job_runner.stop()
+            self.job_runner.engine.dispose()
         self.engine.dispose()
         if self._write_engine is not None:
             self._write_engine.dispose()

@@ -107,8 +107,9 @@ class JobRunner:
             try:
                 if self.run_one():
                     continue
-            except Exception:      # the database went away: keep polling
-                log.warning("job runner %s: the queue is not reachable", self.name, exc_info=True)
+            except Exception as exc:      # the database went away: keep polling
+                log.warning("job runner %s: the queue is not reachable (%s)", self.name,
+                            type(exc).__name__)
             self._wake.wait(self.poll_s)
             self._wake.clear()
 
@@ -117,5 +118,5 @@ class JobRunner:
         while not self._stop.wait(self.beat_s):
             try:
                 job_store.beat(self.engine, self.name)
-            except Exception:
-                log.warning("job runner %s: heartbeat failed", self.name, exc_info=True)
+            except Exception as exc:
+                log.warning("job runner %s: heartbeat failed (%s)", self.name, type(exc).__name__)
