@@ -40,12 +40,15 @@ def worker_command(ctx, threads, once):
             done += 1
         click.echo(f"{done} job(s) run")
         return
+    stops = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)      # the threads inherit the mask
     runner.start()
     click.echo(f"job worker {runner.name}: {threads} thread(s); Ctrl-C stops it")
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(stops)
     finally:
         runner.stop()
+        engine.dispose()
 
 
 @jobs_group.command("list")
