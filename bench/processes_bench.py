@@ -9,7 +9,7 @@ prints the medians and the median of the pairs' ratios (ours / baseline):
   process) vs `POST /query/within` of the same area and layers (the process adds the
   breakdowns and the ward parts);
 - the same area as a job (submit, then poll until successful) vs synchronously;
-- `layers.analyst.layer("buildings")` vs `geopandas.read_postgis` of the plain SELECT;
+- `layers.analyst.layer("buildings")` vs `geopandas.read_postgis` of the same statement;
 - the peak Python memory of reading buildings in chunks of 2,000 vs whole.
 
     GISDB_DATABASE_NAME=proc_bench .venv/bin/python bench/processes_bench.py --repeat 7
@@ -89,15 +89,14 @@ def peak(call) -> int:
 def analyst_pairs(settings: Settings, repeat: int) -> None:
     analyst.connect(settings=settings)
     engine = make_engine(settings.for_web(), pool_size=1)
-    sql = ("SELECT id, building_code, use, floors, height_m, ST_AsBinary(geom) AS geometry "
-           "FROM construction.buildings ORDER BY id")
+    stmt = analyst.layer_statement("buildings")        # the same SQL for both
 
     def ours():
         analyst.layer("buildings")
 
     def base():
         with engine.connect() as conn:
-            geopandas.read_postgis(sa.text(sql), conn, geom_col="geometry", crs=4326)
+            geopandas.read_postgis(stmt, conn, geom_col="geometry", crs=4326)
 
     pairs("analyst.layer('buildings') vs geopandas.read_postgis", ours, base, repeat)
     whole = peak(lambda: len(analyst.layer("buildings")))

@@ -99,7 +99,8 @@ def _frame(rows, keys):
     import pandas
     import shapely
 
-    frame = pandas.DataFrame.from_records(rows, columns=list(keys))
+    # plain tuples: pandas probes each Row for namedtuple fields, a slow key lookup
+    frame = pandas.DataFrame.from_records([tuple(row) for row in rows], columns=list(keys))
     geometry = shapely.from_wkb(frame.pop("geometry").to_numpy())
     return geopandas.GeoDataFrame(frame, geometry=geometry, crs=f"EPSG:{STORAGE_SRID}")
 
