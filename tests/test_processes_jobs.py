@@ -75,16 +75,20 @@ def test_a_job_whose_runner_died_is_marked_failed(own):
             "INSERT INTO meta.jobs (process_id, inputs, owner, status, runner, started, heartbeat) "
             "VALUES ('count-within', '{}', 'anonymous', 'running', 'dead-runner', "
             "now() - interval '1 hour', now() - interval '1 hour') RETURNING id")).scalar_one()
-    JobRunner(web, 1).run_one()
-    app = _app(settings)
+    app = _app(settings)            # no runner runs here (GISDB_JOB_WORKERS=0)
     try:
         client = app.test_client()
-        status = client.get(f"/jobs/{job_id}").get_json()
-        assert status["status"] == "failed" and "runner" in status["message"]
-        failed = client.get(f"/jobs/{job_id}/results")
-        assert failed.status_code == 500 and failed.get_json()["code"] == "JobFailed"
+        for _ in range(2):          # read as failed at once; then failed in the table too
+            status = client.get(f"/jobs/{job_id}").get_json()
+            assert status["status"] == "failed" and "runner" in status["message"]
+            failed = client.get(f"/jobs/{job_id}/results")
+            assert failed.status_code == 500 and failed.get_json()["code"] == "JobFailed"
+            JobRunner(web, 1).run_one()
     finally:
         _close(app)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM meta.jobs WHERE id = :j"),
+                            {"j": job_id}).scalar_one() == "failed"
     assert job_store.report(web, job_id, "dead-runner", 50, "late") is False
 
 

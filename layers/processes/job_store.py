@@ -18,6 +18,7 @@ from .jobs_table import Job
 STALE_S = 60          # a running job whose heartbeat is older than this has lost its runner
 BEAT_S = 10           # how often a runner beats for its running jobs
 MAX_LIST = 100
+LOST = f"the runner of this job stopped (no heartbeat for {STALE_S} s)"
 JOBS = Job.__table__
 
 
@@ -45,9 +46,21 @@ def submit(engine: sa.Engine, process_id: str, inputs: dict, owner: str) -> uuid
                             {"p": process_id, "i": json.dumps(inputs), "o": owner}).scalar_one()
 
 
+def _columns(results: bool = True) -> list:
+    """The table's columns as readers see them: a running job whose runner stopped
+    beating reads as failed even before a runner reaps it (so none looks stuck while no
+    runner is up)."""
+    lost = sa.and_(JOBS.c.status == "running",
+                   JOBS.c.heartbeat < sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, STALE_S))
+    replaced = {"status": sa.case((lost, "failed"), else_=JOBS.c.status),
+                "message": sa.case((lost, LOST), else_=JOBS.c.message)}
+    return [replaced[c.name].label(c.name) if c.name in replaced else c
+            for c in JOBS.c if results or c.name != "results"]
+
+
 def get_job(conn: sa.Connection, job_id: uuid.UUID, owner: str | None = None):
     """The job's row; NotFound when missing or (with `owner`) someone else's."""
-    stmt = sa.select(JOBS).where(JOBS.c.id == job_id)
+    stmt = sa.select(*_columns()).where(JOBS.c.id == job_id)
     if owner is not None:
         stmt = stmt.where(JOBS.c.owner == owner)
     with db_errors():
@@ -60,7 +73,7 @@ def get_job(conn: sa.Connection, job_id: uuid.UUID, owner: str | None = None):
 def list_jobs(conn: sa.Connection, owner: str, *, limit: int = MAX_LIST, offset: int = 0,
               status: tuple[str, ...] = ()) -> list:
     """The owner's jobs, newest first (without their results)."""
-    stmt = (sa.select(*(c for c in JOBS.c if c.name != "results")).where(JOBS.c.owner == owner)
+    stmt = (sa.select(*_columns(results=False)).where(JOBS.c.owner == owner)
             .order_by(JOBS.c.created.desc(), JOBS.c.id).limit(limit).offset(offset))
     if status:
         stmt = stmt.where(JOBS.c.status.in_(status))
