@@ -189,14 +189,24 @@ class Cluster:
         bin_dir = find_pg_bin(self.settings)
         return self._run([str(bin_dir / "pg_ctl"), "status", "-D", str(self.pgdata)]).returncode == 0
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, roles: bool = True) -> None:
         """Initialise if needed, start if not running, wait until it accepts, and make
-        sure the roles exist (a cluster from an earlier version gets them here)."""
+        sure the roles exist (a cluster from an earlier version gets them here; not on a
+        streaming standby, `roles=False`, which is read-only and has the primary's)."""
         if not self.initialised():
             self.init()
         if not self.running():
             self._start_server(timeout)
-        self.ensure_roles()
+        if roles:
+            self.ensure_roles()
+
+    def run_tool(self, name: str, *args: str) -> subprocess.CompletedProcess:
+        """Run PostgreSQL's program `name` (pg_basebackup, pg_ctl, ...) as the cluster's
+        owner; ConfigurationError with its message when it fails."""
+        res = self._run([str(find_pg_bin(self.settings) / name), *args])
+        if res.returncode != 0:
+            raise ConfigurationError(f"{name} failed: {res.stderr.strip()[-800:]}")
+        return res
 
     def ensure_roles(self) -> None:
         """Create the read and web roles if missing (`gisdb.roles`), as the superuser."""

@@ -81,11 +81,13 @@ def make_write_engine(settings: Settings, *, pre_ping: bool = True, **kw) -> Eng
 
 
 def make_engine(settings: Settings, *, timeout_ms: int | None = None,
-                application_name: str = "gisdb", pre_ping: bool = True, **kw) -> Engine:
+                application_name: str = "gisdb", pre_ping: bool = True,
+                url: str | None = None, **kw) -> Engine:
     """A pooled engine for `settings` whose connections carry a statement timeout.
 
     `pre_ping=False` saves a round trip per checkout, for callers that retry a read once
-    on DatabaseUnavailable instead (the tile server's hot path)."""
+    on DatabaseUnavailable instead (the tile server's hot path). `url` names another
+    server of the same database (a read replica) instead of the settings' own."""
     timeout = settings.statement_timeout_ms if timeout_ms is None else timeout_ms
     options = f"-c statement_timeout={int(timeout)} -c idle_in_transaction_session_timeout=600000"
     if settings.read_only:
@@ -93,7 +95,7 @@ def make_engine(settings: Settings, *, timeout_ms: int | None = None,
     kw.setdefault("pool_size", settings.pool_size)
     kw.setdefault("max_overflow", settings.pool_max_overflow)
     engine = sa.create_engine(
-        database_url(settings),
+        _psycopg_url(url) if url else database_url(settings),
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
         pool_timeout=10,

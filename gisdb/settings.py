@@ -6,6 +6,7 @@ Nothing here runs at import time: callers build a `Settings` with `Settings.from
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,6 +36,28 @@ def _switch(env: dict, name: str) -> bool:
 def _names(raw: str | None) -> tuple[str, ...]:
     """A comma-separated list, lower-cased, without blanks."""
     return tuple(part.strip().lower() for part in (raw or "").split(",") if part.strip())
+
+
+def _urls(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated list of database URLs, in order, without blanks: split only at
+    a comma that starts another URL (`scheme://`), so libpq's multi-host form inside one
+    URL (`host=a,b&port=5432,5432`) stays whole."""
+    parts = re.split(r",(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)", raw or "")
+    return tuple(part.strip() for part in parts if part.strip())
+
+
+def _seconds(env: dict, name: str, default: float) -> float:
+    """A duration in seconds (a decimal number, not negative)."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value >= 0:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,9 @@ class Settings:
     max_streams: int = 8                     # GISDB_MAX_STREAMS: live change streams per process
     job_workers: int = 2                     # GISDB_JOB_WORKERS: job threads per app process
     job_timeout_ms: int = 600000             # GISDB_JOB_TIMEOUT_MS: statement timeout of jobs
+    read_urls: tuple[str, ...] = ()          # GISDB_READ_URL: streaming replicas for reads
+    max_replica_lag_s: float = 5.0           # GISDB_MAX_REPLICA_LAG: seconds, then out of rotation
+    replica_wait_ms: int = 500               # GISDB_REPLICA_WAIT_MS: read-your-writes wait
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -106,6 +132,9 @@ class Settings:
             max_streams=_int(env, "GISDB_MAX_STREAMS", 8),
             job_workers=_int(env, "GISDB_JOB_WORKERS", 2),
             job_timeout_ms=_int(env, "GISDB_JOB_TIMEOUT_MS", 600000),
+            read_urls=_urls(env.get("GISDB_READ_URL")),
+            max_replica_lag_s=_seconds(env, "GISDB_MAX_REPLICA_LAG", 5.0),
+            replica_wait_ms=_int(env, "GISDB_REPLICA_WAIT_MS", 500),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -30,6 +30,8 @@ from gisdb.settings import Settings
 from gisdb.temporal import parse_as_of
 
 from .filter_rules import cql2_clause
+from .planning.impact import corridor_impact
+from .planning.reports import ward_report as unit_ward_report
 from .registry import get_layer
 from .time_travel import as_of_statement
 
@@ -138,3 +140,23 @@ def frame_of(stmt: sa.Select):
     with db_errors(), _engine().connect() as conn:
         result = conn.execute(stmt)
         return _frame(result.all(), result.keys())
+
+
+
+def impact(road: str | int | None = None, width_m: float | None = None, corridor=None,
+           at_date: dt.date | None = None):
+    """The parcels and buildings a road widening (`road`, `width_m`) or a drawn
+    `corridor` affects (layers.planning.impact), as a GeoDataFrame (EPSG:4326) with the
+    affected area and share of each."""
+    import geopandas
+    with db_errors(), _engine().connect() as conn:
+        result = corridor_impact(conn, road=road, width_m=width_m, corridor=corridor,
+                                 at_date=at_date)
+    return geopandas.GeoDataFrame.from_features(result.feature_collection(),
+                                                crs=f"EPSG:{STORAGE_SRID}")
+
+
+def ward_report(code: str) -> dict:
+    """The figures of a ward's report (layers.planning.reports), as `/reports/ward/{code}`."""
+    with db_errors(), _engine().connect() as conn:
+        return unit_ward_report(conn, code)

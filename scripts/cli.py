@@ -24,6 +24,8 @@ COMMANDS = {
     "audit": "edit_command:audit_command",
     "raster": "raster_command:raster_group",
     "query": "query_command:query_group",
+    "impact": "impact_command:impact_command",
+    "report": "report_command:report_command",
     "tiles": "tiles_command:tiles_group",
     "hooks": "hooks_command:hooks_group",
     "feed": "feed_command:feed_group",

@@ -56,7 +56,7 @@ class MapSession:
     def wait_tiles(self, layer_id: str):
         self.page.wait_for_function(
             "id => Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
-            ".some(img => img.src.indexOf('/tiles/' + id + '/') >= 0 && img.naturalWidth > 0)",
+            ".some(img => new RegExp('/tiles/(v\\\\d+/)?' + id + '/').test(img.src) && img.naturalWidth > 0)",
             arg=layer_id, timeout=30_000)
 
     def js(self, expression: str, arg=None):

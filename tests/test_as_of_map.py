@@ -4,6 +4,7 @@ instant and identify shows the old value; the History tab lists the edit; the 20
 compare swipe draws both ward sets; the panel fits a phone's screen."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -64,8 +65,8 @@ def test_time_travel_history_and_compare(browser, live, edited):  # noqa: F811
         _move_slider(s, int(edited["before"].timestamp() * 1000))
         s.page.wait_for_function(
             "Array.from(document.querySelectorAll('img.leaflet-tile-loaded')).some(img => "
-            "img.src.indexOf('/tiles/buildings/') >= 0 && img.src.indexOf('as_of=') >= 0)", timeout=30_000)
-        asked = [u for u in s.requests if "/tiles/buildings/" in u and "as_of=" in u]
+            "/\\/tiles\\/(v\\d+\\/)?buildings\\//.test(img.src) && img.src.indexOf('as_of=') >= 0)", timeout=30_000)
+        asked = [u for u in s.requests if re.search(r"/tiles/(v\d+/)?buildings/", u) and "as_of=" in u]
         assert asked and all(as_text(edited["before"])[:19] in u.replace("%3A", ":") for u in asked)
         assert s.js("document.querySelector('.gisdb-time-label').textContent") != "Hiện tại"
 
@@ -98,7 +99,7 @@ def test_time_travel_history_and_compare(browser, live, edited):  # noqa: F811
         s.page.click("#gisdb-time .gisdb-time-now")
         s.page.wait_for_function(
             "Array.from(document.querySelectorAll('img.leaflet-tile-loaded')).some(img => "
-            "img.src.indexOf('/tiles/buildings/') >= 0 && img.src.indexOf('as_of=') < 0)", timeout=30_000)
+            "/\\/tiles\\/(v\\d+\\/)?buildings\\//.test(img.src) && img.src.indexOf('as_of=') < 0)", timeout=30_000)
         assert not s.errors and not s.external
     finally:
         s.context.close()

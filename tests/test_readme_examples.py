@@ -18,6 +18,7 @@ from pathlib import Path
 
 import mapbox_vector_tile
 import numpy as np
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from rasterio.io import MemoryFile
@@ -142,6 +143,10 @@ def json_content(doc: dict) -> int:
     entries, processes, a process's inputs, jobs (0 means the example found nothing)."""
     if "id" in doc and "repairs" in doc:
         return 1                                    # a created feature
+    if isinstance(doc.get("features"), dict):       # a FeatureCollection inside (/query/impact)
+        return len(doc["features"]["features"])
+    if "land_use" in doc:                           # a ward or district report
+        return len(doc["land_use"]) + doc["buildings"]["count"]
     if "inserted" in doc and "unchanged" in doc:
         return doc["inserted"] + doc["updated"] + doc["unchanged"]      # a batch of counts
     if "jobID" in doc:
@@ -171,6 +176,10 @@ def check_curl(line: str, stdout: str, cwd: Path) -> None:
         amount = json_content(json.loads(body))
     elif target.suffix == ".csv":
         amount = len(target.read_text(encoding="utf-8").splitlines()) - 1      # rows under the header
+    elif target.suffix == ".pdf":
+        amount = len(re.findall(rb"/Type\s*/Page\b", target.read_bytes()))      # pages
+    elif target.suffix == ".xlsx":
+        amount = sum(sheet.max_row - 2 for sheet in openpyxl.load_workbook(target).worksheets)  # rows
     elif target.suffix == ".mvt":
         amount = mvt_features(target.read_bytes())
     else:

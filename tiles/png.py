@@ -45,6 +45,7 @@ from .mapnik_style import (
     map_xml,
     register_fonts,
 )
+from .url_version import newest_version
 
 MEDIA_TYPE = "image/png"
 SCALES = (1, 2)
@@ -197,6 +198,7 @@ class ImageTile:
     etag: str
     load: Callable[[], CachedTile]
     media_type: str = MEDIA_TYPE
+    version: int | None = None      # the layers' URL version, when the request named one
 
 
 class PngTiles:
@@ -212,9 +214,11 @@ class PngTiles:
         self._source_worked = False
 
     def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1,
-                    as_of: AsOf | None = None, span: TimeRange | None = None) -> ImageTile:
+                    as_of: AsOf | None = None, span: TimeRange | None = None,
+                    versioned: bool = False) -> ImageTile:
         """The PNG tile of the layers (as of an instant when given: keyed by the instant,
-        and by the data versions too while it is not settled; at the data's time `span`)."""
+        and by the data versions too while it is not settled; at the data's time `span`).
+        `versioned`: its `version` says the layers' URL version (tiles.url_version)."""
         check_scale(scale)
         shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.scale_zoom))
         key = ("png", tile.tms.id, style_digest(layer_ids, tile.tms), ",".join(layer_ids),
@@ -225,9 +229,10 @@ class PngTiles:
         if as_of is not None:
             key += ("as_of", as_of.text)
             tables = [] if as_of.settled() else tables
+        every = data_tables(layer_ids) if versioned and as_of is None else None
         return self._answer(key, tables,
                             lambda: render_layers_png(self.source, layer_ids, tile, scale, as_of,
-                                                      span)[0])
+                                                      span)[0], every)
 
     def base_tile(self, tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)
@@ -235,14 +240,18 @@ class PngTiles:
         key = ("png-base", base_digest(), tile.z, tile.x, tile.y, scale)
         return self._answer(key, [], lambda: render_base_png(tile, scale)[0])
 
-    def _answer(self, key: tuple, tables: list[str], draw: Callable[[], bytes]) -> ImageTile:
+    def _answer(self, key: tuple, tables: list[str], draw: Callable[[], bytes],
+                every: list[str] | None = None) -> ImageTile:
         """The tile's tag now, its bytes when the web layer asks (`load`); both retried once
         on fresh connections when the database was lost: the tile engine is not pre-pinged
         and Mapnik's pool keeps dead connections, so after a restart each pooled connection
-        would otherwise fail one request."""
-        versions = self._retried(lambda: self._versions(tables))
+        would otherwise fail one request. `every`: the tables whose versions make the URL
+        version (a superset of `tables`, read in the same query)."""
+        read = self._retried(lambda: self._versions(tables if every is None else every))
+        versions = {table: read.get(table, 0) for table in tables} if every else read
+        version = None if every is None else newest_version(read.values())
         return ImageTile(tile_etag(key, versions), lambda: self._retried(
-            lambda: self.cache.get_or_render(key, versions, self._gated(draw))))
+            lambda: self.cache.get_or_render(key, versions, self._gated(draw))), version=version)
 
     def _versions(self, tables: list[str]) -> dict:
         if not tables:                # the base map has none: it needs no database

@@ -3,6 +3,8 @@ tileset documents are in `tiles.tilesets`).
 
 URL contracts (all relative to the service root `base`):
 - composite XYZ tiles      {base}/tiles/{l1,l2,...}/{z}/{x}/{y}.mvt
+  (a TileJSON names them at the data version: {base}/tiles/v{version}/{l1,...}/..., see
+  tiles.url_version; with `as_of`, the instant names the data instead)
 - composite TileJSON       {base}/tiles/{l1,l2,...}.json
 - OGC tile of one layer    {base}/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}
 - layer TileJSON           {base}/collections/{layer}/tiles/WebMercatorQuad/tilejson
@@ -77,10 +79,21 @@ def tilejson(layers, tiles_url: str, bounds: list[float], *, name: str | None = 
     }
 
 
-def composite_tiles_url(base: str, layers, params: dict | None = None) -> str:
+def _segment(version: int | None) -> str:
+    """The path segment of a data version (tiles.url_version), or nothing."""
+    return "" if version is None else f"v{version}/"
+
+
+def composite_tiles_url(base: str, layers, params: dict | None = None,
+                        version: int | None = None) -> str:
+    """The XYZ template of composite tiles (at a data version when given, see
+    tiles.url_version)."""
     ids = ",".join(layer.id for layer in layers)
-    return f"{base}/tiles/{ids}/{{z}}/{{x}}/{{y}}.mvt" + _query(params)
+    return f"{base}/tiles/{_segment(version)}{ids}/{{z}}/{{x}}/{{y}}.mvt" + _query(params)
 
 
-def layer_tiles_url(base: str, layer, params: dict | None = None) -> str:
-    return f"{base}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}" + _query(params)
+def layer_tiles_url(base: str, layer, params: dict | None = None,
+                    version: int | None = None) -> str:
+    """The XYZ template of a layer's OGC tiles (at a data version when given)."""
+    return (f"{base}/collections/{layer.id}/tiles/{TMS_ID}/{_segment(version)}{{z}}/{{y}}/{{x}}"
+            + _query(params))

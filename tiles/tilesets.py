@@ -77,14 +77,17 @@ def tileset_url(layer, base: str, kind: TilesetKind, tms: TileMatrixSet) -> str:
     return f"{tilesets_url(layer, base, kind)}/{tms.id}"
 
 
-def _links(tileset: str, base: str, kind: TilesetKind, tms: TileMatrixSet) -> list[dict]:
-    """Links every tileset document carries: itself, its tiling scheme, its tiles."""
+def _links(tileset: str, base: str, kind: TilesetKind, tms: TileMatrixSet,
+           version: int | None = None) -> list[dict]:
+    """Links every tileset document carries: itself, its tiling scheme, its tiles (at a
+    data version when given: immutable tiles, see tiles.url_version)."""
+    tiles = tileset if version is None else f"{tileset}/v{version}"
     return [
         {"rel": "self", "type": JSON, "href": tileset, "title": "this tileset"},
         {"rel": TILING_SCHEME, "type": JSON, "href": f"{base}/tileMatrixSets/{tms.id}",
          "title": "the tiling scheme"},
         {"rel": "item", "type": kind.media_type, "templated": True,
-         "href": tileset + "/{tileMatrix}/{tileRow}/{tileCol}", "title": "a tile"},
+         "href": tiles + "/{tileMatrix}/{tileRow}/{tileCol}", "title": "a tile"},
     ]
 
 
@@ -109,12 +112,13 @@ def _layer_entry(layer, fields: dict[str, str] | None, kind: TilesetKind,
 
 def tileset_metadata(layer, base: str, bounds: list[float], kind: TilesetKind,
                      fields: dict[str, str] | None = None,
-                     tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> dict:
+                     tms: TileMatrixSet = WEB_MERCATOR_QUAD, version: int | None = None) -> dict:
     """The tileset metadata of a layer's tiles of this kind in `tms`; `fields` (name ->
     TileJSON kind) describe vector tiles' attributes. Only WebMercatorQuad's vector
-    tileset links the TileJSON (which stays in WebMercatorQuad)."""
+    tileset links the TileJSON (which stays in WebMercatorQuad). `version`: the data
+    version its tile template carries (the tilesets list, kept for minutes, carries none)."""
     tileset = tileset_url(layer, base, kind, tms)
-    links = _links(tileset, base, kind, tms)
+    links = _links(tileset, base, kind, tms, version)
     if kind is VECTOR and tms is WEB_MERCATOR_QUAD:
         links.append({"rel": "describedby", "type": JSON, "href": tileset + "/tilejson",
                       "title": "TileJSON"})

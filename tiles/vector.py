@@ -10,6 +10,7 @@ Tiles are stored gzipped (level 1: cheaper than the query); empty tiles are b"".
 from __future__ import annotations
 
 import gzip
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ from .cache import TileCache, tile_etag
 from .driver import driver_errors, pooled, psycopg_connection
 from .grid import WEB_MERCATOR_QUAD, Tile, TileMatrixSet, parse_tile
 from .mvt import MEDIA_TYPE, render_mvt, render_mvt_versions, visible_layers
+from .url_version import newest_version
 
 MAX_LAYERS = 16
 GZIP_LEVEL = 1
@@ -45,6 +47,7 @@ class VectorTile:
     etag: str
     hit: bool
     media_type: str = MEDIA_TYPE
+    version: int | None = None      # the layers' URL version, when the request named one
 
     @property
     def empty(self) -> bool:
@@ -55,14 +58,15 @@ class VectorTile:
         return gzip.decompress(self.gzipped) if self.gzipped else b""
 
 
-def make_tile_engine(settings) -> sa.Engine:
+def make_tile_engine(settings, url: str | None = None) -> sa.Engine:
     """An engine for tile SQL: the project's bounded, pre-pinged pool with the statement
     timeout, plus session settings that keep tile plans on the spatial index (no parallel
     workers: a parallel sequential scan is the classic slow tile) and without JIT (its
     compile time dwarfs a tile query). Read-only, so autocommit: no BEGIN/ROLLBACK round
-    trips around each tile. Not pre-pinged either: `VectorTiles` retries once instead."""
+    trips around each tile. Not pre-pinged either: `VectorTiles` retries once instead.
+    `url` names a read replica of the database instead of the settings' own server."""
     engine = make_engine(settings, application_name="gisdb-tiles", pre_ping=False,
-                         isolation_level="AUTOCOMMIT")
+                         isolation_level="AUTOCOMMIT", url=url)
 
     @event.listens_for(engine, "connect")
     def _tile_session(dbapi_conn, _record):
@@ -111,10 +115,17 @@ class VectorTiles:
     def tile(self, layers_text: str, z, x, y, *, filter_text: str | None = None,
              filter_lang: str | None = None, datetime: str | None = None,
              filter_crs: str | None = None, as_of: AsOf | None = None,
-             tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> VectorTile:
-        """The tile of 'layer[,layer...]' at z/x/y of `tms` (raw path values, validated here)."""
+             tms: TileMatrixSet = WEB_MERCATOR_QUAD, version: int | None = None) -> VectorTile:
+        """The tile of 'layer[,layer...]' at z/x/y of `tms` (raw path values, validated here).
+        `version`: the data version the URL named (see tiles.url_version); the tile is then
+        rendered only when it is the current one, else its `version` says the current one."""
         tile = parse_tile(z, x, y, tms=tms)
         layers = parse_layers(layers_text)
+        if version is not None and as_of is None:
+            return self._retried(lambda: self._render_versioned(
+                layers, tile, version, self.conditions(layers, filter_text, filter_lang,
+                                                       datetime, filter_crs),
+                _key(layers, tile, filter_text, filter_lang, datetime, filter_crs)))
         return self.render(layers, tile, filter_text=filter_text, filter_lang=filter_lang,
                            datetime=datetime, filter_crs=filter_crs, as_of=as_of)
 
@@ -123,10 +134,7 @@ class VectorTiles:
         """The tile (cached, or rendered); with `as_of`, as the database was then."""
         wheres = self.conditions(layers, filter_text, filter_lang, datetime, filter_crs)
         shown = visible_layers(layers, tile.scale_zoom)
-        key = ("mvt", tile.tms.id, tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
-               filter_text or "", filter_lang or "", datetime or "")
-        if filter_crs:
-            key += (filter_crs,)
+        key = _key(layers, tile, filter_text, filter_lang, datetime, filter_crs)
         if as_of is not None:
             key += ("as_of", as_of.text)
         if not shown:                      # outside every layer's zoom range: empty tile
@@ -163,11 +171,34 @@ class VectorTiles:
         return VectorTile(cached.data, cached.etag, cached.hit)
 
     def _render(self, shown, tile, key, wheres) -> VectorTile:
-        if wheres or not self.binary:    # a statement built for this request: SQLAlchemy runs it
-            with db_errors(), self.engine.connect() as conn:
-                return self._render_on(conn, shown, tile, key, wheres)
-        with pooled(self.engine) as conn:  # statements built once: prepared, on the driver
+        with self._connection(wheres) as conn:
             return self._render_on(conn, shown, tile, key, wheres)
+
+    def _render_versioned(self, layers, tile, version: int, wheres, key) -> VectorTile:
+        """A tile asked for at a URL version: the versions of all the URL's layers and the
+        tile on one connection; nothing rendered when the version is not the current one."""
+        tables = [layer.table_name for layer in layers]
+        with self._connection(wheres) as conn:
+            versions = fast_versions(conn, tables)
+            current = newest_version(versions.values())
+            if current != version:
+                return VectorTile(b"", "", False, version=current)
+            shown = visible_layers(layers, tile.scale_zoom)
+            kept = {layer.table_name: versions.get(layer.table_name, 0) for layer in shown}
+            try:
+                cached = self.cache.get_or_render(
+                    key, kept, lambda: _consistent(conn, shown, tile, wheres, kept))
+            except _Changed:                # an edit committed in between: not this version
+                return VectorTile(b"", "", False, version=newest_version(
+                    fast_versions(conn, tables).values()))
+        return VectorTile(cached.data, cached.etag, cached.hit, version=current)
+
+    def _connection(self, wheres):
+        """A connection for tile SQL: SQLAlchemy's for statements built per request, the
+        driver's (prepared statements) otherwise."""
+        if wheres or not self.binary:
+            return _sqlalchemy_connection(self.engine)
+        return pooled(self.engine)
 
     def _render_on(self, conn, shown, tile, key, wheres) -> VectorTile:
         if not self.cache.enabled:         # one round trip: the tile and its versions
@@ -177,6 +208,35 @@ class VectorTiles:
         cached = self.cache.get_or_render(
             key, versions, lambda: _gzip(render_mvt(conn, shown, tile, wheres)))
         return VectorTile(cached.data, cached.etag, cached.hit)
+
+
+def _key(layers, tile: Tile, filter_text, filter_lang, datetime, filter_crs) -> tuple:
+    """What a tile's cache key and ETag name besides its layers' data versions."""
+    key = ("mvt", tile.tms.id, tuple(layer.id for layer in layers), tile.z, tile.x, tile.y,
+           filter_text or "", filter_lang or "", datetime or "")
+    return key + (filter_crs,) if filter_crs else key
+
+
+@contextmanager
+def _sqlalchemy_connection(engine):
+    """An engine connection with the database's errors mapped to gisdb.errors."""
+    with db_errors(), engine.connect() as conn:
+        yield conn
+
+
+class _Changed(Exception):
+    """The data changed between reading a tile's versions and rendering it."""
+
+
+def _consistent(conn, shown, tile: Tile, wheres, expected: dict) -> bytes:
+    """The gzipped tile, rendered with its versions in the same statement: raises _Changed
+    (so nothing is cached) when they are not `expected`, the versions its URL named."""
+    if not shown:
+        return b""
+    raw, versions = render_mvt_versions(conn, shown, tile, wheres)
+    if {name: int(versions.get(name, 0)) for name in expected} != expected:
+        raise _Changed
+    return _gzip(raw)
 
 
 def fast_versions(conn, tables: list[str]) -> dict[str, int]:

@@ -5,9 +5,11 @@ from flask import Flask
 
 from gisdb import deadline
 from gisdb.engine import make_engine
+from gisdb.replicas.router import ReadRouter
+from gisdb.replicas.server_log import log_server_changes
 from gisdb.settings import Settings
 
-from . import authz, body_limit, cors, request_budget, request_checks
+from . import authz, body_limit, cors, read_routing, request_budget, request_checks
 from .errors import install_error_handlers
 from .services import Services
 
@@ -25,7 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     settings: Settings = (app.config.get("SETTINGS") or Settings.from_env()).for_web()
     engine = make_engine(settings, application_name="gisdb-web")
     deadline.bound_statements(engine, settings.statement_timeout_ms)
-    app.extensions["gisdb"] = Services(settings=settings, engine=engine)
+    log_server_changes(engine, "the web's primary pool")
+    app.extensions["gisdb"] = Services(settings=settings, primary=engine,
+                                       router=ReadRouter.from_settings(settings, engine))
     install_error_handlers(app)
     cors.install(app)
     authz.install(app)
@@ -52,8 +56,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(changes_views.bp)
     from . import processes_views
     app.register_blueprint(processes_views.bp)
+    from . import report_views
+    app.register_blueprint(report_views.bp)
     _guard(app, settings)
-    tile_fastpath.install(app)      # outermost: plain vector tiles skip the guards
+    tile_fastpath.install(app)      # plain vector tiles skip the guards
+    read_routing.install(app, app.extensions["gisdb"].router)   # outermost: picks the database
     return app
 
 

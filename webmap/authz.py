@@ -36,8 +36,9 @@ def install(app: Flask) -> None:
 
 
 def hidden_layers(app: Flask) -> frozenset[str]:
-    """The layers hidden from anonymous readers (cached per process, see HiddenLayerCache)."""
-    return app.extensions["gisdb.hidden"].get(app.extensions["gisdb"].engine)
+    """The layers hidden from anonymous readers (cached per process, see HiddenLayerCache;
+    read on the primary, like credentials: access follows no lagging replica)."""
+    return app.extensions["gisdb.hidden"].get(app.extensions["gisdb"].primary)
 
 
 def current_principal() -> Principal | None:
@@ -54,7 +55,7 @@ def current_principal() -> Principal | None:
             raise Unauthorized("send the credential as 'Authorization: Bearer <key or token>'",
                                invalid_token=True)
         principal = current_app.extensions["gisdb.authenticator"].principal(
-            services().engine, credential.strip())
+            services().primary, credential.strip())
     g.gisdb_principal = principal
     return principal
 

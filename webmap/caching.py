@@ -31,6 +31,8 @@ CACHE_CONTROL = {
     "private": "private, no-cache",                    # answers to a credential
     # the database as it was at a settled past instant (`as_of`): it never changes
     "as_of": f"public, max-age={YEAR}, immutable",
+    # a tile at the data version its URL names (tiles.url_version): it never changes either
+    "versioned_tile": f"public, max-age={YEAR}, immutable",
     # never stored
     "never": "no-store",                              # errors, health
 }

@@ -96,3 +96,4 @@ def install_error_handlers(app: Flask) -> None:
     def _other(exc: Exception):
         log.exception("unhandled error")
         return error_response("ServerError", "internal server error", 500)
+

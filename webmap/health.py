@@ -13,5 +13,10 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    info = ping(services().engine)   # raises DatabaseUnavailable -> JSON 503
+    """The primary's versions (DatabaseUnavailable -> JSON 503 when it is down), and each
+    read replica's state and lag when GISDB_READ_URL names some."""
+    found = services()
+    info = ping(found.primary)
+    if found.router is not None:
+        info["replicas"] = found.router.report()
     return respond(json_document({"status": "ok", "database": "up", **info}, tagged=False), "never")

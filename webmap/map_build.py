@@ -29,7 +29,7 @@ from .vendor import vendor_url
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
 OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
                "drawquery.js", "panels.js", "time.js", "history_popup.js", "station_chart.js",
-               *EDIT_SCRIPTS)
+               *EDIT_SCRIPTS, "tile_versions.js")
 OWN_STYLES = ("map.css", "time.css", *EDIT_STYLES)
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
@@ -104,6 +104,7 @@ class MapSpec:
     asset_version: str = ""
     visible: tuple[str, ...] = field(default=DEFAULT_VISIBLE)
     hidden: tuple[str, ...] = ()                          # layers hidden from this caller
+    tile_versions: tuple[tuple[str, int], ...] = ()       # (layer, URL version): CDN-safe tiles
 
     def layers(self) -> tuple:
         """The registry's layers this page lists (all but the hidden ones)."""
@@ -238,9 +239,16 @@ def localise_assets(root: folium.Map) -> None:
         element.default_css = [(name, vendor_url(pkg, path)) for name, pkg, path in css]
 
 
+def overlay_url(layer_id: str, version: int | None) -> str:
+    """An overlay's PNG tile template, at its layer's data version when known (immutable:
+    tiles.url_version; tile_versions.js moves it when the layer changes)."""
+    segment = "" if version is None else f"v{version}/"
+    return "/tiles/" + segment + layer_id + "/{z}/{x}/{y}{r}.png"
+
+
 def _overlay(layer: Layer, spec: MapSpec) -> folium.TileLayer:
     return folium.TileLayer(
-        tiles="/tiles/" + layer.id + "/{z}/{x}/{y}{r}.png", attr=OVERLAY_ATTRIBUTION,
+        tiles=overlay_url(layer.id, dict(spec.tile_versions).get(layer.id)), attr=OVERLAY_ATTRIBUTION,
         name=bilingual(layer.title_vi, layer.title_en, spec.lang), overlay=True,
         control=False, show=layer.id in spec.visible, min_zoom=layer.min_zoom,
         max_zoom=MAX_ZOOM, detect_retina=False, gisdb_layer=layer.id, z_index=stack_index(layer.id))

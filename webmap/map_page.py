@@ -23,6 +23,7 @@ from layers.extent import layer_extent
 from layers.land import AdminUnit
 from layers.registry import ALL_LAYERS, get_layer, visible_layers
 from layers.value_labels import value_labels
+from tiles.url_version import layer_url_versions
 
 from .api.response import ApiResponse
 from .caching import make_tag
@@ -141,21 +142,25 @@ def raster_catalog(conn: sa.Connection) -> tuple[tuple[str, str], ...]:
 
 
 def page_spec(focus: str | None, lang: str) -> MapSpec:
+    """What the page shows; its overlays' tile URLs carry the layers' data versions, so
+    the page (and its ETag) changes with the data."""
+    readable = visible_layers()
     with services().engine.connect() as conn:
         centre, zoom = city_view(conn), city_zoom(conn)
         rasters = raster_catalog(conn)
+        versions = tuple(layer_url_versions(conn, readable).items())
         if focus is not None:
             centre = layer_view(conn, focus) or centre
-    shown = {layer.id for layer in visible_layers()}
+    shown = {layer.id for layer in readable}
     hidden = tuple(layer.id for layer in ALL_LAYERS if layer.id not in shown)
     if focus is None:
         return MapSpec(lang=lang, center=centre, zoom=zoom, rasters=rasters,
-                       asset_version=asset_version(), hidden=hidden,
+                       asset_version=asset_version(), hidden=hidden, tile_versions=versions,
                        visible=tuple(i for i in DEFAULT_VISIBLE if i not in hidden))
     layer = get_layer(focus)
     return MapSpec(lang=lang, center=centre, zoom=max(14, layer.min_zoom), focus=focus,
                    visible=(focus,), rasters=rasters, asset_version=asset_version(),
-                   hidden=hidden)
+                   hidden=hidden, tile_versions=versions)
 
 
 def cached_page(spec: MapSpec) -> tuple[str, str]:

@@ -9,6 +9,9 @@ URL contracts (the last path segment may end in `@2x` for 512-pixel tiles at sca
 - `/tiles/{layer1,layer2,...}/{z}/{x}/{y}.png` and `...{y}@2x.png` several layers in one
   image (XYZ order); layers outside their zoom range are left out (transparent).
 - `/tiles/base/{z}/{x}/{y}.png` (and `@2x`) the light offline base map.
+- `/tiles/v{version}/{layers}/...png` and `/collections/{layer}/map/tiles/{tms}/v{version}/
+  {z}/{y}/{x}.png`: the same at a data version (tiles.url_version; what the map asks for):
+  immutable at the current version, a 302 to it otherwise.
 - `/collections/{layer}/map/tiles` and `.../map/tiles/{tms}`: the layer's map tileset
   list and metadata (`tiles.tilesets`), what GDAL's OGCAPI driver follows.
 Every tile has an ETag (its layers' data versions), answers 304 to a matching
@@ -25,10 +28,11 @@ from layers.registry import get_layer
 from tiles import tilejson, tilesets
 from tiles.grid import matrix_set, parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
+from tiles.url_version import UrlVersion, url_version
 
 from .caching import as_of_cache
-from .responses import json_document, respond
-from .tile_http import check_params, image_response, scaled
+from .responses import flask_response, json_document, respond
+from .tile_http import check_params, image_response, moved, requested_version, scaled
 from .tile_services import png_tiles, vector_tiles
 
 bp = Blueprint("png_tiles", __name__)
@@ -43,12 +47,21 @@ def _png_tiles(allowed: frozenset = PNG_PARAMS) -> PngTiles:
     return png_tiles()
 
 
-def _layers_png(layer_ids: tuple[str, ...], tile, scale: int) -> Response:
+def _layers_png(layer_ids: tuple[str, ...], tile, scale: int,
+                versioned: UrlVersion | None = None) -> Response:
+    """The PNG tile of the layers; at a URL version (`versioned`, not with `as_of`, whose
+    instant names the data) immutable, or a redirect to the current version."""
     tiles = _png_tiles(LAYER_PNG_PARAMS)
     as_of = parse_as_of(request.args.get("as_of"))
     span = _datetime(layer_ids, request.args.get("datetime"))
-    return image_response(tiles.layers_tile(layer_ids, tile, scale, as_of, span), "data",
-                          as_of_cache(as_of))
+    versioned = None if as_of is not None else versioned
+    image = tiles.layers_tile(layer_ids, tile, scale, as_of, span, versioned is not None)
+    if versioned is None:
+        return image_response(image, "data", as_of_cache(as_of))
+    if image.version != versioned.version:
+        return flask_response(*moved(versioned, image.version))
+    own = "private" if "Authorization" in request.headers else "versioned_tile"
+    return image_response(image, "data", own)
 
 
 def _datetime(layer_ids: tuple[str, ...], raw: str | None) -> TimeRange | None:
@@ -64,6 +77,12 @@ def _datetime(layer_ids: tuple[str, ...], raw: str | None) -> TimeRange | None:
 @bp.get("/collections/<layer>/map/tiles/<tms>/<z>/<y>/<x>.png")
 @bp.get("/collections/<layer>/map/tiles/<tms>/<z>/<y>/<x>")
 def collection_map_tile(layer: str, tms: str, z: str, y: str, x: str):
+    return _collection_png(layer, tms, z, y, x)
+
+
+def _collection_png(layer: str, tms: str, z: str, y: str, x: str,
+                    versioned: UrlVersion | None = None) -> Response:
+    """One layer's PNG tile in a tile matrix set (row, then column)."""
     ids = parse_layer_list(layer)
     if len(ids) != 1:
         raise InvalidParameter("one layer per collection tile; use /tiles/{a,b}/{z}/{x}/{y}.png")
@@ -71,7 +90,15 @@ def collection_map_tile(layer: str, tms: str, z: str, y: str, x: str):
     x, scale = scaled(x)
     tile = parse_tile(z, x, y, tms=grid)
     check_zoom(ids[0], tile)
-    return _layers_png(ids, tile, scale)
+    return _layers_png(ids, tile, scale, versioned)
+
+
+@bp.get("/collections/<layer>/map/tiles/<tms>/v<version>/<z>/<y>/<x>.png")
+@bp.get("/collections/<layer>/map/tiles/<tms>/v<version>/<z>/<y>/<x>")
+def versioned_collection_map_tile(layer: str, tms: str, version: str, z: str, y: str, x: str):
+    suffix = ".png" if request.path.endswith(".png") else ""
+    versioned = requested_version(version, z, y, x + suffix)
+    return _collection_png(layer, tms, z, y, x, versioned)
 
 
 @bp.get("/collections/<layer>/map/tiles")
@@ -88,8 +115,10 @@ def collection_map_tileset(layer: str, tms: str):
     chosen = get_layer(layer)
     with vector_tiles().engine.connect() as conn:
         bounds = tilejson.layer_bounds(conn, [chosen])
+        version = url_version(conn, [chosen])
     return respond(json_document(tilesets.tileset_metadata(
-        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP, tms=grid)), "listing")
+        chosen, request.url_root.rstrip("/"), bounds, tilesets.MAP, tms=grid,
+        version=version)), "listing")
 
 
 @bp.get("/tiles/base/<z>/<x>/<y>.png")
@@ -104,3 +133,11 @@ def layers_tile(layers: str, z: str, x: str, y: str):
     y, scale = scaled(y)
     tile = parse_tile(z, x, y)
     return _layers_png(parse_layer_list(layers), tile, scale)
+
+
+@bp.get("/tiles/v<version>/<layers>/<z>/<x>/<y>.png")
+def versioned_layers_tile(version: str, layers: str, z: str, x: str, y: str):
+    versioned = requested_version(version, layers, z, x, y + ".png")
+    y, scale = scaled(y)
+    tile = parse_tile(z, x, y)
+    return _layers_png(parse_layer_list(layers), tile, scale, versioned)

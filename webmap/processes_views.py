@@ -105,7 +105,7 @@ def execute_view(process_id: str):
 
 def _submit(process_id: str, inputs: dict):
     """Store a job, wake this process's runner, answer 201 with its status."""
-    engine = services().engine
+    engine = services().primary
     job_id = job_store.submit(engine, process_id, inputs, _owner())
     runner().wake()
     with db_errors(), engine.connect() as conn:
@@ -126,13 +126,13 @@ def jobs_view():
     if set(status) - set(JOB_STATUSES):
         raise InvalidParameter("status must be among " + ", ".join(JOB_STATUSES))
     runner()
-    with db_errors(), services().engine.connect() as conn:
+    with db_errors(), services().primary.connect() as conn:
         jobs = job_store.list_jobs(conn, _owner(), limit=limit, offset=offset, status=status)
     return _json(api.job_list(jobs, _base()))
 
 
 def _job(job_id: str):
-    with db_errors(), services().engine.connect() as conn:
+    with db_errors(), services().primary.connect() as conn:
         return job_store.get_job(conn, job_store.parse_job_id(job_id), _owner())
 
 
@@ -164,5 +164,5 @@ def dismiss_view(job_id: str):
     progress report, the results of a finished one are dropped."""
     _no_params()
     job = _job(job_id)
-    job_store.dismiss(services().engine, job.id, _owner())
+    job_store.dismiss(services().primary, job.id, _owner())
     return _json(api.status_info(_job(job_id), _base()))

@@ -1,6 +1,6 @@
 """HTTP endpoints of the spatial queries and the search: `/query/identify`,
-`/query/near`, `/query/within`, `/query/stats` and `/search`. Each view checks its
-parameters (unknown ones are 400), makes one call into `layers.queries` /
+`/query/near`, `/query/within`, `/query/stats`, `/query/impact` and `/search`. Each
+view checks its parameters (unknown ones are 400), makes one call into `layers.queries` /
 `layers.search`, and answers JSON with an ETag that follows the layers' data versions
 (304 on If-None-Match, decided by `webmap.responses`), Cache-Control and CORS headers."""
 from __future__ import annotations
@@ -16,6 +16,9 @@ from gisdb.temporal import AsOf, parse_as_of
 from gisdb.versions import table_versions
 from layers import queries
 from layers.layer import Layer
+from layers.planning.impact import corridor_impact
+from layers.planning.impact_tables import impact_csv, impact_xlsx
+from layers.planning.reports.tables import MEDIA_TYPES
 from layers.queries import inputs
 from layers.queries.identify import DEFAULT_TOLERANCE_M
 from layers.registry import get_layer
@@ -35,17 +38,19 @@ NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-
 WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of"}
 STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date", "as_of"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
+IMPACT_PARAMS = {"road", "width", "at_date"}
 
 
-def _params(allowed: set[str], extra: set[str] = frozenset()) -> dict:
+def _params(allowed: set[str], extra: set[str] = frozenset(), formats: tuple[str, ...] = ("json",)) -> dict:
     """Query string (and, for POST, a JSON object body's top-level members except the
-    geometry) as one dict; any name outside `allowed | extra` is a 400."""
+    geometry) as one dict; any name outside `allowed | extra` is a 400, and so is an
+    `f` outside `formats`."""
     params = {k: v for k, v in request.args.items()}
     unknown = set(params) - allowed - extra - COMMON
     if unknown:
         raise InvalidParameter("unknown parameter(s): " + ", ".join(sorted(unknown))[:200])
-    if params.get("f", "json") != "json":
-        raise InvalidParameter("f must be json")
+    if params.get("f", "json") not in formats:
+        raise InvalidParameter("f must be " + " or ".join(formats))
     return params
 
 
@@ -63,16 +68,21 @@ def _body() -> dict | None:
     return body
 
 
-def _answer(tables: list[str], compute, as_of: AsOf | None = None) -> Response:
-    """JSON of `compute(conn)`, tagged with the tables' data versions (or the settled
-    instant of `as_of`) and the request; not computed when the client's copy is current
-    (304)."""
+def _json(result) -> ApiResponse:
+    """A query's result as its JSON answer."""
+    return ApiResponse(body=json.dumps(result, ensure_ascii=False, default=str).encode())
+
+
+def _answer(tables: list[str], compute, as_of: AsOf | None = None, render=_json) -> Response:
+    """`render(compute(conn))` (JSON by default), tagged with the tables' data versions
+    (or the settled instant of `as_of`) and the request; not computed when the client's
+    copy is current (304)."""
     with db_errors(), services().engine.connect() as conn:
         versions = as_of_version(as_of, sorted(table_versions(conn, tables).items()))
         tag = make_tag(versions, request.path, sorted(request.args.items()),
                        hashlib.sha256(request.get_data(cache=True)).hexdigest())
-        return respond(ApiResponse(etag=tag, cache=as_of_cache(as_of), later=lambda: ApiResponse(
-            body=json.dumps(compute(conn), ensure_ascii=False, default=str).encode())), "data")
+        return respond(ApiResponse(etag=tag, cache=as_of_cache(as_of),
+                                   later=lambda: render(compute(conn))), "data")
 
 
 def _as_of(p: dict) -> AsOf | None:
@@ -244,6 +254,43 @@ def stats_view():
         conn, layer, p.get("by", "ward"), filter_text=p.get("filter"),
         filter_lang=p.get("filter-lang", "cql2-text"), equals=equals, at_date=p.get("at_date"),
         filter_crs=p.get("filter-crs"), as_of=_at(as_of)), as_of)
+
+
+IMPACT_RENDER = {
+    "json": lambda r: _json(r.document()),
+    "csv": lambda r: ApiResponse(body=impact_csv(r), media_type=MEDIA_TYPES["csv"],
+                                 headers={"Content-Disposition": 'attachment; filename="impact.csv"'}),
+    "xlsx": lambda r: ApiResponse(body=impact_xlsx(r), media_type=MEDIA_TYPES["xlsx"],
+                                  headers={"Content-Disposition": 'attachment; filename="impact.xlsx"'}),
+}
+
+
+def _corridor_body(body: dict | None):
+    """The drawn corridor of a POST: a GeoJSON geometry or Feature, or {"geometry": ...}."""
+    if body is None:
+        return None
+    if "type" in body:
+        return body
+    if set(body) != {"geometry"}:
+        raise InvalidParameter("the body must be a GeoJSON Polygon/MultiPolygon (or {\"geometry\": ...})")
+    return body["geometry"]
+
+
+@bp.route("/query/impact", methods=["GET", "POST"])
+def impact_view():
+    """GET /query/impact?road=ID|NAME&width=M or POST a GeoJSON corridor polygon
+    [&at_date=][&f=json|csv|xlsx]: the parcels and buildings a road widening affects."""
+    p = _params(IMPACT_PARAMS, formats=tuple(IMPACT_RENDER))
+    corridor = _corridor_body(_body())
+    if corridor is None and "road" not in p:
+        raise InvalidParameter("give road and width, or POST a GeoJSON corridor polygon")
+    if corridor is not None and ("road" in p or "width" in p):
+        raise InvalidParameter("give either road and width or a corridor body, not both")
+    at = inputs.date(p.get("at_date"))
+    tables = _tables(tuple(get_layer(n) for n in ("roads", "parcels", "buildings", "admin_units")))
+    return _answer(tables, lambda conn: corridor_impact(
+        conn, road=p.get("road"), width_m=p.get("width"), corridor=corridor, at_date=at),
+        render=IMPACT_RENDER[p.get("f", "json")])
 
 
 @bp.get("/search")

@@ -29,14 +29,15 @@ from gisdb.errors import ServerBusy
 from .wsgi_errors import json_error
 
 PNG_WAIT_S = 2.0
-HEAVY_PATHS = frozenset({"/query/stats", "/query/within", "/query/near", "/query/traffic"})
+HEAVY_PATHS = frozenset({"/query/stats", "/query/within", "/query/near", "/query/traffic", "/query/impact"})
+HEAVY_PREFIXES = ("/reports/", "/processes/")
 # items parameters that keep a request on the indexes: anything else filters or sorts
 LIGHT_ITEMS_PARAMS = frozenset({"limit", "offset", "f", "bbox", "bbox-crs", "crs", "properties"})
 
 
 def is_heavy(path: str, query: str) -> bool:
     """True for the request classes that can scan a large table."""
-    if path in HEAVY_PATHS or (path.startswith("/processes/") and path.endswith("/execution")):
+    if path in HEAVY_PATHS or path.startswith(HEAVY_PREFIXES):
         return True
     if path.startswith("/collections/") and path.endswith("/items") and query:
         names = {name for name, _ in parse_qsl(query, keep_blank_values=True)}

@@ -8,6 +8,9 @@ the two vector tile URLs
     GET /tiles/{layers}/{z}/{x}/{y}.mvt
     GET /collections/{layer}/tiles/{tms}/{z}/{y}/{x}     (WebMercatorQuad or WorldCRS84Quad)
 
+and the same at a data version (`/tiles/v{version}/...`, `.../{tms}/v{version}/...`,
+tiles.url_version: immutable, or a redirect to the current version)
+
 without a query string, and answers them with the very function the Flask views use
 (`webmap.tile_http.tile_result`: same validation, cache, ETag/304/204, gzip and headers)
 over the same lazily built tile service (`webmap.tile_services`),
@@ -27,28 +30,53 @@ from flask import Flask
 from gisdb.errors import NotFound
 from layers.registry import get_layer
 from tiles.grid import MATRIX_SETS, WEB_MERCATOR_QUAD
+from tiles.url_version import UrlVersion
 
 from .authz import hidden_layers
 from .cors import CORS
 from .tile_http import NO_ARGS, tile_result
 from .tile_services import vector_tiles
+from .wsgi_errors import app_error
 
 _COMPOSITE = re.compile(r"/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt")
 _COLLECTION = re.compile(r"/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
-_STATUS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified"}
+# the same at a data version (tiles.url_version): the version is digits, else Flask's 400
+_VERSIONED = re.compile(r"/tiles/v([0-9]{1,18})/(([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt)")
+_VERSIONED_COLLECTION = re.compile(
+    r"/collections/([^/]+)/tiles/([^/]+)/v([0-9]{1,18})/(([^/]+)/([^/]+)/([^/]+))")
+_STATUS = {200: "200 OK", 204: "204 No Content", 302: "302 Found", 304: "304 Not Modified"}
 _CORS = list(CORS.items())          # outside Flask's request cycle: the app's policy by hand
 
 
 def _match(path: str):
-    """(layers, z, x, y, tile matrix set) of a vector tile path this middleware serves,
-    else None."""
+    """(layers, z, x, y, tile matrix set, URL version or None) of a vector tile path this
+    middleware serves, else None."""
     found = _COMPOSITE.fullmatch(path)
     if found is not None:
-        return (*found.groups(), WEB_MERCATOR_QUAD)
+        return (*found.groups(), WEB_MERCATOR_QUAD, None)
     found = _COLLECTION.fullmatch(path)
     if found is None:
-        return None
+        return _match_versioned(path)
     layer, name, z, y, x = found.groups()
+    return _collection_tile(layer, name, z, x, y, None)
+
+
+def _match_versioned(path: str):
+    """`_match` of the versioned tile paths (tiles.url_version)."""
+    found = _VERSIONED.fullmatch(path)
+    if found is not None:
+        version, rest, layers, z, x, y = found.groups()
+        return layers, z, x, y, WEB_MERCATOR_QUAD, UrlVersion(int(version), tuple(rest.split("/")))
+    found = _VERSIONED_COLLECTION.fullmatch(path)
+    if found is None:
+        return None
+    layer, name, version, rest, z, y, x = found.groups()
+    return _collection_tile(layer, name, z, x, y, UrlVersion(int(version), tuple(rest.split("/"))))
+
+
+def _collection_tile(layer: str, name: str, z, x, y, versioned):
+    """The parts of a collection's tile path, when it is a vector layer's tile in a known
+    tile matrix set (else None: Flask answers the 404)."""
     tms = MATRIX_SETS.get(name)
     if tms is None:
         return None                     # Flask answers the 404 of an unknown tile matrix set
@@ -56,7 +84,7 @@ def _match(path: str):
         get_layer(layer)
     except NotFound:
         return None                     # and the 404 of an unknown collection
-    return layer, z, x, y, tms
+    return layer, z, x, y, tms, versioned
 
 
 class TileFastPath:
@@ -84,16 +112,14 @@ class TileFastPath:
         parts = _match(path)
         if parts is None or "HTTP_AUTHORIZATION" in environ or self._hides(parts[0]):
             return self.wsgi_app(environ, start_response)
-        layers, z, x, y, tms = parts
+        layers, z, x, y, tms, versioned = parts
         app = self.app
         try:
             result = tile_result(vector_tiles(app), layers, z, x, y, NO_ARGS,
                                  environ.get("HTTP_IF_NONE_MATCH"),
-                                 environ.get("HTTP_ACCEPT_ENCODING", ""), tms)
+                                 environ.get("HTTP_ACCEPT_ENCODING", ""), tms, versioned)
         except Exception as exc:        # the app's own handlers: the same JSON errors
-            with app.request_context(environ):
-                response = app.finalize_request(app.handle_user_exception(exc))
-            return response(environ, start_response)
+            return app_error(app, environ, start_response, exc)
         status, headers, body, media_type = result
         items = [*headers.items(), *_CORS]
         if media_type is not None:      # 204 / 304 have neither body nor Content-Type

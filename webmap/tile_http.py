@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from flask import Response
+from flask import Response, request
 
 from gisdb.errors import InvalidParameter
 from gisdb.temporal import parse_as_of
 from tiles.grid import WEB_MERCATOR_QUAD, TileMatrixSet
 from tiles.png import ImageTile
+from tiles.url_version import UrlVersion, parse_version
 from tiles.vector import VectorTiles
 
 from .api.response import ApiResponse
@@ -24,6 +25,7 @@ VECTOR_PARAMS = frozenset({"filter", "filter-lang", "filter-crs", "datetime", "a
 NO_ARGS = {"filter_text": None, "filter_lang": None, "filter_crs": None, "datetime": None,
            "as_of": None}
 VECTOR_CACHE_CONTROL = CACHE_CONTROL["vector_tile"]
+VERSIONED_CACHE_CONTROL = CACHE_CONTROL["versioned_tile"]
 
 
 def tile_args(args: Mapping[str, str]) -> dict:
@@ -44,15 +46,23 @@ def tile_args(args: Mapping[str, str]) -> dict:
 
 def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
                 if_none_match: str | None, accept_encoding: str | None,
-                tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> tuple[int, dict, bytes, str | None]:
+                tms: TileMatrixSet = WEB_MERCATOR_QUAD,
+                versioned: UrlVersion | None = None) -> tuple[int, dict, bytes, str | None]:
     """(status, headers, body, media type) of a vector tile request (`options` from
     `tile_args`) on the grid `tms`, for the Flask views and the WSGI fast path alike: 304
-    when the client's copy is current, 204 for an empty tile, gzip when accepted. Errors
+    when the client's copy is current, 204 for an empty tile, gzip when accepted; at a
+    URL version (`versioned`), immutable, or a redirect to the current version. Errors
     raise. Kept to the fewest Python calls: it runs for every tile of every pan."""
-    tile = tiles.tile(layers_text, z, x, y, tms=tms, **options)
     as_of = options["as_of"]
-    headers = {"ETag": etag_header(tile.etag),
-               "Cache-Control": VECTOR_CACHE_CONTROL if as_of is None else _as_of_policy(as_of),
+    if versioned is None or as_of is not None:   # as_of: its own instant names the data
+        tile = tiles.tile(layers_text, z, x, y, tms=tms, **options)
+        policy = VECTOR_CACHE_CONTROL if as_of is None else _as_of_policy(as_of)
+    else:
+        tile = tiles.tile(layers_text, z, x, y, tms=tms, version=versioned.version, **options)
+        if tile.version != versioned.version:
+            return moved(versioned, tile.version)
+        policy = VERSIONED_CACHE_CONTROL
+    headers = {"ETag": etag_header(tile.etag), "Cache-Control": policy,
                "Vary": "Accept-Encoding", "X-Tile-Cache": "hit" if tile.hit else "miss"}
     if if_none_match and matches(if_none_match, tile.etag):
         return 304, headers, b"", None
@@ -62,6 +72,27 @@ def tile_result(tiles: VectorTiles, layers_text: str, z, x, y, options: dict,
         headers["Content-Encoding"] = "gzip"
         return 200, headers, tile.gzipped, tile.media_type
     return 200, headers, tile.body(), tile.media_type
+
+
+def moved(versioned: UrlVersion, current: int) -> tuple[int, dict, bytes, None]:
+    """The answer to a tile URL naming another data version than the current one: a
+    redirect to the current version's URL, never stored (a CDN keeps asking, so the old
+    URL never holds new content, and a client with an old TileJSON still draws)."""
+    return 302, {"Location": versioned.location(current),
+                 "Cache-Control": CACHE_CONTROL["never"]}, b"", None
+
+
+def requested_version(version: str, *rest: str) -> UrlVersion:
+    """The version a tile URL names (400 unless digits), with the path after it and the
+    request's query string (what a redirect to the current version keeps)."""
+    return UrlVersion(parse_version(version), rest, request.query_string.decode("latin-1"))
+
+
+def private_if_credential(headers: dict) -> dict:
+    """A versioned tile answered to a credential is kept by that browser alone."""
+    if headers.get("Cache-Control") == VERSIONED_CACHE_CONTROL and "Authorization" in request.headers:
+        headers["Cache-Control"] = CACHE_CONTROL["private"]
+    return headers
 
 
 def _as_of_policy(as_of) -> str:

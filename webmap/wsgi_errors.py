@@ -21,3 +21,11 @@ def json_error(start_response, status: int, code: str, description: str) -> list
         headers.append(("Retry-After", RETRY_AFTER_S))
     start_response(f"{status} {HTTPStatus(status).phrase}", headers)
     return [body]
+
+
+def app_error(app, environ: dict, start_response, exc: Exception):
+    """Answer `exc` from a middleware with the Flask app's own error handlers (the same
+    JSON as from a view), for errors of the system's tree raised in front of Flask."""
+    with app.request_context(environ):
+        response = app.finalize_request(app.handle_user_exception(exc))
+    return response(environ, start_response)

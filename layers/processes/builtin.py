@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from .catalogue import register
 from .count_within import CountWithin
+from .impact_process import ImpactProcess
+from .report_process import WardReportProcess
 
 
 def register_builtin() -> None:
     """Register every built-in process."""
     register(CountWithin())
+    register(ImpactProcess())
+    register(WardReportProcess())

@@ -11,6 +11,7 @@ from layers.registry import visible_layers
 from .collections import json_schema_type
 from .landing import TITLE
 from .openapi_feed import feed_paths
+from .openapi_planning import planning_paths
 from .openapi_processes import process_paths
 from .openapi_services import service_paths
 from .openapi_traffic import traffic_paths
@@ -134,6 +135,7 @@ def openapi_document(base: str, writes: bool = False) -> dict:
             paths[prefix + "/items/{featureId}"].update(item_writes(layer))
     paths.update(service_paths())
     paths.update(traffic_paths(writes))
+    paths.update(planning_paths())
     if writes:
         paths.update(service_writes())
     paths.update(feed_paths())

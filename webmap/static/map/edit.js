@@ -83,6 +83,7 @@ var GisdbEdit = (function () {
   Editor.prototype.refreshTiles = function (layerId) {
     var overlay = this.app.overlays[layerId];
     if (!overlay) { return; }
+    if (this.app.tileVersions) { this.app.tileVersions.refresh(); return; }   // tile_versions.js
     overlay._gisdbUrl = overlay._gisdbUrl || overlay._url;
     this.tileVersion += 1;
     overlay.setUrl(overlay._gisdbUrl + "?v=" + Date.now().toString(36) + this.tileVersion);
