@@ -7,7 +7,10 @@ An execution is synchronous (200 and the outputs) unless the caller prefers
 `respond-async` or the process says its inputs are large: then a job is stored in
 `meta.jobs` (201, `Location: /jobs/{id}`) and a runner thread runs it outside the
 request. Executing needs the read role on every layer the process reads: a layer hidden
-from the caller is a 401/403, never an answer about it. A job belongs to its caller."""
+from the caller is a 401/403, never an answer about it. A job belongs to its caller.
+Jobs are written and read on the primary (a replica cannot write, and a status read
+right after a submission must see it); a synchronous run reads where the request's
+reads go (webmap.read_routing)."""
 from __future__ import annotations
 
 import json
