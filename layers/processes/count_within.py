@@ -15,7 +15,7 @@ from layers.queries import inputs as query_inputs
 from layers.queries.within import check_area, within
 from layers.registry import get_layer
 
-from .process import ConnectionFactory, Process, Progress, no_progress
+from .process import ConnectionFactory, Process, Progress, json_result, no_progress
 
 LARGE_AREA_M2 = 20e6        # a drawn area larger than this runs as a job
 POLYGON_SCHEMA = {
@@ -76,8 +76,7 @@ class CountWithin(Process):
         "at_date": {"title": "Admin units valid on this date (default: today)", "minOccurs": 0,
                     "maxOccurs": 1, "schema": {"type": "string", "format": "date"}},
     }
-    outputs = {"result": {"title": "Counts, breakdowns and ward parts",
-                          "schema": {"type": "object", "contentMediaType": "application/json"}}}
+    outputs = json_result("Counts, breakdowns and ward parts")
 
     def prepare(self, inputs: dict) -> dict:
         """The geometry a valid polygon within the size limit, the layers known and

@@ -8,7 +8,7 @@ from layers.planning.impact import corridor_impact
 from layers.queries import inputs as query_inputs
 
 from .count_within import POLYGON_SCHEMA
-from .process import ConnectionFactory, Process, Progress, no_progress
+from .process import ConnectionFactory, Process, Progress, json_result, no_progress
 
 
 class ImpactProcess(Process):
@@ -31,8 +31,7 @@ class ImpactProcess(Process):
         "at_date": {"title": "Wards valid on this date (default: today)", "minOccurs": 0,
                     "maxOccurs": 1, "schema": {"type": "string", "format": "date"}},
     }
-    outputs = {"result": {"title": "Corridor, affected features, per-ward totals and totals",
-                          "schema": {"type": "object", "contentMediaType": "application/json"}}}
+    outputs = json_result("Corridor, affected features, per-ward totals and totals")
 
     def prepare(self, inputs: dict) -> dict:
         """A road with a width, or a valid corridor polygon; the date a date."""

@@ -24,6 +24,12 @@ class Progress(Protocol):
         """Record the progress of the run."""
 
 
+def json_result(title: str) -> dict[str, dict]:
+    """The outputs of a process whose one output, `result`, is a JSON object."""
+    return {"result": {"title": title, "schema": {"type": "object",
+                                                  "contentMediaType": "application/json"}}}
+
+
 def no_progress(percent: int, message: str) -> None:
     """The progress callback of a synchronous run: nobody polls it."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from layers.planning.reports import district_report, ward_report
 
-from .process import ConnectionFactory, Process, Progress, no_progress
+from .process import ConnectionFactory, Process, Progress, json_result, no_progress
 
 REPORT_LAYERS = ("admin_units", "parcels", "buildings", "permits", "incidents", "roads")
 
@@ -25,8 +25,7 @@ class WardReportProcess(Process):
         "level": {"title": "ward (default) or district", "minOccurs": 0, "maxOccurs": 1,
                   "schema": {"type": "string", "enum": ["ward", "district"]}},
     }
-    outputs = {"result": {"title": "The report's figures",
-                          "schema": {"type": "object", "contentMediaType": "application/json"}}}
+    outputs = json_result("The report's figures")
 
     def prepare(self, inputs: dict) -> dict:
         """The level defaults to ward."""
