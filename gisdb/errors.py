@@ -162,3 +162,21 @@ class UnsupportedMediaType(InvalidParameter):
     """A request body of a media type the endpoint does not take."""
 
     code = "UnsupportedMediaType"
+
+
+class ResultNotReady(NotFound):
+    """The results of a job that has not finished (OGC API - Processes: 404)."""
+
+    code = "ResultNotReady"
+
+
+class JobFailed(GisdbError):
+    """The results of a job that failed: its message says why (OGC API - Processes: 500)."""
+
+    code = "JobFailed"
+
+
+class JobDismissed(GisdbError):
+    """Raised inside a running job's progress callback once the job was dismissed."""
+
+    code = "JobDismissed"

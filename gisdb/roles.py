@@ -27,10 +27,11 @@ from sqlalchemy.engine import Connection
 
 READ_ROLE = "gisdb_reader"
 WEB_ROLE = "gisdb_web"
-# meta tables the web reads: data versions (ETags, tile cache keys), the raster catalog, and
-# who may do what (gisdb.access: users, keys, grants, hidden layers).
+# meta tables the web reads: data versions (ETags, tile cache keys), the raster catalog,
+# who may do what (gisdb.access: users, keys, grants, hidden layers), and the processes'
+# jobs (changed only through their functions, layers.processes.jobs_table).
 WEB_META_TABLES = ("meta.layer_versions", "meta.rasters", "meta.users", "meta.api_keys",
-                   "meta.grants", "meta.hidden_layers")
+                   "meta.grants", "meta.hidden_layers", "meta.jobs")
 EDIT_ROLE = "gisdb_editor"
 WRITE_ROLE = "gisdb_writer"
 # meta tables the write path appends to (created by later migrations: granted when present)

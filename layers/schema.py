@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from gisdb.history.tables import HISTORY_SCHEMA
 from gisdb.roles import grant_edit, grant_read
 
+from .processes.jobs_table import grant_jobs
 from .registry import SCHEMAS
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -32,6 +33,7 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str:
         command.upgrade(_config(conn), revision)
         grant_read(conn, (*SCHEMAS, HISTORY_SCHEMA))   # idempotent: covers tables and roles added later
         grant_edit(conn, SCHEMAS)
+        grant_jobs(conn)
     return current_revision(engine)
 
 

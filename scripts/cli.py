@@ -29,6 +29,7 @@ COMMANDS = {
     "tiles": "tiles_command:tiles_group",
     "hooks": "hooks_command:hooks_group",
     "feed": "feed_command:feed_group",
+    "jobs": "jobs_command:jobs_group",
     "history": "history_command:history_command",
     "diff": "history_command:diff_command",
     "revert": "history_command:revert_command",

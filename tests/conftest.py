@@ -51,7 +51,7 @@ def app(settings, sample_city):
     from webmap.app import create_app
     application = create_app({"TESTING": True, "SETTINGS": settings})
     yield application
-    application.extensions["gisdb"].engine.dispose()
+    application.extensions["gisdb"].dispose()
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@ def coloured_pixels(data: bytes) -> int:
 def json_content(doc: dict) -> int:
     """How much a JSON answer holds: features, results, units, layers with counts,
     collections, queryables, vector layers, a caller's roles, a created feature, audit
-    entries (0 means the example found nothing)."""
+    entries, processes, a process's inputs, jobs (0 means the example found nothing)."""
     if "id" in doc and "repairs" in doc:
         return 1                                    # a created feature
     if isinstance(doc.get("features"), dict):       # a FeatureCollection inside (/query/impact)
@@ -149,8 +149,10 @@ def json_content(doc: dict) -> int:
         return len(doc["land_use"]) + doc["buildings"]["count"]
     if "inserted" in doc and "unchanged" in doc:
         return doc["inserted"] + doc["updated"] + doc["unchanged"]      # a batch of counts
+    if "jobID" in doc:
+        return 1                                    # a job's status
     for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits",
-                "entries", "versions", "series", "changes"):
+                "entries", "versions", "series", "changes", "processes", "jobs", "inputs"):
         if key in doc:
             return len(doc[key])
     if "roles" in doc:                              # /auth/me

@@ -54,6 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(traffic_views.bp)
     from . import changes_views
     app.register_blueprint(changes_views.bp)
+    from . import processes_views
+    app.register_blueprint(processes_views.bp)
     from . import report_views
     app.register_blueprint(report_views.bp)
     _guard(app, settings)

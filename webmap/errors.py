@@ -35,6 +35,7 @@ STATUS = {
     errors.QueryTimeout: 503,
     errors.DatabaseUnavailable: 503,
     errors.ConfigurationError: 500,
+    errors.JobFailed: 500,
     errors.GisdbError: 500,
 }
 

@@ -30,7 +30,7 @@ from .wsgi_errors import json_error
 
 PNG_WAIT_S = 2.0
 HEAVY_PATHS = frozenset({"/query/stats", "/query/within", "/query/near", "/query/traffic", "/query/impact"})
-HEAVY_PREFIXES = ("/reports/",)
+HEAVY_PREFIXES = ("/reports/", "/processes/")
 # items parameters that keep a request on the indexes: anything else filters or sorts
 LIGHT_ITEMS_PARAMS = frozenset({"limit", "offset", "f", "bbox", "bbox-crs", "crs", "properties"})
 

@@ -19,12 +19,14 @@ from .read_target import read_target
 @dataclass
 class Services:
     """The settings and the read role's engines (the primary's, and the read router's
-    replicas when GISDB_READ_URL names some); the write role's engine on first use."""
+    replicas when GISDB_READ_URL names some); the write role's engine on first use; the
+    job runner once a processes request started it (webmap.process_jobs)."""
 
     settings: Settings
     primary: sa.Engine
     router: ReadRouter | None = None
     _write_engine: sa.Engine | None = field(default=None, repr=False)
+    job_runner: object | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -48,7 +50,10 @@ class Services:
             return self._write_engine
 
     def dispose(self) -> None:
-        """Close every engine's pool."""
+        """Stop the job runner; close every engine's pool."""
+        if self.job_runner is not None:
+            self.job_runner.stop()
+            self.job_runner.engine.dispose()
         self.primary.dispose()
         if self.router is not None:
             self.router.dispose()

@@ -7,6 +7,7 @@ from layers.registry import layers_by_group
 
 from .links import link, self_and_alternate
 from .params import only_known, output_format
+from .processes import PROCESSES_CONFORMANCE
 from .response import HTML, JSON, OPENAPI, ApiResponse
 
 TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
@@ -35,6 +36,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     *TILES_CONFORMANCE,
+    *PROCESSES_CONFORMANCE,
 )
 # OGC API - Features Part 4 (draft, OGC 20-002): declared only while writes are on
 WRITES_CONFORMANCE = tuple("http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/" + name
@@ -58,6 +60,10 @@ def landing(pairs, *, base: str, accept_html: bool) -> ApiResponse:
             link(f"{base}/collections", "data", JSON, "the collections (layers)"),
             link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
                  JSON, "the tiling schemes (tile matrix sets)"),
+            link(f"{base}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", JSON,
+                 "the analyses (OGC API - Processes)"),
+            link(f"{base}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", JSON,
+                 "the caller's jobs"),
         ],
         "groups": groups,
     }

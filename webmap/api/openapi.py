@@ -12,6 +12,7 @@ from .collections import json_schema_type
 from .landing import TITLE
 from .openapi_feed import feed_paths
 from .openapi_planning import planning_paths
+from .openapi_processes import process_paths
 from .openapi_services import service_paths
 from .openapi_traffic import traffic_paths
 from .openapi_writes import item_writes, items_writes, schema_path, service_writes
@@ -141,6 +142,7 @@ def openapi_document(base: str, writes: bool = False) -> dict:
     if writes:
         paths.update(service_writes())
     paths.update(feed_paths())
+    paths.update(process_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": TITLE, "version": "1.0.0",
