@@ -16,8 +16,7 @@ import shapely
 
 from . import names
 from .parcels import Parcels
-from .planted import (Footprints, Planted, fit_to_zone, misplace, plant_permits, record_buildings,
-                      record_permits)
+from .planted import Footprints, Planted, fit_to_zone, misplace, plant_permits, record_buildings, record_permits
 from .rows import Batch, as_multipolygon, ewkb
 from .streets import Plan
 

@@ -74,7 +74,7 @@ def fit_to_zone(plan, p, k, fp: Footprints, base_floors, live, prng) -> None:
     fp.floors[:] = np.where(fp.over, fp.floors, np.where(plant_far, needed, clean))
 
 
-def misplace(plan, p, k, fp: Footprints, live, use, prng) -> None:
+def misplace(plan, p, k, fp: Footprints, live, use, prng) -> tuple[np.ndarray, np.ndarray]:
     """Shift a few buildings onto their west neighbour's parcel, a few into the street in
     front of them (its right-of-way)."""
     g = plan.grid

@@ -70,7 +70,7 @@ def current_ward(geom_column) -> sa.ScalarSelect:
 
 def rounded(value, digits: int = 2) -> sa.ColumnElement:
     """A measure rounded for reading (numeric)."""
-    return sa.func.round(sa.cast(value, sa.Numeric), digits)
+    return sa.func.round(sa.cast(value, sa.Numeric), digits, type_=sa.Numeric)
 
 
 def result(feature_id, measured, limit, excess, unit: str, geom, ward) -> list:

@@ -32,12 +32,13 @@ def _building_against_zone(column, limit_name: str, unit: str):
 
 
 def _footprints() -> sa.Subquery:
-    """Per parcel: footprint and floor area (m²) of the buildings on it."""
+    """Per parcel (LATERAL, one probe of the buildings' parcel index): footprint and
+    floor area (m²) of the standing and rising buildings on it."""
     area = area_m2(Building.geom)
-    return (sa.select(Building.parcel_id.label("parcel_id"), sa.func.sum(area).label("footprint"),
+    return (sa.select(sa.func.sum(area).label("footprint"),
                       sa.func.sum(area * sa.func.coalesce(Building.floors, 1)).label("floor_area"))
-            .where(Building.status.in_(LIVE_STATUSES), Building.parcel_id.is_not(None))
-            .group_by(Building.parcel_id).subquery("footprints"))
+            .where(Building.status.in_(LIVE_STATUSES), Building.parcel_id == Parcel.id)
+            .lateral("footprints"))
 
 
 def _parcel_against_zone(measure, limit_name: str, unit: str):
@@ -49,8 +50,8 @@ def _parcel_against_zone(measure, limit_name: str, unit: str):
         value = measure(f, area_m2(Parcel.geom))
         q = (sa.select(*result(Parcel.id, value, limit, value - limit, unit, Parcel.geom,
                                Parcel.ward_code))
-             .select_from(Parcel).join(f, f.c.parcel_id == Parcel.id)
-             .join(zone, sa.true()).where(value > limit))
+             .select_from(Parcel).join(f, sa.true())
+             .join(zone, sa.true()).where(f.c.footprint.is_not(None), value > limit))
         return ward_filter(q, ward, Parcel.ward_code)
     return query
 
