@@ -1,5 +1,6 @@
-"""The planning rule catalogue over the sample city: every rule finds exactly what the
-generator planted, each uses the spatial indexes, and the ward filter holds."""
+"""The planning rule catalogue over a sample city of this module's own (the shared one
+takes the write tests' features): every rule finds exactly what the generator planted,
+each uses the spatial indexes, and the ward filter holds."""
 from __future__ import annotations
 
 import re
@@ -10,11 +11,20 @@ from sqlalchemy.dialects import postgresql
 
 from layers.planning.rules import RESULT_COLUMNS, RULES, SEVERITIES
 from layers.registry import layer_ids
-from layers.sample import planted_irregularities
+from layers.sample import load_sample_city, planted_irregularities
+
+CITY = dict(scale=0.5, seed=2)
 
 ATTRIBUTE_ONLY = {"no_permit", "permit_expired", "beyond_permit_floors", "beyond_permit_area",
                   "beyond_permit_height", "permit_outside_parcel"}   # joined by ids, not space
 SPATIAL = re.compile(r"st_intersects|st_dwithin|&&", re.I)
+
+
+@pytest.fixture(scope="module")
+def engine(own_database):
+    """A database of this module's own with a sample city no other test writes to."""
+    load_sample_city(own_database[1], **CITY)
+    return own_database[1]
 
 
 def _found(conn, rule, ward=None) -> set[tuple[str, int]]:
@@ -32,8 +42,8 @@ def test_catalogue_entries_are_complete():
         assert tuple(rule.select().selected_columns.keys()) == RESULT_COLUMNS
 
 
-def test_checks_find_every_planted_irregularity_and_nothing_else(engine, sample_city):
-    planted = planted_irregularities(scale=1, seed=1)
+def test_checks_find_every_planted_irregularity_and_nothing_else(engine):
+    planted = planted_irregularities(**CITY)
     with engine.connect() as conn:
         found = set().union(*(_found(conn, rule) for rule in RULES.values()))
     assert {rule_id for rule_id, _ in planted} == set(RULES)      # every rule has cases
@@ -41,7 +51,7 @@ def test_checks_find_every_planted_irregularity_and_nothing_else(engine, sample_
     assert found - planted == set(), "found but never planted"
 
 
-def test_ward_filter_keeps_one_ward(engine, sample_city):
+def test_ward_filter_keeps_one_ward(engine):
     rule = RULES["no_permit"]
     with engine.connect() as conn:
         ward = conn.execute(sa.select(rule.select().subquery().c.ward_code).limit(1)).scalar()
@@ -51,7 +61,7 @@ def test_ward_filter_keeps_one_ward(engine, sample_city):
 
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))
-def test_rule_plan_uses_spatial_indexes(engine, sample_city, rule_id):
+def test_rule_plan_uses_spatial_indexes(engine, rule_id):
     """No spatial predicate is evaluated as a join filter or on a sequential scan: each
     sits on an index scan of a geometry index (a nested loop probing the index)."""
     sql = str(RULES[rule_id].select().compile(dialect=postgresql.psycopg.dialect(),
