@@ -145,7 +145,7 @@ def json_content(doc: dict) -> int:
     if "inserted" in doc and "unchanged" in doc:
         return doc["inserted"] + doc["updated"] + doc["unchanged"]      # a batch of counts
     for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits",
-                "entries", "versions", "series", "changes"):
+                "entries", "versions", "series", "changes", "findings"):
         if key in doc:
             return len(doc[key])
     if "roles" in doc:                              # /auth/me

@@ -144,6 +144,12 @@ def refresh_written(engine: sa.Engine, written) -> None:
             LOG.warning("violations not refreshed after a write to %s: %s", layer_id, exc)
 
 
+def refresh_everywhere(engine: sa.Engine) -> int:
+    """Every rule over the whole city (after loading the sample city, say)."""
+    with engine.begin() as conn:
+        return refresh_violations(conn)
+
+
 def refresh_after_import(engine: sa.Engine, layer_id: str) -> int:
     """After a committed import into `layer_id`: refresh the rules reading it, everywhere."""
     rules = [r.id for r in RULES.values() if layer_id in r.layers]
