@@ -7,7 +7,7 @@ from geoalchemy2 import functions as gf
 
 from gisdb.model import METRIC_SRID
 from layers.construction import Building, Permit
-from layers.land import AdminUnit, Parcel, Zone
+from layers.land import AdminUnit, Parcel
 
 LIVE_STATUSES = ("existing", "under_construction")   # buildings that stand or are being built
 PERMIT_KINDS = ("new", "renovation", "extension")     # permits that allow building
@@ -21,15 +21,6 @@ def metric(geom) -> sa.ColumnElement:
 def area_m2(geom) -> sa.ColumnElement:
     """Area in square metres (EPSG:5899)."""
     return gf.ST_Area(metric(geom))
-
-
-def zone_of(geom_column) -> sa.Subquery:
-    """The zone holding a point on the feature's surface, as a LATERAL subquery (one
-    probe of the zoning layer's spatial index per feature); join it `on true`."""
-    return (sa.select(Zone.zone_code, Zone.max_floors, Zone.max_height_m, Zone.max_coverage_pct,
-                      Zone.max_far)
-            .where(gf.ST_Intersects(Zone.geom, gf.ST_PointOnSurface(geom_column)))
-            .order_by(Zone.id).limit(1).lateral("zone"))
 
 
 def building_ward() -> sa.ScalarSelect:

@@ -8,7 +8,7 @@ from geoalchemy2 import functions as gf
 from layers.construction import Building, Permit
 from layers.land import Parcel
 
-from .measures import LIVE_STATUSES, area_m2, metric, permit_limits, result, ward_filter
+from .measures import LIVE_STATUSES, area_m2, building_ward, metric, permit_limits, result, ward_filter
 from .rule import Rule
 
 AREA_TOLERANCE = 1.02        # floor area may exceed the permit by 2% (survey precision)
@@ -17,32 +17,31 @@ CONSTRUCTION_LAW = "Luật Xây dựng 2014 (sửa đổi 2020), Điều 89; Ngh
 
 
 def _buildings_with_permits(statuses=LIVE_STATUSES):
-    """Buildings joined to their permits' limits (inner join), their ward beside."""
+    """Buildings joined to their permits' limits (inner join)."""
     pl = permit_limits()
     q = (sa.select().select_from(Building).join(pl, pl.c.building_id == Building.id)
-         .outerjoin(Parcel, Parcel.id == Building.parcel_id)
          .where(Building.status.in_(statuses)))
     return q, pl
 
 
 def _no_permit(ward: str | None) -> sa.Select:
     """Standing or rising buildings no permit names."""
-    pl = permit_limits()
+    ward_code = building_ward()
     q = (sa.select(*result(Building.id, sa.literal(0), sa.literal(1), sa.literal(1), "permits",
-                           Building.geom, Parcel.ward_code))
-         .select_from(Building).outerjoin(pl, pl.c.building_id == Building.id)
-         .outerjoin(Parcel, Parcel.id == Building.parcel_id)
-         .where(Building.status.in_(LIVE_STATUSES), pl.c.building_id.is_(None)))
-    return ward_filter(q, ward, Parcel.ward_code)
+                           Building.geom, ward_code))
+         .where(Building.status.in_(LIVE_STATUSES),
+                ~sa.exists().where(Permit.building_id == Building.id)))
+    return ward_filter(q, ward, ward_code)
 
 
 def _expired(ward: str | None) -> sa.Select:
     """Buildings under construction whose every permit has expired."""
     q, pl = _buildings_with_permits(("under_construction",))
     overdue = sa.func.greatest(sa.func.current_date() - pl.c.expires_on, 0)
+    ward_code = building_ward()
     q = q.add_columns(*result(Building.id, overdue, sa.literal(0), overdue, "days", Building.geom,
-                              Parcel.ward_code)).where(pl.c.expired, sa.not_(sa.func.coalesce(pl.c.valid, False)))
-    return ward_filter(q, ward, Parcel.ward_code)
+                              ward_code)).where(pl.c.expired, sa.not_(sa.func.coalesce(pl.c.valid, False)))
+    return ward_filter(q, ward, ward_code)
 
 
 def _beyond(measure, allowed, unit: str, tolerance=lambda limit: limit):
@@ -50,9 +49,10 @@ def _beyond(measure, allowed, unit: str, tolerance=lambda limit: limit):
     def query(ward: str | None) -> sa.Select:
         q, pl = _buildings_with_permits()
         value, limit = measure(), allowed(pl)
+        ward_code = building_ward()
         q = q.add_columns(*result(Building.id, value, limit, value - limit, unit, Building.geom,
-                                  Parcel.ward_code)).where(value > tolerance(limit))
-        return ward_filter(q, ward, Parcel.ward_code)
+                                  ward_code)).where(value > tolerance(limit))
+        return ward_filter(q, ward, ward_code)
     return query
 
 

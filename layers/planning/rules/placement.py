@@ -10,7 +10,7 @@ from layers.construction import Building
 from layers.land import Parcel
 from layers.traffic import Road
 
-from .measures import LIVE_STATUSES, metric, result, ward_filter
+from .measures import LIVE_STATUSES, building_ward, metric, result, ward_filter
 from .rule import Rule
 
 CROSSING_TOLERANCE_M2 = 2.0   # survey slack before a footprint on a neighbour counts
@@ -21,18 +21,17 @@ ROAD_LAW = "Nghị định 11/2010/NĐ-CP (hành lang an toàn đường bộ)"
 def _crossing(ward: str | None) -> sa.Select:
     """Buildings standing on parcels other than their own by more than the tolerance."""
     other = aliased(Parcel)
-    own = aliased(Parcel)
     area = sa.func.sum(gf.ST_Area(gf.ST_Intersection(metric(Building.geom), metric(other.geom))))
     hits = (sa.select(Building.id.label("building_id"), area.label("m2"))
             .join(other, gf.ST_Intersects(other.geom, Building.geom))
             .where(Building.status.in_(LIVE_STATUSES),
                    other.id.is_distinct_from(Building.parcel_id))
             .group_by(Building.id).having(area > CROSSING_TOLERANCE_M2).subquery("crossings"))
+    ward_code = building_ward()
     q = (sa.select(*result(Building.id, hits.c.m2, sa.literal(CROSSING_TOLERANCE_M2),
-                           hits.c.m2 - CROSSING_TOLERANCE_M2, "m²", Building.geom, own.ward_code))
-         .join(hits, hits.c.building_id == Building.id)
-         .outerjoin(own, own.id == Building.parcel_id))
-    return ward_filter(q, ward, own.ward_code)
+                           hits.c.m2 - CROSSING_TOLERANCE_M2, "m²", Building.geom, ward_code))
+         .join(hits, hits.c.building_id == Building.id))
+    return ward_filter(q, ward, ward_code)
 
 
 def _right_of_way(ward: str | None) -> sa.Select:
@@ -44,11 +43,11 @@ def _right_of_way(ward: str | None) -> sa.Select:
             .where(Building.status.in_(LIVE_STATUSES), Road.width_m > 0,
                    gf.ST_DWithin(metric(Building.geom), metric(Road.geom), half))
             .group_by(Building.id).subquery("intrusions"))
+    ward_code = building_ward()
     q = (sa.select(*result(Building.id, hits.c.depth, sa.literal(0), hits.c.depth, "m",
-                           Building.geom, Parcel.ward_code))
-         .join(hits, hits.c.building_id == Building.id)
-         .outerjoin(Parcel, Parcel.id == Building.parcel_id))
-    return ward_filter(q, ward, Parcel.ward_code)
+                           Building.geom, ward_code))
+         .join(hits, hits.c.building_id == Building.id))
+    return ward_filter(q, ward, ward_code)
 
 
 RULES = (
