@@ -34,6 +34,12 @@ def visible_layers() -> tuple[Layer, ...]:
         layer for layer in ALL_LAYERS if layer.id in shown)
 
 
+def source_layers() -> tuple[Layer, ...]:
+    """The visible layers that hold data of their own (not derived): what queries, search
+    and time travel cover when no layer is named."""
+    return tuple(layer for layer in visible_layers() if not is_derived(layer))
+
+
 def layer_groups() -> dict[str, str]:
     """{layer id: group} of every layer (for grants on groups)."""
     return {layer.id: layer.group for layer in ALL_LAYERS}
