@@ -36,6 +36,7 @@ EDIT_ROLE = "gisdb_editor"
 WRITE_ROLE = "gisdb_writer"
 # meta tables the write path appends to (created by later migrations: granted when present)
 EDIT_META_TABLES = ("meta.audit",)
+EDIT_READ_META_TABLES = ("meta.layer_versions",)   # the violations' refresh after a write reads them
 
 _IGNORE_RACE = "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;"
 
@@ -131,6 +132,8 @@ def grant_edit(conn: Connection, layer_schemas: Iterable[str]) -> bool:
     conn.exec_driver_sql("GRANT USAGE ON SCHEMA meta TO " + role)
     for table in _existing(conn, EDIT_META_TABLES):
         conn.exec_driver_sql("GRANT INSERT ON " + table + " TO " + role)
+    for table in _existing(conn, EDIT_READ_META_TABLES):
+        conn.exec_driver_sql("GRANT SELECT ON " + table + " TO " + role)
     for schema in layer_schemas:
         quoted = conn.dialect.identifier_preparer.quote_schema(schema)
         conn.exec_driver_sql("GRANT USAGE ON SCHEMA " + quoted + " TO " + role)

@@ -34,9 +34,11 @@ def prepare(settings: Settings, *, load_sample: bool = True,
         with engine.connect() as conn:
             already = sample_loaded(conn)
         if load_sample and not already:
+            from .planning.violations import refresh_everywhere
             from .sample import load_sample_city
             say(f"Loading the sample city (scale {settings.sample_scale}) on first run...")
             counts = load_sample_city(engine, scale=settings.sample_scale, seed=1, progress=True)
+            refresh_everywhere(engine)
             return f"schema at {revision}; sample city loaded ({sum(counts.values())} features)"
         return f"schema at {revision}; data kept" + (" (sample city already loaded)" if already else "")
     finally:

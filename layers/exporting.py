@@ -45,7 +45,7 @@ def layer_source(layer: Layer, *, filter_text: str | None = None,
     table = layer.table
     return ExportSource(
         name=layer.id, table=table, columns=layer_columns(layer), geometry=table.c.geom,
-        geometry_type=layer.geometry_type,
+        geometry_type="Unknown" if layer.geometry_type == "Geometry" else layer.geometry_type,
         where=tuple(where_clauses(layer, filter_text=filter_text, equals=equals)),
         order_by=(table.c[layer.id_column],), id_name=layer.id_column)
 

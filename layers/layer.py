@@ -10,6 +10,7 @@ GROUPS = {
     "land": ("Đất đai", "Land"),
     "construction": ("Xây dựng", "Construction"),
     "traffic": ("Giao thông", "Traffic"),
+    "planning": ("Kiểm tra quy hoạch", "Planning checks"),
 }
 
 

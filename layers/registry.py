@@ -8,11 +8,14 @@ from gisdb.errors import NotFound
 
 from . import construction, land, traffic
 from .layer import GROUPS, Layer
+from .planning import violations_table
 from .visibility import hidden_from_caller, visible_ids
 
-ALL_LAYERS: tuple[Layer, ...] = land.LAYERS + construction.LAYERS + traffic.LAYERS
+ALL_LAYERS: tuple[Layer, ...] = (land.LAYERS + construction.LAYERS + traffic.LAYERS
+                                  + violations_table.LAYERS)
 _BY_ID = {layer.id: layer for layer in ALL_LAYERS}
 SCHEMAS = ("land", "construction", "traffic")
+DERIVED_SCHEMAS = (violations_table.SCHEMA,)     # created by their own migration (0010)
 
 
 def get_layer(layer_id: str) -> Layer:
@@ -29,6 +32,12 @@ def visible_layers() -> tuple[Layer, ...]:
     shown = set(visible_ids(_BY_ID))
     return ALL_LAYERS if len(shown) == len(ALL_LAYERS) else tuple(
         layer for layer in ALL_LAYERS if layer.id in shown)
+
+
+def source_layers() -> tuple[Layer, ...]:
+    """The visible layers that hold data of their own (not derived): what queries, search
+    and time travel cover when no layer is named."""
+    return tuple(layer for layer in visible_layers() if not is_derived(layer))
 
 
 def layer_groups() -> dict[str, str]:
@@ -55,10 +64,16 @@ def tracked_tables() -> list[tuple[str, str]]:
 
 
 def history_tracked() -> list[tuple[str, sa.Table]]:
-    """(layer id, table) of every table whose history is kept: the layers, and the
-    traffic counts under the id `traffic_counts`."""
+    """(layer id, table) of every table whose history is kept: the layers (but derived
+    ones, such as the violations), and the traffic counts under the id `traffic_counts`."""
     from .traffic import TrafficCount
-    return [(layer.id, layer.table) for layer in ALL_LAYERS] + [("traffic_counts", TrafficCount.__table__)]
+    return ([(layer.id, layer.table) for layer in ALL_LAYERS if not is_derived(layer)]
+            + [("traffic_counts", TrafficCount.__table__)])
+
+
+def is_derived(layer: Layer) -> bool:
+    """A layer computed from others (the violations): read-only, no history, no feed."""
+    return bool(layer.extra.get("derived"))
 
 
 def history_target(layer_id: str) -> sa.Table:

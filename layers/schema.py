@@ -13,7 +13,7 @@ from gisdb.history.tables import HISTORY_SCHEMA
 from gisdb.roles import grant_edit, grant_read
 
 from .processes.jobs_table import grant_jobs
-from .registry import SCHEMAS
+from .registry import DERIVED_SCHEMAS, SCHEMAS
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -31,10 +31,18 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str:
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS meta")
         command.upgrade(_config(conn), revision)
-        grant_read(conn, (*SCHEMAS, HISTORY_SCHEMA))   # idempotent: covers tables and roles added later
-        grant_edit(conn, SCHEMAS)
+        derived = _existing_schemas(conn, DERIVED_SCHEMAS)
+        grant_read(conn, (*SCHEMAS, *derived, HISTORY_SCHEMA))   # idempotent: covers tables and roles added later
+        grant_edit(conn, (*SCHEMAS, *derived))
         grant_jobs(conn)
     return current_revision(engine)
+
+
+def _existing_schemas(conn: sa.Connection, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `names` the database has (a migration below their own creates none)."""
+    found = set(conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname = ANY(:names)"),
+                             {"names": list(names)}).scalars())
+    return tuple(n for n in names if n in found)
 
 
 def current_revision(engine: sa.Engine) -> str | None:

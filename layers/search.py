@@ -19,7 +19,7 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
 from layers.queries import expressions as ex
-from layers.registry import get_layer, visible_layers
+from layers.registry import get_layer, source_layers
 
 MAX_QUERY_CHARS = 100
 MAX_LIMIT = 50
@@ -227,7 +227,7 @@ def search(conn: Connection, q: str, layers: tuple[Layer, ...] | None = None,
         raise InvalidParameter(f"q is longer than {MAX_QUERY_CHARS} characters")
     if not 1 <= int(limit) <= MAX_LIMIT:
         raise InvalidParameter(f"limit must be between 1 and {MAX_LIMIT}")
-    chosen = tuple(layers) if layers else visible_layers()
+    chosen = tuple(layers) if layers else source_layers()
     best: dict[tuple, dict] = {}
     with db_errors():
         folded = " ".join((conn.execute(sa.select(sa.func.meta.fold(text))).scalar_one()).split())

@@ -33,6 +33,7 @@ COMMANDS = {
     "history": "history_command:history_command",
     "diff": "history_command:diff_command",
     "revert": "history_command:revert_command",
+    "check": "check_command:check_command",
 }
 
 

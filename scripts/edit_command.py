@@ -15,6 +15,7 @@ from gisdb.editing.staff import edit_one, geometry_input, parse_sets
 from gisdb.engine import make_engine
 from gisdb.errors import InvalidParameter
 from layers.importing import import_target
+from layers.planning.violations import refresh_written
 
 from .context import settings_from, user_errors
 
@@ -44,6 +45,7 @@ def edit_command(ctx, layer_id, feature_id, sets, geometry, crs, delete, comment
         result = edit_one(engine, target, feature_id, writer, crs_from_uri(crs, name="--crs"),
                           properties=parse_sets(sets), delete=delete,
                           geometry=geometry_input(geometry) if geometry else None)
+        refresh_written(engine, [(result.layer, result.feature_id)])
     finally:
         engine.dispose()
     done = "deleted" if delete else f"updated (version {result.version})"

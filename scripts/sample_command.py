@@ -28,6 +28,7 @@ def sample_command(ctx, scale, seed, replace, irregular_file, file_only, as_json
     """Load the sample city of Da Nang into every layer, streamed with a progress bar."""
     if file_only and not irregular_file:
         raise click.UsageError("--file-only needs --irregular-file PATH")
+    from layers.planning.violations import refresh_everywhere
     from layers.sample import load_sample_city, write_irregular_file
     if irregular_file:
         info = write_irregular_file(irregular_file)
@@ -40,6 +41,7 @@ def sample_command(ctx, scale, seed, replace, irregular_file, file_only, as_json
                          application_name="gisdb-sample")
     try:
         counts = load_sample_city(engine, scale=scale, seed=seed, progress=True, replace=replace)
+        counts["violations"] = refresh_everywhere(engine)
     finally:
         engine.dispose()
     if as_json:
@@ -47,4 +49,4 @@ def sample_command(ctx, scale, seed, replace, irregular_file, file_only, as_json
         return
     for layer_id, count in counts.items():
         click.echo(f"{layer_id:<18} {count:>10,}")
-    click.echo(f"{'total features':<18} {sum(v for k, v in counts.items() if k != 'traffic_counts'):>10,}")
+    click.echo(f"{'total features':<18} {sum(v for k, v in counts.items() if k not in ('traffic_counts', 'violations')):>10,}")

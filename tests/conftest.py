@@ -41,9 +41,13 @@ def engine(settings) -> sa.Engine:
 
 @pytest.fixture(scope="session")
 def sample_city(engine) -> dict[str, int]:
-    """Loads the default sample city once per session; returns counts per layer."""
+    """Loads the default sample city once per session, with its violations layer;
+    returns counts per layer."""
+    from layers.planning.violations import refresh_everywhere
     from layers.sample import load_sample_city
-    return load_sample_city(engine, scale=1, seed=1)
+    counts = load_sample_city(engine, scale=1, seed=1)
+    counts["violations"] = refresh_everywhere(engine)
+    return counts
 
 
 @pytest.fixture(scope="session")

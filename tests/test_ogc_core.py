@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gisdb.crs import CRS84
+from layers.layer import GROUPS
 from layers.registry import ALL_LAYERS, get_layer
 from ogc_rows import db_count, ogc_app, ogc_client, ogc_counts, ogc_engine, ogc_settings  # noqa: F401
 
@@ -34,7 +35,7 @@ def test_landing_page_links(ogc_client):
         assert rel in links, rel
     assert links["service-desc"]["href"].endswith("/api")
     assert links["data"]["href"].endswith("/collections")
-    assert {g["id"] for g in doc["groups"]} == {"land", "construction", "traffic"}
+    assert {g["id"] for g in doc["groups"]} == set(GROUPS)
     html = ogc_client.get("/", headers={"Accept": "text/html,*/*;q=0.8"})
     assert html.content_type.startswith("text/html")
     assert "buildings" in html.get_data(as_text=True) and "Giao thông" in html.get_data(as_text=True)

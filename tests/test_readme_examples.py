@@ -152,7 +152,7 @@ def json_content(doc: dict) -> int:
     if "jobID" in doc:
         return 1                                    # a job's status
     for key in ("features", "results", "collections", "vector_layers", "tileMatrixSetLimits",
-                "entries", "versions", "series", "changes", "processes", "jobs", "inputs"):
+                "entries", "versions", "series", "changes", "processes", "jobs", "inputs", "findings"):
         if key in doc:
             return len(doc[key])
     if "roles" in doc:                              # /auth/me

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from .api import collections as api_collections
+from .api import compliance as api_compliance
 from .api import history as api_history
 from .api import items as api_items
 from .api import landing as api_landing
@@ -89,3 +90,8 @@ def item(layer_id: str, feature_id: str):
 def item_history(layer_id: str, feature_id: str):
     return respond(api_history.feature_versions(services().engine, layer_id, feature_id, _pairs(),
                                                 base=_base(), accept_html=_accept_html()), "data")
+
+
+@bp.get("/collections/<layer_id>/items/<feature_id>/compliance")
+def item_compliance(layer_id: str, feature_id: str):
+    return respond(api_compliance.compliance(services().engine, layer_id, feature_id, _pairs()), "data")

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from gisdb.engine import db_errors
 from layers.layer import Layer
-from layers.registry import visible_layers
+from layers.registry import source_layers
 from layers.time_travel import as_of_statement
 
 from . import expressions as ex
@@ -56,7 +56,7 @@ def identify(conn: Connection, lon, lat, layers: tuple[Layer, ...] | None = None
     tol = number(tolerance_m, "tolerance", low=0, high=MAX_TOLERANCE_M)
     per_layer = max(1, min(int(per_layer), MAX_PER_LAYER))
     at = at_date or dt.date.today()
-    chosen = tuple(layers) if layers else visible_layers()
+    chosen = tuple(layers) if layers else source_layers()
     pt = ex.point_literal(x, y)
     union = sa.union_all(*(_layer_select(layer, pt, y, tol, at, per_layer) for layer in chosen))
     sub = union.subquery()

@@ -18,7 +18,7 @@ from shapely.geometry import shape
 
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
-from layers.registry import get_layer, visible_layers
+from layers.registry import get_layer, source_layers
 
 MAX_VERTICES = 10_000                 # of a drawn or posted geometry
 MAX_GEOJSON_CHARS = 1_000_000
@@ -102,7 +102,7 @@ def layer_list(value, *, default: tuple[Layer, ...] | None = None) -> tuple[Laye
     """Layers from ids (a list, or a comma-separated string); all layers when empty.
     An unknown id is a 400 here (not a 404): the request is wrong, not a resource."""
     if value is None or value == "" or value == []:
-        return visible_layers() if default is None else default
+        return source_layers() if default is None else default
     ids = value.split(",") if isinstance(value, str) else list(value)
     out: list[Layer] = []
     for raw in ids:

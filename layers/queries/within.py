@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
-from layers.registry import visible_layers
+from layers.registry import source_layers
 from layers.time_travel import as_of_statement
 
 from . import expressions as ex
@@ -88,7 +88,7 @@ def within(conn: Connection, geometry: QueryGeometry, layers: tuple[Layer, ...] 
     check_area(geometry)
     n_ids = integer(feature_ids, "features", low=0, high=MAX_IDS)
     at = at_date or dt.date.today()
-    chosen = tuple(layers) if layers else visible_layers()
+    chosen = tuple(layers) if layers else source_layers()
     clip = ex.geometry_literal(geometry)
     stmt = sa.union_all(*(_aggregate(layer, geometry, clip, at) for layer in chosen))
     with db_errors():

@@ -18,16 +18,19 @@ Deliberate irregularities, for the analyses to find:
   `permitted_floors` equals the limit, so they exceed their permit too);
 - buildings without a permit: ~6% of buildings built since 1995 (or under construction)
   and half of the older ones have no row in `permits`;
+- every rule of the planning catalogue (`layers.planning.rules`) has planted cases and
+  the rest of the city breaks none (`planted`): `planted_irregularities(scale, seed)`
+  returns every (rule id, feature id) planted;
 - invalid geometries live only in a separate raw file: `write_irregular_file(path)`
   writes a GeoJSON of parcels with two bow-tie polygons, an empty geometry, a point
   among polygons, a duplicate natural key and a missing required attribute, and returns
   where each problem is.
 """
 from .extent import CORE_BBOX, WIDE_BBOX, bbox_for
-from .generate import generate
+from .generate import generate, planted_irregularities
 from .irregular import write_irregular_file
 from .land import land_polygon, real_city
 from .load import clear_layers, load_sample_city, sample_state
 
-__all__ = ["load_sample_city", "write_irregular_file", "generate", "clear_layers", "sample_state", "bbox_for",
+__all__ = ["load_sample_city", "write_irregular_file", "generate", "planted_irregularities", "clear_layers", "sample_state", "bbox_for",
            "CORE_BBOX", "WIDE_BBOX", "land_polygon", "real_city"]

@@ -6,7 +6,8 @@ from 1 July 2025, with their official codes, OpenStreetMap names and boundaries.
 validity intervals end exclusively: `valid_to` is the first day a unit is no longer
 valid (2025-07-01 for the old ones), so on 30 June 2025 the old ones are valid and on
 1 July the new ones. Every cell of the grid lies in one old and one new ward (`cells`),
-so every parcel does too. Zones (quy hoạch phân khu) are 4 x 6 cell tiles.
+so every parcel does too. Zones (quy hoạch phân khu) are 4 x 6 cell tiles; every
+PROTECTED_EVERY-th is planned as a park (DKV), which investment projects must avoid.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .wards import CAM_LE_FROM, CITY, CITY_FROM, DISTRICTS, REFORM
 DISTRICT_CODES = tuple(DISTRICTS)
 ADMIN_COLUMNS = ("id", "code", "name", "name_en", "level", "parent_code", "population",
                  "valid_from", "valid_to", "geom")
+PROTECTED_EVERY = 23            # every 23rd zone is a park (protected from building projects)
 ZONE_COLUMNS = ("id", "zone_code", "name", "planned_use", "max_floors", "max_height_m",
                 "max_coverage_pct", "max_far", "plan_name", "approved_on", "geom")
 
@@ -113,11 +115,15 @@ def zoning_batch(plan: Plan, id_base: int = 0) -> Batch:
                                                      60.0))
     far = np.where(use == "TMD", np.round(rng.uniform(8, 13, nz), 1),
                    np.where(use == "ODT", np.round(floors * 0.8, 1), 1.8))
+    protected = np.arange(nz) % PROTECTED_EVERY == PROTECTED_EVERY // 3
+    protected[0] |= not protected.any()
+    use = np.where(protected, "DKV", use)
     quads = plan.grid.cell_quads(plan.ci, plan.cj)
     order = np.argsort(zone, kind="stable")
     bounds = np.searchsorted(zone[order], np.arange(nz + 1))
     district = plan.attrs["district"][first]
-    title = {"TMD": "Khu thương mại - dịch vụ", "ODT": "Khu dân cư đô thị", "ONT": "Khu dân cư nông thôn"}
+    title = {"TMD": "Khu thương mại - dịch vụ", "ODT": "Khu dân cư đô thị", "ONT": "Khu dân cư nông thôn",
+             "DKV": "Khu cây xanh - công viên"}
     rows = []
     for z in range(nz):
         dname, abbr = DISTRICTS[DISTRICT_CODES[district[z]]]
@@ -127,6 +133,10 @@ def zoning_batch(plan: Plan, id_base: int = 0) -> Batch:
                      float(far[z]), f"Quy hoạch phân khu {dname.split(' ', 1)[1]} tỷ lệ 1/2000",
                      dt.date(2019 + int(district[z]) % 5, 3 + int(district[z]), 15), geom))
     plan.attrs["zone_max_floors"] = floors[zone]
+    plan.attrs["zone_max_height"] = np.round(floors * 3.6 + 4, 1)[zone]
+    plan.attrs["zone_coverage"] = coverage[zone]
+    plan.attrs["zone_far"] = far[zone]
+    plan.attrs["zone_protected"] = protected[zone]
     plan.attrs["zone_id"] = id_base + 1 + zone
     geoms = ewkb(np.array([r[-1] for r in rows], dtype=object))
     return Batch("zoning", ZONE_COLUMNS, [r[:-1] + (g,) for r, g in zip(rows, geoms)])

@@ -16,6 +16,7 @@ import shapely
 
 from . import names
 from .parcels import Parcels
+from .planted import Footprints, Planted, fit_to_zone, misplace, plant_permits, record_buildings, record_permits
 from .rows import Batch, as_multipolygon, ewkb
 from .streets import Plan
 
@@ -67,9 +68,14 @@ def _floors(rng, use):
 
 
 def buildings_and_permits(plan: Plan, p: Parcels, chunk: int, building_base: int,
-                          permit_base: int, ward_names: dict) -> tuple[Batch, Batch]:
+                          permit_base: int, ward_names: dict,
+                          planted: Planted | None = None) -> tuple[Batch, Batch]:
+    """The buildings and permits of a chunk of parcels; the irregularities planted in
+    them are recorded in `planted`."""
     g = plan.grid
+    planted = planted if planted is not None else Planted()
     rng = np.random.default_rng([plan.seed, 51, chunk])
+    prng = np.random.default_rng([plan.seed, 52, chunk])
     use = p.land_use
     n = use.size
     width, depth = p.right - p.left, p.v1 - p.v0
@@ -85,10 +91,15 @@ def buildings_and_permits(plan: Plan, p: Parcels, chunk: int, building_base: int
     buse = use[k]
     zmax = plan.attrs["zone_max_floors"][p.cell[k]]
     wanted = _floors(rng, buse)
-    floors = np.minimum(wanted, zmax)
+    base_floors = np.minimum(wanted, zmax)
     status_i = rng.choice(4, m, p=[0.94, 0.035, 0.015, 0.01])
+    live = status_i <= 1
     over = (np.isin(buse, ("ODT", "TMD")) & (status_i == 0) & (rng.random(m) < OVER_LIMIT_SHARE))
-    floors = np.where(over, zmax + rng.integers(1, 4, m), floors)
+    fp = Footprints(bu0[k], bu1[k], bv0[k], bv1[k],
+                    np.where(over, zmax + rng.integers(1, 4, m), base_floors), over)
+    fit_to_zone(plan, p, k, fp, base_floors, live, prng)
+    moved = misplace(plan, p, k, fp, live, buse, prng)
+    floors, over = fp.floors, fp.over
     height = np.round(floors * 3.4 + 0.6 + rng.uniform(0, 1, m), 1)
     year = np.select([np.isin(buse, ("ODT", "CLN", "ONT")), buse == "TMD"],
                      [1975 + np.floor(50 * rng.beta(2.2, 1.3, m)), rng.integers(1995, 2026, m)],
@@ -102,21 +113,33 @@ def buildings_and_permits(plan: Plan, p: Parcels, chunk: int, building_base: int
     kinds[p.owner[k] == "religious"] = "religious"
     bname = [_building_name(u, i, ward_names[p.ward_code[j]])
              for u, i, j in zip(buse.tolist(), (draw * 1e6).astype(int).tolist(), k.tolist())]
-    lon, lat = g.lonlat(np.stack([bu0[k], bu1[k], bu1[k], bu0[k], bu0[k]], 1),
-                        np.stack([bv0[k], bv0[k], bv1[k], bv1[k], bv0[k]], 1))
+    lon, lat = g.lonlat(np.stack([fp.u0, fp.u1, fp.u1, fp.u0, fp.u0], 1),
+                        np.stack([fp.v0, fp.v0, fp.v1, fp.v1, fp.v0], 1))
     foot = shapely.polygons(np.stack([lon, lat], axis=2))
     bids = building_base + 1 + np.arange(m)
+    record_buildings(planted, plan, p, k, fp, height, live, bids, moved)
     codes = [f"CT-{p.ward_code[j]}-{p.sheet_no[j]:03d}-{p.parcel_no[j]:04d}" for j in k.tolist()]
     buildings = Batch("buildings", BUILDING_COLUMNS, list(zip(
         bids.tolist(), codes, p.id[k].tolist(), bname, floors.tolist(), height.tolist(),
         kinds.tolist(), [y if b else None for y, b in zip(year.tolist(), built.tolist())],
         STATUSES[status_i].tolist(), [p.address[j] for j in k.tolist()],
         ewkb(shapely.multipolygons(foot, indices=np.arange(m))))))
+    ctx = dict(k=k, bids=bids, status_i=status_i, year=year, built=built, over=over, zmax=zmax,
+               floors=floors, height=height, area=(fp.u1 - fp.u0) * (fp.v1 - fp.v0))
+    permits = _permits(rng, prng, p, ctx, permit_base, ward_names, planted)
+    return buildings, permits
 
-    # Permits: most buildings have one; the rest are the deliberate "no permit" cases.
+
+def _permits(rng, prng, p: Parcels, b: dict, permit_base: int, ward_names: dict,
+             planted: Planted) -> Batch:
+    """Most buildings have a permit; the rest are the deliberate "no permit" cases. A few
+    permits are planted expired, too small, too low or misplaced."""
+    k, status_i, year, built, over = b["k"], b["status_i"], b["year"], b["built"], b["over"]
+    m = k.size
     modern = year >= 1995
     skip = (status_i <= 1) & np.where(modern | ~built, rng.random(m) < NO_PERMIT_SHARE,
                                        rng.random(m) < 0.5)
+    planted.add("no_permit", b["bids"][skip])
     q = np.flatnonzero(~skip)
     s, yq = status_i[q], year[q]
     ptype = np.select([s == 3, built[q] & ~modern[q]], ["demolition", "renovation"],
@@ -127,18 +150,22 @@ def buildings_and_permits(plan: Plan, p: Parcels, chunk: int, building_base: int
          _days(2024) + rng.integers(0, 700, q.size), _days(2000) + rng.integers(0, 365 * 24, q.size)],
         _days(yq - 1) + rng.integers(0, 365, q.size))
     pstatus = np.where(s == 2, "pending", np.where(rng.random(q.size) < 0.005, "revoked", "issued"))
-    permitted = np.where(over[q], zmax[q], np.minimum(floors[q] + (rng.random(q.size) < 0.1), zmax[q]))
-    area = (bu1[k][q] - bu0[k][q]) * (bv1[k][q] - bv0[k][q])
+    zmax, floors, area = b["zmax"][q], b["floors"][q], b["area"][q]
+    permitted = np.where(over[q], zmax, np.minimum(floors + (rng.random(q.size) < 0.1), zmax))
+    permit = plant_permits(prng, dict(s=s, issued=issued, status=pstatus, over=over[q],
+                                      floors=floors, permitted=permitted, area=area,
+                                      use=p.land_use[k[q]]))
     parcel_of = k[q]
     points = shapely.point_on_surface(p.geoms[parcel_of])
+    points = shapely.transform(points, lambda xy: xy + permit["offset"][:, None] * [0.0, 1.0])
     seq = permit_base + 1 + np.arange(q.size)
+    record_permits(planted, b, q, permit, seq)
     applicants = [_applicant(p.owner[j], j, ward_names[p.ward_code[j]]) for j in parcel_of.tolist()]
-    permits = Batch("permits", PERMIT_COLUMNS, list(zip(
+    return Batch("permits", PERMIT_COLUMNS, list(zip(
         seq.tolist(), [f"{i}/GPXD-SXD" for i in seq.tolist()], p.id[parcel_of].tolist(),
-        bids[q].tolist(), ptype.tolist(), pstatus.tolist(), applicants, _dates(issued),
-        _dates(issued + 365), permitted.tolist(), np.round(area * permitted, 1).tolist(),
-        np.round(permitted * 3.4 + 1.0, 1).tolist(), ewkb(points))))
-    return buildings, permits
+        b["bids"][q].tolist(), ptype.tolist(), permit["status"].tolist(), applicants,
+        _dates(permit["issued"]), _dates(permit["expires"]), permitted.tolist(),
+        permit["floor_area"].tolist(), permit["height"].tolist(), ewkb(points))))
 
 
 def _building_name(use: str, k: int, ward: str) -> str | None:
@@ -168,14 +195,21 @@ def _applicant(owner: str, k: int, ward: str) -> str:
     return f"Ủy ban nhân dân {ward}"
 
 
-def projects_batch(plan: Plan, scale: float, id_base: int = 0) -> Batch:
-    """A few investment projects, each over a small rectangle of blocks."""
+def projects_batch(plan: Plan, scale: float, id_base: int = 0,
+                   planted: Planted | None = None) -> Batch:
+    """A few investment projects, each over a small rectangle of blocks; the first one
+    reaches into a park zone (planted), others may too (recorded)."""
     g = plan.grid
     rng = np.random.default_rng([plan.seed, 61])
     count = int(np.clip(round(4 * np.sqrt(scale)) + 2, 4, 40))
     pool = np.flatnonzero((plan.attrs["rnorm"] > 0.15) & (plan.attrs["rnorm"] < 0.95))
     pool = pool if pool.size >= count else np.arange(plan.size)
     chosen = rng.choice(pool, size=min(count, pool.size), replace=False)
+    protected = plan.attrs["zone_protected"]
+    parks = np.setdiff1d(pool[protected[pool]], chosen)
+    if parks.size and not protected[chosen].any():
+        chosen[0] = parks[0]
+    park_tiles = {(i // 4, j // 6) for i, j in zip(plan.ci[protected].tolist(), plan.cj[protected].tolist())}
     rows, geoms = [], []
     for n, c in enumerate(chosen.tolist()):
         w, h = int(rng.integers(1, 4)), int(rng.integers(2, 5))
@@ -184,6 +218,8 @@ def projects_batch(plan: Plan, scale: float, id_base: int = 0) -> Batch:
         inside = plan.has_cell(ii, jj)
         ii, jj = ii[inside], jj[inside]
         geoms.append(as_multipolygon(shapely.coverage_union_all(g.cell_quads(ii, jj))))
+        if planted is not None and any((i // 4, j // 6) in park_tiles for i, j in zip(ii.tolist(), jj.tolist())):
+            planted.add("project_protected_zone", [id_base + n + 1])
         area = float(((g.U(ii + 1) - g.U(ii)) * (g.V(jj + 1) - g.V(jj))).sum())
         template, kind = names.PROJECT_KINDS[int(rng.integers(len(names.PROJECT_KINDS)))]
         place = names.PLACE_WORDS[n % len(names.PLACE_WORDS)]

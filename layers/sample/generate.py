@@ -12,6 +12,7 @@ from .admin import admin_batch, assign_units, zoning_batch
 from .construction import buildings_and_permits, projects_batch
 from .network import build_network
 from .parcels import build_parcels
+from .planted import Planted
 from .rows import Batch
 from .streets import Plan, plan_city
 from .traffic import cameras_batch, counts_batch, incidents_batch, stations_batch
@@ -38,9 +39,10 @@ def estimate(scale: float) -> int:
     return max(MIN_CELLS, round(CELLS_PER_SCALE * scale)) * FEATURES_PER_CELL
 
 
-def generate(scale: float = 1, seed: int = 1,
-             id_base: Mapping[str, int] | None = None) -> Iterator[Batch]:
-    """Yield the city's batches; ids start after `id_base[layer]` (default 0)."""
+def generate(scale: float = 1, seed: int = 1, id_base: Mapping[str, int] | None = None,
+             planted: Planted | None = None) -> Iterator[Batch]:
+    """Yield the city's batches; ids start after `id_base[layer]` (default 0). The
+    deliberate irregularities are recorded in `planted` when given."""
     base = dict(id_base or {})
     plan = plan_city(scale, seed)
     units = assign_units(plan)
@@ -54,7 +56,7 @@ def generate(scale: float = 1, seed: int = 1,
     yield counts_batch(plan, station_ids, station_cls)
     yield incidents_batch(plan, net, base.get("incidents", 0))
     yield cameras_batch(plan, net, base.get("cameras", 0))
-    yield projects_batch(plan, scale, base.get("projects", 0))
+    yield projects_batch(plan, scale, base.get("projects", 0), planted)
     codes = [u[0] for u in units["new"]]
     ward_names = [u[1] for u in units["new"]]
     by_code = dict(zip(codes, ward_names))
@@ -62,7 +64,7 @@ def generate(scale: float = 1, seed: int = 1,
     for n, cells in enumerate(chunks(plan)):
         parcels = build_parcels(plan, cells, n, next_id["parcels"], codes, ward_names)
         buildings, permits = buildings_and_permits(plan, parcels, n, next_id["buildings"],
-                                                   next_id["permits"], by_code)
+                                                   next_id["permits"], by_code, planted)
         for batch in (parcels.batch, buildings, permits):
             next_id[batch.table] += len(batch.rows)
             yield batch
@@ -71,3 +73,13 @@ def generate(scale: float = 1, seed: int = 1,
 ROAD_COLUMNS = ("id", "segment_code", "name", "road_class", "lanes", "width_m", "surface",
                 "oneway", "max_speed_kmh", "geom")
 NODE_COLUMNS = ("id", "node_code", "name", "signalised", "legs", "geom")
+
+
+def planted_irregularities(scale: float = 1, seed: int = 1,
+                           id_base: Mapping[str, int] | None = None) -> set[tuple[str, int]]:
+    """Every (rule id, feature id) the city of (scale, seed) breaks on purpose: what the
+    planning checks must find over it, and nothing else (generates the whole city)."""
+    planted = Planted()
+    for _batch in generate(scale, seed, id_base, planted):
+        pass
+    return planted.pairs()

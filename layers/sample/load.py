@@ -26,7 +26,7 @@ from gisdb.errors import AlreadyLoaded, QueryTimeout
 from gisdb.history.tables import history_table
 from gisdb.importing.log import who
 from gisdb.meta_state import forget_state, has_state, record_state, state_value
-from layers.registry import ALL_LAYERS, get_layer
+from layers.registry import ALL_LAYERS, get_layer, history_tracked, is_derived
 from layers.traffic import TrafficCount
 
 from .generate import estimate, generate
@@ -95,7 +95,7 @@ def _drop_secondary_indexes(conn: sa.Connection) -> list[str]:
     raw = conn.connection.driver_connection
     definitions = []
     with raw.cursor() as cur:
-        for table in _tables() + [history_table(t) for t in _tables()]:
+        for table in _tables() + [history_table(t) for _, t in history_tracked()]:
             cur.execute(SECONDARY_INDEXES, (f"{table.schema}.{table.name}",))
             for schema, name, definition in cur.fetchall():
                 definitions.append(definition)
@@ -130,7 +130,7 @@ def load_sample_city(engine: sa.Engine, scale: float = 1, seed: int = 1,
     first). `progress` is True (console bar) or a callable(done, total, stage)."""
     report = _reporter(progress)
     total = estimate(scale)
-    counts: dict[str, int] = {layer.id: 0 for layer in ALL_LAYERS}
+    counts: dict[str, int] = {layer.id: 0 for layer in ALL_LAYERS if not is_derived(layer)}
     counts["traffic_counts"] = 0
     with _load_errors(), db_errors(), engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL statement_timeout = 0"))

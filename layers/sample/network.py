@@ -96,7 +96,9 @@ def build_network(plan: Plan, road_base: int = 0, node_base: int = 0) -> Network
                                                    np.where(draw < 0.85, 1, 2)))
     surface_i = np.where(edge & (all_cls >= 3), np.where(draw < 0.5, 1, np.where(draw < 0.8, 3, 4)),
                          surface_i)
-    width = WIDTH_M[all_cls] + np.where(all_cls <= 1, rng.integers(-2, 3, n) * 1.0, 0.0)
+    # Never wider than the gap the blocks leave (a building at its parcel front stays
+    # outside the right-of-way): the width varies below the class's nominal width only.
+    width = WIDTH_M[all_cls] - np.where(all_cls <= 1, np.abs(rng.integers(-2, 3, n)) * 1.0, 0.0)
     lines = shapely.linestrings(np.stack([seg_a, seg_b], axis=1))
     geoms = shapely.multilinestrings(lines, indices=np.arange(n))
     ids = road_base + 1 + np.arange(n)

@@ -37,6 +37,7 @@ class Parcels:
     v0: np.ndarray
     v1: np.ndarray
     front_south: np.ndarray      # fronts the street on its south side
+    area: np.ndarray             # m² (grid frame)
     land_use: np.ndarray
     owner: np.ndarray
     ward_code: list
@@ -159,5 +160,5 @@ def build_parcels(plan: Plan, cells: np.ndarray, chunk: int, id_base: int,
                     np.round(area, 1).tolist(), use.tolist(), owner.tolist(), address, cert, geoms))
     rows = [rows[k] for k in order.tolist()]
     return Parcels(ids, pcell, np.maximum(pl_lo, pl_hi), np.minimum(pr_lo, pr_hi), pv0, pv1,
-                   psouth, use, owner, codes, sheet, parcel_no, address, polys,
+                   psouth, area, use, owner, codes, sheet, parcel_no, address, polys,
                    Batch("parcels", PARCEL_COLUMNS, rows))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gisdb.engine import db_errors
+from gisdb.errors import NotFound
 from gisdb.history.feature_history import feature_history
 from layers.layer import Layer
-from layers.registry import get_layer
+from layers.registry import get_layer, is_derived
 
 from ..caching import make_tag
 from .items import parse_feature_id
@@ -22,8 +23,12 @@ MAX_LIMIT = 1000
 
 def history_layer(layer_id: str) -> Layer:
     """The layer whose history is asked for. Hook for access rules: a layer hidden from
-    the caller (branch access) must answer 404 here, as its items do."""
-    return get_layer(layer_id)
+    the caller (branch access) must answer 404 here, as its items do; so does a derived
+    layer (the violations), which keeps no history."""
+    layer = get_layer(layer_id)
+    if is_derived(layer):
+        raise NotFound(f"layer {layer_id!r} is derived from other layers and keeps no history")
+    return layer
 
 
 def _page(given: dict[str, str]) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from gisdb.editing.write import single_statement
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter, PreconditionRequired, UnsupportedMediaType
 from layers.importing import import_target
+from layers.planning.violations import refresh_written
 from layers.registry import get_layer
 
 from ..caching import versioned_etag_header, versioned_tag
@@ -89,9 +90,12 @@ def _run(engine: sa.Engine, writer: Writer, batches: list[Batch]) -> list[Result
     BEGIN and COMMIT round trips: the statement is its own transaction)."""
     if single_statement(batches):
         with db_errors(), engine.connect() as conn:
-            return write_batches(conn.execution_options(isolation_level="AUTOCOMMIT"), writer, batches)
-    with db_errors(), engine.begin() as conn:
-        return write_batches(conn, writer, batches)
+            results = write_batches(conn.execution_options(isolation_level="AUTOCOMMIT"), writer, batches)
+    else:
+        with db_errors(), engine.begin() as conn:
+            results = write_batches(conn, writer, batches)
+    refresh_written(engine, [(r.layer, r.feature_id) for r in results])
+    return results
 
 
 def write_feature(engine: sa.Engine, layer_id: str, op: str, req: WriteRequest,
