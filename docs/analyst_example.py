@@ -29,3 +29,8 @@ total = 0
 for chunk in analyst.layer("buildings", chunksize=2000):
     total += int(chunk["floors"].fillna(1).clip(lower=1).sum())
 print(f"{total} floors in all buildings")
+
+# %% The planning rules: the buildings above their zone's floor limit, per ward
+over = analyst.check("zoning_floors")
+print(f"{len(over)} buildings above their zone's floor limit")
+print(over.groupby("ward_code").size().sort_values().tail(3))

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from gisdb.bbox import box_condition, parse_bbox
 from gisdb.engine import db_errors, make_engine
-from gisdb.errors import InvalidParameter
+from gisdb.errors import InvalidParameter, NotFound
 from gisdb.model import STORAGE_SRID
 from gisdb.settings import Settings
 from gisdb.temporal import parse_as_of
@@ -32,6 +32,7 @@ from gisdb.temporal import parse_as_of
 from .filter_rules import cql2_clause
 from .planning.impact import corridor_impact
 from .planning.reports import ward_report as unit_ward_report
+from .planning.rules import RULES
 from .registry import get_layer
 from .time_travel import as_of_statement
 
@@ -141,6 +142,17 @@ def frame_of(stmt: sa.Select):
         result = conn.execute(stmt)
         return _frame(result.all(), result.keys())
 
+
+
+def check(rule_id: str, ward: str | None = None):
+    """The features breaking the planning rule `rule_id` (in `ward` when given) as a
+    GeoDataFrame (EPSG:4326): feature_id, measured, limit_value, excess, unit, ward_code."""
+    rule = RULES.get(rule_id)
+    if rule is None:
+        raise NotFound(f"no rule named {str(rule_id)[:64]!r}")
+    found = rule.select(ward).subquery()
+    return frame_of(sa.select(*(c for c in found.c if c.name != "geom"),
+                              sa.func.ST_AsBinary(found.c.geom).label("geometry")))
 
 
 def impact(road: str | int | None = None, width_m: float | None = None, corridor=None,

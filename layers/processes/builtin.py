@@ -3,6 +3,7 @@ registry (layers.processes.catalogue.registry)."""
 from __future__ import annotations
 
 from .catalogue import register
+from .check_process import CheckProcess
 from .count_within import CountWithin
 from .impact_process import ImpactProcess
 from .report_process import WardReportProcess
@@ -11,5 +12,6 @@ from .report_process import WardReportProcess
 def register_builtin() -> None:
     """Register every built-in process."""
     register(CountWithin())
+    register(CheckProcess())
     register(ImpactProcess())
     register(WardReportProcess())
