@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the project needs, only those missing.
 #   run:  PostgreSQL 15 + PostGIS 3 (unless GISDB_DATABASE_URL is set), fonts for labels
-#   test: also GDAL's command-line tools and Chromium for the real-client tests
+#   test: also GDAL's command-line tools, Chromium and poppler-utils (pdfinfo, for the
+#         printed map's PDF) for the real-client tests
 #   bench: also the load generators and baselines of bench/ (wrk, nginx; pgbench ships
 #          with postgresql-15)
 set -e
@@ -10,10 +11,10 @@ if [ -z "$GISDB_DATABASE_URL" ]; then
   want="$want postgresql-15 postgresql-15-postgis-3"
 fi
 if [ "$1" = "test" ]; then
-  want="$want gdal-bin chromium"
+  want="$want gdal-bin chromium poppler-utils"
 fi
 if [ "$1" = "bench" ]; then
-  want="$want gdal-bin chromium wrk nginx-light"
+  want="$want gdal-bin chromium poppler-utils wrk nginx-light"
 fi
 missing=""
 for p in $want; do

@@ -24,6 +24,8 @@ def _found(client: str) -> tuple[bool, str]:
         return Path(CHROMIUM).exists(), f"Debian's chromium is not installed ({CHROMIUM})"
     if client in ("ogrinfo", "ogr2ogr"):
         return shutil.which(client) is not None, f"gdal-bin is not installed ({client})"
+    if client == "pdfinfo":
+        return shutil.which("pdfinfo") is not None, "poppler-utils is not installed (pdfinfo)"
     if client == "curl":
         return shutil.which("curl") is not None, "curl is not installed"
     if client == "maplibre":
