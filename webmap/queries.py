@@ -32,7 +32,8 @@ COMMON = {"f"}
 ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer", "as_of"}
 NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "filter-crs", "limit",
                "offset", "at_date", "include_geometry", "as_of"}
-WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of"}
+WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of", "breakdown",
+                 "wards"}
 STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date", "as_of"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
 
@@ -163,7 +164,7 @@ def _geometry_from(p: dict, body: dict | None, *, allowed) -> inputs.QueryGeomet
 
 
 BODY_OPTIONS = ("layer", "layers", "distance", "filter", "filter-lang", "filter-crs", "limit", "offset",
-                "at_date", "features", "include_geometry", "by", "as_of")
+                "at_date", "features", "include_geometry", "by", "as_of", "breakdown", "wards")
 
 
 def _merge_body(p: dict, body: dict | None, allowed: set[str]) -> dict:
@@ -217,7 +218,8 @@ def near_view():
 @bp.route("/query/within", methods=["GET", "POST"])
 def within_view():
     """POST /query/within (GeoJSON body) or GET ?geometry= | circle=lon,lat,r
-    [&layers=][&features=n][&at_date=]: counts and measures per layer."""
+    [&layers=][&features=n][&at_date=][&breakdown=true][&wards=true]: counts and
+    measures per layer, with counts per category and the wards' parts inside when asked."""
     body = _body()
     p = _merge_body(_params(WITHIN_PARAMS), body, WITHIN_PARAMS)
     geometry = _geometry_from(p, body, allowed=inputs.AREA_TYPES)
@@ -227,9 +229,11 @@ def within_view():
     layers = inputs.layer_list(p.get("layers"))
     at = inputs.date(p.get("at_date"))
     as_of = _as_of(p)
-    return _answer(_tables(layers), lambda conn: queries.within(
-        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0), as_of=_at(as_of)),
-        as_of)
+    breakdown, wards = inputs.flag(p.get("breakdown"), "breakdown"), inputs.flag(p.get("wards"), "wards")
+    tables = _tables(layers, "land.admin_units") if wards else _tables(layers)
+    return _answer(tables, lambda conn: queries.within(
+        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0), as_of=_at(as_of),
+        breakdown=breakdown, wards=wards), as_of)
 
 
 @bp.get("/query/stats")
