@@ -196,3 +196,39 @@ def test_theme_filter_and_transparency_change_what_is_drawn(session, busy_spot):
     _wait_tiles_with(session, "buildings", "theme=floors")
     assert session.js(TILE_PIXELS, "buildings")["drawn"] > filtered["drawn"]
     assert session.errors == [] and session.external == []
+
+
+def _draw_square(session, lon: float, lat: float, half: float):
+    ring = [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
+            [lon - half, lat + half], [lon - half, lat - half]]
+    session.js("""ring => {
+        const poly = L.polygon(ring.map(c => [c[1], c[0]]));
+        gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""", ring)
+    session.page.locator("#gisdb-draw-panel table").first.wait_for(timeout=20_000)
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def test_draw_panel_lists_breakdowns_and_the_wards_parts(session, busy_spot, client):
+    lon, lat = busy_spot
+    session.open("/map?lang=vi" + view_hash(lon, lat, 15, "admin_units,parcels,buildings,roads"),
+                 wait_tiles_of="parcels")
+    _draw_square(session, lon, lat, 0.006)
+    session.page.locator("#gisdb-draw-wards").wait_for(timeout=20_000)
+    result = session.js("gisdbMap.lastWithin")
+    sent = session.js("gisdbMap.lastWithinBody")
+    assert sent["breakdown"] is True and sent["wards"] is True
+    server = client.post("/query/within", json=sent).get_json()
+    assert result["wards"] == server["wards"]
+    # each layer's breakdown row shows its largest categories in words (Vietnamese)
+    buildings = next(r for r in server["layers"] if r["layer"] == "buildings")
+    top = buildings["breakdown"][0]
+    item = session.page.locator(f'tr[data-breakdown="buildings"] span[data-value="{top["value"]}"]')
+    assert item.get_attribute("data-count") == str(top["count"])
+    assert item.inner_text().startswith({"residential": "Nhà ở", "commercial": "Thương mại"}.get(
+        top["value"], ""))
+    rows = session.page.locator("#gisdb-draw-wards tr[data-ward]")
+    assert rows.count() == len(server["wards"]) >= 1
+    inside = [float(rows.nth(i).get_attribute("data-inside")) for i in range(rows.count())]
+    assert inside == [w["inside_m2"] for w in server["wards"]]
+    assert all(w["inside_m2"] < w["area_m2"] for w in server["wards"])
+    assert session.errors == [] and session.external == []
