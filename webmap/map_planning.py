@@ -38,9 +38,21 @@ def filter_fields(layer: Layer) -> list[dict]:
             for f in layer.queryables]
 
 
+def rules_config() -> list[dict]:
+    """The rule catalogue's words and severities (the violations panel's legend)."""
+    try:
+        from layers.planning.rules import RULES
+    except ImportError:          # the catalogue is not merged yet
+        return []
+    return [{"id": r.id, "title_vi": r.title_vi, "title_en": r.title_en, "severity": r.severity,
+             "explanation_vi": r.explanation_vi, "explanation_en": r.explanation_en,
+             "target_layer": r.target_layer} for r in RULES.values()]
+
+
 def planning_config(layers: tuple[Layer, ...]) -> dict:
     """The `planning` part of the page's config."""
     return {
+        "rules": rules_config(),
         "themes": {layer.id: [t.as_json() for t in layer_themes(layer)] for layer in layers},
         "filters": {layer.id: filter_fields(layer) for layer in layers},
         "endpoints": {"within": "/query/within", "compliance":

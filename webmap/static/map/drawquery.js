@@ -168,7 +168,7 @@ var GisdbDraw = (function () {
       });
     }
 
-    app.map.on("draw:created", function (e) { run(e.layer, e.layerType); });
+    app.map.on("draw:created", function (e) { if (!app.drawClaimed) { run(e.layer, e.layerType); } });
     translateToolbar(app.map.getContainer());
     GisdbI18n.onChange(function () {
       translateToolbar(app.map.getContainer());

@@ -37,7 +37,24 @@
       draw_features: "Các đối tượng",
       draw_export_csv: "Xuất CSV",
       draw_export_xlsx: "Xuất XLSX",
-      draw_other: "Khác / không rõ"
+      draw_other: "Khác / không rõ",
+      violations_title: "Vi phạm theo quy tắc",
+      corridor_button: "Hành lang",
+      corridor_title: "Ảnh hưởng khi mở rộng đường / vẽ hành lang",
+      corridor_road: "Đường (mã hoặc tên)",
+      corridor_width: "Bề rộng mới (m)",
+      corridor_run: "Phân tích",
+      corridor_line: "Vẽ tuyến",
+      corridor_polygon: "Vẽ vùng hành lang",
+      corridor_clear: "Xoá",
+      corridor_parcels: "Thửa đất bị ảnh hưởng",
+      corridor_buildings: "Công trình bị ảnh hưởng",
+      corridor_affected: "Diện tích ảnh hưởng",
+      corridor_share: "Tỉ lệ",
+      corridor_ward: "Phường/xã",
+      corridor_owner: "Loại chủ",
+      corridor_error: "Không phân tích được: ",
+      corridor_more: "… và {n} đối tượng khác"
     },
     en: {
       print_button: "Print",
@@ -72,7 +89,24 @@
       draw_features: "Features",
       draw_export_csv: "Export CSV",
       draw_export_xlsx: "Export XLSX",
-      draw_other: "Other / unknown"
+      draw_other: "Other / unknown",
+      violations_title: "Violations by rule",
+      corridor_button: "Corridor",
+      corridor_title: "Road-widening impact / draw a corridor",
+      corridor_road: "Road (id or name)",
+      corridor_width: "New width (m)",
+      corridor_run: "Analyse",
+      corridor_line: "Draw a line",
+      corridor_polygon: "Draw a corridor area",
+      corridor_clear: "Clear",
+      corridor_parcels: "Parcels affected",
+      corridor_buildings: "Buildings affected",
+      corridor_affected: "Affected area",
+      corridor_share: "Share",
+      corridor_ward: "Ward",
+      corridor_owner: "Owner type",
+      corridor_error: "Analysis failed: ",
+      corridor_more: "… and {n} more"
     }
   });
 })();
