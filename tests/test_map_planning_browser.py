@@ -204,7 +204,7 @@ def _draw_square(session, lon: float, lat: float, half: float):
     session.js("""ring => {
         const poly = L.polygon(ring.map(c => [c[1], c[0]]));
         gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""", ring)
-    session.page.locator("#gisdb-draw-panel table").first.wait_for(timeout=20_000)
+    session.page.locator("#gisdb-draw-panel table").wait_for(timeout=20_000)
     return {"type": "Polygon", "coordinates": [ring]}
 
 
@@ -226,7 +226,7 @@ def test_draw_panel_lists_breakdowns_and_the_wards_parts(session, busy_spot, cli
     assert item.get_attribute("data-count") == str(top["count"])
     assert item.inner_text().startswith({"residential": "Nhà ở", "commercial": "Thương mại"}.get(
         top["value"], ""))
-    rows = session.page.locator("#gisdb-draw-wards tr[data-ward]")
+    rows = session.page.locator("#gisdb-draw-wards [data-ward]")
     assert rows.count() == len(server["wards"]) >= 1
     inside = [float(rows.nth(i).get_attribute("data-inside")) for i in range(rows.count())]
     assert inside == [w["inside_m2"] for w in server["wards"]]

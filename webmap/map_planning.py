@@ -10,6 +10,8 @@ compliance line of the identify popup) and `corridor.js` (the corridor tool).
 """
 from __future__ import annotations
 
+import importlib.util
+
 import sqlalchemy as sa
 
 from layers.layer import Layer
@@ -55,7 +57,24 @@ def planning_config(layers: tuple[Layer, ...]) -> dict:
         "rules": rules_config(),
         "themes": {layer.id: [t.as_json() for t in layer_themes(layer)] for layer in layers},
         "filters": {layer.id: filter_fields(layer) for layer in layers},
-        "endpoints": {"within": "/query/within", "compliance":
-                      "/collections/{layer}/items/{id}/compliance",
-                      "impact": "/query/impact"},
+        "endpoints": planning_endpoints(),
     }
+
+
+def _present(module: str) -> bool:
+    """Whether an analysis module is installed (each tool waits for its endpoint)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def planning_endpoints() -> dict:
+    """The endpoints the planning tools call; a tool whose analysis is not there gets
+    none and stays off (no request to a missing path)."""
+    out = {"within": "/query/within"}
+    if _present("layers.planning.compliance"):
+        out["compliance"] = "/collections/{layer}/items/{id}/compliance"
+    if _present("layers.planning.impact"):
+        out["impact"] = "/query/impact"
+    return out

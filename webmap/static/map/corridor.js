@@ -84,7 +84,7 @@ var GisdbCorridor = (function () {
       line.setAttribute("data-count", t.count || 0);
       line.textContent = GisdbI18n.t(k[1]) + ": " + fmt(t.count) + " · " + fmt(t.affected_m2, 1) + " m²";
     });
-    var wards = el("table", "gisdb-draw-wards", out);
+    var wards = el("table", "gisdb-corridor-wards", out);
     (result.wards || []).forEach(function (w) {
       var tr = el("tr", "", wards);
       tr.setAttribute("data-ward", w.ward_code || "");

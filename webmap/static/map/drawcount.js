@@ -46,26 +46,30 @@ var GisdbDrawCount = (function () {
     tr.parentNode.insertBefore(extra, tr.nextSibling);
   }
 
+  /* The wards' parts as rows of a grid (not a table: the panel holds one table, the
+   * counts). */
   function wardTable(wards, panel, before) {
     var head = el("h4", "");
+    head.setAttribute("data-i18n", "draw_wards");
     head.textContent = GisdbI18n.t("draw_wards");
-    var table = el("table", "gisdb-draw-wards");
-    table.id = "gisdb-draw-wards";
-    var tr = el("tr", "", table);
-    ["draw_layer", "draw_ward_part", "draw_ward_share"].forEach(function (key, i) {
-      el("th", "", tr).textContent = i === 0 ? "" : GisdbI18n.t(key);
+    var box = el("div", "gisdb-draw-wards");
+    box.id = "gisdb-draw-wards";
+    var titles = el("div", "gisdb-draw-ward gisdb-draw-ward-head", box);
+    ["", "draw_ward_part", "draw_ward_share"].forEach(function (key) {
+      var cell = el("span", "", titles);
+      if (key) { cell.setAttribute("data-i18n", key); cell.textContent = GisdbI18n.t(key); }
     });
     wards.forEach(function (w) {
-      var row = el("tr", "", table);
+      var row = el("div", "gisdb-draw-ward", box);
       row.setAttribute("data-ward", w.code);
       row.setAttribute("data-inside", w.inside_m2);
-      el("td", "", row).textContent = w.name;
-      el("td", "", row).textContent = w.inside_m2 >= 10000 ? fmt(w.inside_m2 / 10000, 2) + " ha"
+      el("span", "", row).textContent = w.name;
+      el("span", "", row).textContent = w.inside_m2 >= 10000 ? fmt(w.inside_m2 / 10000, 2) + " ha"
         : fmt(w.inside_m2) + " m²";
-      el("td", "", row).textContent = fmt(w.share * 100, 1) + " %";
+      el("span", "", row).textContent = fmt(w.share * 100, 1) + " %";
     });
     panel.insertBefore(head, before);
-    panel.insertBefore(table, before);
+    panel.insertBefore(box, before);
   }
 
   /* POST the drawn shape to /query/within?f=csv|xlsx and save the answer as a file. */
