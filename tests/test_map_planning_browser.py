@@ -16,27 +16,13 @@ import sqlalchemy as sa
 
 from clients import require
 from layers.registry import get_layer
-from map_session import MapSession, view_hash
+from map_session import view_hash
 from screenshots import decode_rgb, distinct_colours, write_palette_png
-from served_app import in_thread
 
 OUT = Path(__file__).resolve().parent / "out"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGE_PTS = {("A4", "landscape"): (841.89, 595.28), ("A4", "portrait"): (595.28, 841.89),
             ("A3", "landscape"): (1190.55, 841.89), ("A3", "portrait"): (841.89, 1190.55)}
-
-
-@pytest.fixture(scope="module")
-def live_url(app):
-    with in_thread(app) as host:
-        yield f"http://{host}"
-
-
-@pytest.fixture
-def session(browser, live_url):
-    s = MapSession(browser, live_url)
-    yield s
-    s.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +72,12 @@ def test_print_layout_has_legend_scale_bar_and_prints_one_page(session, busy_spo
                  wait_tiles_of="buildings")
     session.page.click("#gisdb-print-button")
     session.js("gisdbMap.print.enter({title: 'Khu trung tâm Hải Châu'})")
-    session.page.wait_for_timeout(1500)
     session.wait_tiles("buildings")
+    session.page.wait_for_function(      # every tile of the sheet's map drawn
+        "() => document.querySelectorAll('#gisdb-print-sheet img.leaflet-tile').length > 0 && "
+        "document.querySelectorAll('#gisdb-print-sheet img.leaflet-tile:not(.leaflet-tile-loaded)')"
+        ".length === 0", timeout=60_000)
+    session.page.wait_for_timeout(300)
     sheet = session.page.locator("#gisdb-print-sheet")
     assert sheet.is_visible()
     # no button or control on the sheet; the bar above it is not printed
@@ -204,16 +194,16 @@ def _draw_square(session, lon: float, lat: float, half: float):
     session.js("""ring => {
         const poly = L.polygon(ring.map(c => [c[1], c[0]]));
         gisdbMap.map.fire('draw:created', {layer: poly, layerType: 'polygon'}); }""", ring)
-    session.page.locator("#gisdb-draw-panel table").wait_for(timeout=20_000)
+    session.page.locator("#gisdb-draw-panel table").wait_for(timeout=60_000)
     return {"type": "Polygon", "coordinates": [ring]}
 
 
 def test_draw_panel_lists_breakdowns_and_the_wards_parts(session, busy_spot, client):
     lon, lat = busy_spot
-    session.open("/map?lang=vi" + view_hash(lon, lat, 15, "admin_units,parcels,buildings,roads"),
+    session.open("/map?lang=vi" + view_hash(lon, lat, 16, "admin_units,parcels,buildings,roads"),
                  wait_tiles_of="parcels")
-    _draw_square(session, lon, lat, 0.006)
-    session.page.locator("#gisdb-draw-wards").wait_for(timeout=20_000)
+    _draw_square(session, lon, lat, 0.004)
+    session.page.locator("#gisdb-draw-wards").wait_for(timeout=60_000)
     result = session.js("gisdbMap.lastWithin")
     sent = session.js("gisdbMap.lastWithinBody")
     assert sent["breakdown"] is True and sent["wards"] is True

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from layers.layer import Layer
 from layers.themes import layer_themes
 
-PLANNING_SCRIPTS = ("planning_strings.js", "print.js", "layer_style.js", "drawcount.js",
-                    "violations.js", "corridor.js")
+PLANNING_SCRIPTS = ("planning_strings.js", "planning_dom.js", "print.js", "layer_style.js",
+                    "drawcount.js", "violations.js", "corridor.js")
 PLANNING_STYLES = ("print.css", "planning.css")
 
 

@@ -11,17 +11,9 @@ var GisdbCorridor = (function () {
     parcels: { color: "#b71c1c", weight: 1.5, fillColor: "#ef5350", fillOpacity: 0.35 },
     buildings: { color: "#4a148c", weight: 1.5, fillColor: "#ab47bc", fillOpacity: 0.6 } };
 
-  function el(tag, cls, parent) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
+  var el = GisdbPlanningDom.el;
 
-  function fmt(value, digits) {
-    var lang = GisdbI18n.lang() === "vi" ? "vi-VN" : "en-GB";
-    return Number(value || 0).toLocaleString(lang, { maximumFractionDigits: digits || 0 });
-  }
+  var fmt = GisdbPlanningDom.fmt;
 
   function Corridor(app) {
     this.app = app;
@@ -135,7 +127,6 @@ var GisdbCorridor = (function () {
   function buildPanel(corridor) {
     var panel = el("div", "gisdb-corridor-panel");
     panel.id = "gisdb-corridor-panel";
-    panel.hidden = true;
     var head = el("h4", "", panel);
     head.setAttribute("data-i18n", "corridor_title");
     function field(key, name, size) {
@@ -168,24 +159,9 @@ var GisdbCorridor = (function () {
   function init(app) {
     if (!app.config.planning.endpoints.impact) { return; }
     var corridor = new Corridor(app);
-    var Control = L.Control.extend({
-      options: { position: "topleft" },
-      onAdd: function () {
-        var box = L.DomUtil.create("div", "gisdb-corridor leaflet-bar");
-        var button = L.DomUtil.create("button", "gisdb-panel-toggle", box);
-        button.type = "button";
-        button.id = "gisdb-corridor-button";
-        button.setAttribute("data-i18n", "corridor_button");
-        button.setAttribute("data-i18n-title", "corridor_title");
-        var panel = buildPanel(corridor);
-        box.appendChild(panel);
-        L.DomEvent.disableClickPropagation(box);
-        L.DomEvent.disableScrollPropagation(box);
-        L.DomEvent.on(button, "click", function () { panel.hidden = !panel.hidden; });
-        return box;
-      }
-    });
-    new Control().addTo(app.map);
+    GisdbPlanningDom.panelControl(app, { position: "topleft", cls: "gisdb-corridor",
+      id: "gisdb-corridor-button", label: "corridor_button", title: "corridor_title",
+      build: function () { return buildPanel(corridor); } });
     GisdbI18n.onChange(function () { if (corridor.result) { corridor.list(corridor.result); } });
     app.corridor = corridor;
   }

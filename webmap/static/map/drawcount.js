@@ -7,17 +7,9 @@ var GisdbDrawCount = (function () {
   "use strict";
   var BREAKDOWN_SHOWN = 6;
 
-  function el(tag, cls, parent) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
+  var el = GisdbPlanningDom.el;
 
-  function fmt(value, digits) {
-    var lang = GisdbI18n.lang() === "vi" ? "vi-VN" : "en-GB";
-    return Number(value).toLocaleString(lang, { maximumFractionDigits: digits || 0 });
-  }
+  var fmt = GisdbPlanningDom.fmt;
 
   /* The words of a coded value (value_labels), or the value itself. */
   function valueWords(app, layerId, field, value) {

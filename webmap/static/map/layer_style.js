@@ -10,12 +10,7 @@ var GisdbLayerStyle = (function () {
   var OPS = { number: ["=", "<>", ">", ">=", "<", "<="], date: ["=", ">", ">=", "<", "<="],
     text: ["=", "<>", "LIKE"], boolean: ["="] };
 
-  function el(tag, cls, parent) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
+  var el = GisdbPlanningDom.el;
 
   function option(select, value, vi, en) {
     var o = el("option", "", select);
@@ -41,11 +36,7 @@ var GisdbLayerStyle = (function () {
     return field.name + " " + op + " " + quoted;
   }
 
-  function addQuery(url, params) {
-    var parts = Object.keys(params).filter(function (k) { return params[k]; })
-      .map(function (k) { return k + "=" + encodeURIComponent(params[k]); });
-    return parts.length ? url + (url.indexOf("?") < 0 ? "?" : "&") + parts.join("&") : url;
-  }
+  var addQuery = GisdbTime.withQuery;
 
   function Styler(app) {
     this.app = app;
@@ -194,26 +185,9 @@ var GisdbLayerStyle = (function () {
   function init(app) {
     var styler = new Styler(app);
     var built = null;
-    var Control = L.Control.extend({
-      options: { position: "topright" },
-      onAdd: function () {
-        var box = L.DomUtil.create("div", "gisdb-style leaflet-bar");
-        var button = L.DomUtil.create("button", "gisdb-panel-toggle", box);
-        button.type = "button";
-        button.id = "gisdb-toggle-style";
-        button.setAttribute("data-i18n", "style_title");
-        button.textContent = GisdbI18n.t("style_title");
-        L.DomEvent.disableClickPropagation(box);
-        L.DomEvent.disableScrollPropagation(box);
-        L.DomEvent.on(button, "click", function () {
-          if (!built) { built = buildPanel(app, styler); box.appendChild(built.element); GisdbI18n.apply(box); }
-          else { built.element.hidden = !built.element.hidden; }
-          button.setAttribute("aria-expanded", String(!built.element.hidden));
-        });
-        return box;
-      }
-    });
-    new Control().addTo(app.map);
+    GisdbPlanningDom.panelControl(app, { position: "topright", cls: "gisdb-style",
+      id: "gisdb-toggle-style", label: "style_title",
+      build: function () { built = buildPanel(app, styler); return built.element; } });
     app.layerStyle = styler;
     styler.cql2 = cql2;
   }

@@ -11,12 +11,7 @@ var GisdbPrint = (function () {
   var MARGIN_MM = 0.5;                                 // keeps the sheet inside one page
   var SCALE_MAX_PX = 160;
 
-  function el(tag, cls, parent) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
+  var el = GisdbPlanningDom.el;
 
   /* [width, height] in mm of a paper in an orientation. */
   function paperSize(paper, orientation) {
@@ -41,9 +36,7 @@ var GisdbPrint = (function () {
     return map.distance(a, b) / 100;
   }
 
-  function fmtNumber(n) {
-    return Number(n).toLocaleString(GisdbI18n.lang() === "vi" ? "vi-VN" : "en-GB");
-  }
+  var fmtNumber = GisdbPlanningDom.fmt;
 
   /* The scale bar and the printed scale (1 CSS px = 0.2646 mm on paper). */
   function drawScale(box, map) {

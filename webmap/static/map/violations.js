@@ -8,12 +8,7 @@ var GisdbViolations = (function () {
   var LAYER = "violations";
   var COMPLIANCE_LAYERS = ["buildings"];
 
-  function el(tag, cls, parent) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
+  var el = GisdbPlanningDom.el;
 
   function severityColour(app, severity) {
     var style = app.layersById[LAYER].style;
