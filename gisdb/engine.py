@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import sqlalchemy as sa
+from psycopg.pq import Format
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 
@@ -91,7 +92,7 @@ def make_engine(settings: Settings, *, timeout_ms: int | None = None,
         options += " -c default_transaction_read_only=on"
     kw.setdefault("pool_size", settings.pool_size)
     kw.setdefault("max_overflow", settings.pool_max_overflow)
-    return sa.create_engine(
+    engine = sa.create_engine(
         database_url(settings),
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
@@ -100,6 +101,16 @@ def make_engine(settings: Settings, *, timeout_ms: int | None = None,
                       "connect_timeout": 5},
         **kw,
     )
+    sa.event.listen(engine, "before_cursor_execute", _binary_results)
+    return engine
+
+
+def _binary_results(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Results in PostgreSQL's binary format for executions with the `binary_results`
+    option: a bytea column then arrives as its bytes, not as hex text to decode (a
+    page of GeoJSON built in the database costs a third of the client's CPU)."""
+    if context is not None and context.execution_options.get("binary_results"):
+        cursor.format = Format.BINARY
 
 
 def translate_db_error(exc: BaseException) -> BaseException:

@@ -1,11 +1,12 @@
-"""`/collections/{id}/items` and `/items/{fid}`: GeoJSON built by PostGIS row by row
-and streamed, so a 100,000-feature page never sits in memory whole. The first rows
-are read before the response starts, so a timeout or a bad query is still a JSON
-error; links and counts close the document, once the rows tell whether more exist."""
+"""`/collections/{id}/items` and `/items/{fid}`: GeoJSON built by PostGIS, joined there
+500 features to a row and read as bytes (binary results), so Python only moves bytes.
+The page is read whole before the response starts, so a timeout or a bad query is still
+a JSON error; links and counts close the document, once the rows tell whether more exist."""
 from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -17,15 +18,12 @@ from gisdb.errors import InvalidFilter, NotFound
 from layers.registry import get_layer
 
 from ..caching import as_of_cache, as_of_version, make_tag
-from .encoding import ClosingBody, chunked, gzipped
-from .items_sql import page_statements
+from .encoding import gzipped
+from .items_sql import joined_page, page_statements
 from .links import link, self_and_alternate, with_query
 from .params import ItemsQuery, only_known, output_format, parse_items_query
 from .response import GEOJSON, HTML, ApiResponse
 from .table_state import table_state
-
-STREAM_ABOVE = 2000       # rows: beyond this, a server-side cursor
-BATCH = 1000
 
 
 def _headers(q: ItemsQuery) -> dict[str, str]:
@@ -40,63 +38,72 @@ def items_page(engine: sa.Engine, layer_id: str, pairs: list[tuple[str, str]], *
     q = parse_items_query(layer, pairs)
     fmt = output_format(dict(pairs).get("f"), accept_html)
     statements = page_statements(layer, q)
-    streamed = q.limit + 1 > STREAM_ABOVE
     conn = engine.connect()
     try:
-        with db_errors():
-            if not streamed:    # single statements: no BEGIN/ROLLBACK round trips
-                conn.execution_options(isolation_level="AUTOCOMMIT")
+        with db_errors():       # single statements: no BEGIN/ROLLBACK round trips
+            conn.execution_options(isolation_level="AUTOCOMMIT")
             state = table_state(conn, layer)
     except BaseException:
         conn.close()
         raise
     tag = make_tag("items", layer.id, as_of_version(q.as_of, state.version), q.query_string(), fmt,
                    "gz" if gzip else "", base)      # links are built from base
-    page = _Page(conn, layer, q, fmt, f"{base}/collections/{layer.id}/items", statements,
-                 streamed, state.small)
+    page = _Page(conn, layer, q, fmt, f"{base}/collections/{layer.id}/items", statements, state.small)
     return ApiResponse(etag=tag, headers=_headers(q), later=lambda: page.answer(gzip),
                        release=conn.close, cache=as_of_cache(q.as_of))
 
 
 class _Page:
-    """The rows of an items page, once its tag is not the client's: read the first
-    batch before the response starts (a bad filter or a timeout is still a JSON error),
-    then stream the rest."""
+    """The rows of an items page, once its tag is not the client's, read whole before
+    the response starts (a bad filter or a timeout is still a JSON error). A page is at
+    most MAX_LIMIT features, a few MB: no server-side cursor, whose plans forgo
+    PostgreSQL's parallel workers and cost a round trip per batch."""
 
-    def __init__(self, conn, layer, q: ItemsQuery, fmt: str, url: str, statements: tuple,
-                 streamed: bool, small: bool):
+    def __init__(self, conn, layer, q: ItemsQuery, fmt: str, url: str, statements: tuple, small: bool):
         self.conn, self.layer, self.q, self.fmt, self.url = conn, layer, q, fmt, url
-        self.statements, self.streamed, self.small = statements, streamed, small
+        self.statements, self.small = statements, small
 
     def answer(self, gzip: bool) -> ApiResponse:
+        """The page: HTML from the rows, or GeoJSON joined by the database."""
+        if self.fmt == "html":
+            return self._html()
         conn, q, headers = self.conn, self.q, _headers(self.q)
         stmt, count_stmt, values = self.statements
-        try:
-            with db_errors():
-                matched = conn.execute(count_stmt, values).scalar_one() if self.small else None
-                if self.streamed:
-                    conn = conn.execution_options(stream_results=True, yield_per=BATCH)
-                result = conn.execute(stmt, values).scalars()
-                first = result.fetchmany(BATCH)
-        except sa_exc.DataError:
-            conn.close()            # e.g. an arithmetic overflow inside a filter
-            raise InvalidFilter("the filter's values could not be evaluated (out of range?)") from None
-        except BaseException:
-            conn.close()
-            raise
-        if self.fmt == "html":
-            rows = first + result.fetchmany(q.limit + 1)
-            conn.close()
-            return _html_page(self.layer, q, self.url, rows, matched, headers)
-        body = _stream(conn, result, first, q, self.url, matched)
+        with self._reading():
+            matched = conn.execute(count_stmt, values).scalar_one() if self.small else None
+            rows = conn.execution_options(binary_results=True).execute(
+                joined_page(stmt), {**values, "page_rows": q.limit}).all()
+        conn.close()
+        body = _document(rows, q, self.url, matched)
         if gzip:
             body = gzipped(body)
             headers["Content-Encoding"] = "gzip"
-        if not self.streamed:
-            # A small page goes out whole, with a Content-Length: one write instead of a
-            # chunked tail that can wait on a delayed ACK (Nagle) for ~40 ms.
-            return ApiResponse(media_type=GEOJSON, headers=headers, body=b"".join(body))
-        return ApiResponse(media_type=GEOJSON, headers=headers, body=ClosingBody(body, conn.close))
+        # The page goes out whole, with a Content-Length: one write instead of a chunked
+        # tail that can wait on a delayed ACK (Nagle) for ~40 ms.
+        return ApiResponse(media_type=GEOJSON, headers=headers, body=b"".join(body))
+
+    def _html(self) -> ApiResponse:
+        """The page as HTML: the features one per row, parsed for the table."""
+        conn, q = self.conn, self.q
+        stmt, count_stmt, values = self.statements
+        with self._reading():
+            matched = conn.execute(count_stmt, values).scalar_one() if self.small else None
+            rows = conn.execute(stmt, values).scalars().fetchmany(q.limit + 1)
+        conn.close()
+        return _html_page(self.layer, q, self.url, rows, matched, _headers(q))
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Driver errors as the system's; the connection closed on any failure."""
+        try:
+            with db_errors():
+                yield
+        except sa_exc.DataError:
+            self.conn.close()       # e.g. an arithmetic overflow inside a filter
+            raise InvalidFilter("the filter's values could not be evaluated (out of range?)") from None
+        except BaseException:
+            self.conn.close()
+            raise
 
 
 def _page_links(q: ItemsQuery, url: str, fmt: str, more: bool) -> list[dict]:
@@ -122,27 +129,19 @@ def _closing(q, url, returned, more, matched) -> bytes:
     return b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
 
 
-def _stream(conn, result, first: list[str], q: ItemsQuery, url: str, matched) -> Iterator[bytes]:
-    def pieces() -> Iterator[bytes]:
-        returned = 0
-        try:
-            yield b'{"type": "FeatureCollection", "features": ['
-            batch = first
-            while batch:
-                take = batch[: q.limit - returned]
-                if take:
-                    yield (b"," if returned else b"") + ",".join(take).encode()
-                    returned += len(take)
-                if returned >= q.limit:
-                    more = len(batch) > len(take) or bool(result.fetchmany(1))
-                    break
-                batch = result.fetchmany(BATCH)
-            else:
-                more = False
-        finally:
-            conn.close()
-        yield _closing(q, url, returned, more, matched)
-    return chunked(pieces())
+def _document(rows: list, q: ItemsQuery, url: str, matched) -> list[bytes]:
+    """The FeatureCollection's pieces from the joined rows (`items_sql.joined_page`):
+    their bodies in order, then the closing members; the look-ahead row (part NULL)
+    says a next page exists."""
+    pieces, returned, more = [b'{"type": "FeatureCollection", "features": ['], 0, False
+    for row in rows:
+        if row.part is None:
+            more = True
+            break
+        pieces.append((b"," if returned else b"") + row.body)
+        returned += row.n
+    pieces.append(_closing(q, url, returned, more, matched))
+    return pieces
 
 
 def _html_page(layer, q, url, rows, matched, headers) -> ApiResponse:
