@@ -221,4 +221,13 @@ def test_draw_panel_lists_breakdowns_and_the_wards_parts(session, busy_spot, cli
     inside = [float(rows.nth(i).get_attribute("data-inside")) for i in range(rows.count())]
     assert inside == [w["inside_m2"] for w in server["wards"]]
     assert all(w["inside_m2"] < w["area_m2"] for w in server["wards"])
+    # the export: the features inside, one CSV row each, as the counts say
+    with session.page.expect_download() as download:
+        session.page.click("#gisdb-draw-panel button[name=export-csv]")
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "layer,id,label,category,inside"
+    assert len(lines) - 1 == sum(row["count"] for row in server["layers"])
+    with session.page.expect_download() as download:
+        session.page.click("#gisdb-draw-panel button[name=export-xlsx]")
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"        # a zip: the workbook
     assert session.errors == [] and session.external == []

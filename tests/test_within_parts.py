@@ -83,3 +83,32 @@ def test_bad_options_are_a_json_400(client, shape, query, body_extra):
     body = resp.get_json()
     assert set(body) >= {"code", "description"}
     assert "Traceback" not in body["description"] and "SELECT" not in body["description"]
+
+
+def test_export_lists_the_features_inside_as_csv_and_xlsx(client, shape):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    body = {"geometry": shape, "layers": ["parcels", "buildings", "roads"]}
+    counts = {row["layer"]: row["count"] for row in _post(client, body).get_json()["layers"]}
+    resp = _post(client, body, "?f=csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    per_layer: dict = {}
+    for row in rows:
+        per_layer[row["layer"]] = per_layer.get(row["layer"], 0) + 1
+    assert per_layer == {k: v for k, v in counts.items() if v}
+    assert all(float(r["inside"]) >= 0 for r in rows if r["layer"] != "permits")
+    resp = _post(client, {**body, "wards": True}, "?f=xlsx")
+    assert resp.status_code == 200
+    book = load_workbook(io.BytesIO(resp.data))
+    assert {"features", "layers", "breakdown", "wards"} <= set(book.sheetnames)
+    assert book["features"].max_row - 1 == len(rows)
+
+
+def test_export_of_a_bad_request_is_a_json_400(client, shape):
+    resp = _post(client, {"geometry": shape}, "?f=pdf")
+    assert resp.status_code == 400 and "f must be" in resp.get_json()["description"]
+    resp = _post(client, {"geometry": {"type": "Point", "coordinates": [108.2, 16.0]}}, "?f=csv")
+    assert resp.status_code == 400 and resp.is_json

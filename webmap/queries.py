@@ -18,6 +18,7 @@ from layers import queries
 from layers.layer import Layer
 from layers.queries import inputs
 from layers.queries.identify import DEFAULT_TOLERANCE_M
+from layers.queries.within_export import MEDIA_TYPES, within_file
 from layers.registry import get_layer
 from layers.search import search
 
@@ -38,15 +39,17 @@ STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date",
 SEARCH_PARAMS = {"q", "layers", "limit"}
 
 
-def _params(allowed: set[str], extra: set[str] = frozenset()) -> dict:
+def _params(allowed: set[str], extra: set[str] = frozenset(),
+            formats: tuple[str, ...] = ("json",)) -> dict:
     """Query string (and, for POST, a JSON object body's top-level members except the
-    geometry) as one dict; any name outside `allowed | extra` is a 400."""
+    geometry) as one dict; any name outside `allowed | extra` is a 400, and so is an `f`
+    outside `formats`."""
     params = {k: v for k, v in request.args.items()}
     unknown = set(params) - allowed - extra - COMMON
     if unknown:
         raise InvalidParameter("unknown parameter(s): " + ", ".join(sorted(unknown))[:200])
-    if params.get("f", "json") != "json":
-        raise InvalidParameter("f must be json")
+    if params.get("f", "json") not in formats:
+        raise InvalidParameter("f must be " + " or ".join(formats))
     return params
 
 
@@ -64,16 +67,21 @@ def _body() -> dict | None:
     return body
 
 
-def _answer(tables: list[str], compute, as_of: AsOf | None = None) -> Response:
-    """JSON of `compute(conn)`, tagged with the tables' data versions (or the settled
-    instant of `as_of`) and the request; not computed when the client's copy is current
-    (304)."""
+def _json(result) -> ApiResponse:
+    """A query's result as its JSON answer."""
+    return ApiResponse(body=json.dumps(result, ensure_ascii=False, default=str).encode())
+
+
+def _answer(tables: list[str], compute, as_of: AsOf | None = None, render=_json) -> Response:
+    """`render(compute(conn))` (JSON by default), tagged with the tables' data versions
+    (or the settled instant of `as_of`) and the request; not computed when the client's
+    copy is current (304)."""
     with db_errors(), services().engine.connect() as conn:
         versions = as_of_version(as_of, sorted(table_versions(conn, tables).items()))
         tag = make_tag(versions, request.path, sorted(request.args.items()),
                        hashlib.sha256(request.get_data(cache=True)).hexdigest())
-        return respond(ApiResponse(etag=tag, cache=as_of_cache(as_of), later=lambda: ApiResponse(
-            body=json.dumps(compute(conn), ensure_ascii=False, default=str).encode())), "data")
+        return respond(ApiResponse(etag=tag, cache=as_of_cache(as_of),
+                                   later=lambda: render(compute(conn))), "data")
 
 
 def _as_of(p: dict) -> AsOf | None:
@@ -218,10 +226,11 @@ def near_view():
 @bp.route("/query/within", methods=["GET", "POST"])
 def within_view():
     """POST /query/within (GeoJSON body) or GET ?geometry= | circle=lon,lat,r
-    [&layers=][&features=n][&at_date=][&breakdown=true][&wards=true]: counts and
-    measures per layer, with counts per category and the wards' parts inside when asked."""
+    [&layers=][&features=n][&at_date=][&breakdown=true][&wards=true][&f=json|csv|xlsx]:
+    counts and measures per layer, with counts per category and the wards' parts inside
+    when asked; as CSV or XLSX, the features inside (`layers.queries.within_export`)."""
     body = _body()
-    p = _merge_body(_params(WITHIN_PARAMS), body, WITHIN_PARAMS)
+    p = _merge_body(_params(WITHIN_PARAMS, formats=("json", *MEDIA_TYPES)), body, WITHIN_PARAMS)
     geometry = _geometry_from(p, body, allowed=inputs.AREA_TYPES)
     if geometry is None:
         raise InvalidParameter("give a Polygon/MultiPolygon GeoJSON body, geometry=, or "
@@ -231,9 +240,18 @@ def within_view():
     as_of = _as_of(p)
     breakdown, wards = inputs.flag(p.get("breakdown"), "breakdown"), inputs.flag(p.get("wards"), "wards")
     tables = _tables(layers, "land.admin_units") if wards else _tables(layers)
+    fmt = p.get("f", "json")
     return _answer(tables, lambda conn: queries.within(
         conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0), as_of=_at(as_of),
-        breakdown=breakdown, wards=wards), as_of)
+        breakdown=breakdown or fmt != "json", wards=wards, listing=fmt != "json"), as_of,
+        render=_json if fmt == "json" else _within_file(fmt))
+
+
+def _within_file(fmt: str):
+    """The render of a `within` export (`f=csv|xlsx`): the file, to be saved."""
+    return lambda result: ApiResponse(
+        body=within_file(result, fmt), media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="within.{fmt}"'})
 
 
 @bp.get("/query/stats")

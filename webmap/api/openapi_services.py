@@ -165,7 +165,12 @@ def query_paths() -> dict:
         AT_DATE, _integer("features", "Feature ids to list per layer.", 0, 1000), AS_OF,
         _text("breakdown", "Counts per category of each layer.", enum=["true", "false"]),
         _text("wards", "The part of each ward inside the area (m², EPSG:5899).",
-              enum=["true", "false"])], JSON_OBJECT)
+              enum=["true", "false"]),
+        _text("f", "json (counts), csv (the features inside) or xlsx (list, counts, breakdown, "
+              "wards).", enum=["json", "csv", "xlsx"])],
+        {**JSON_OBJECT, "text/csv": {"schema": {"type": "string"}},
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+         {"schema": {"type": "string", "format": "binary"}}})
     return {
         "/query/identify": {"get": get("Features at a point", "queries_identify", [
             lon | {"required": True}, lat | {"required": True}, LAYER_LIST,
