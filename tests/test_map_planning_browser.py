@@ -141,7 +141,7 @@ def _wait_tiles_with(session, layer_id: str, fragment: str):
             .filter(img => img.src.indexOf('/tiles/' + id + '/') >= 0);
             return imgs.length > 0 && imgs.every(img => img.src.indexOf(frag) >= 0
                 && img.classList.contains('leaflet-tile-loaded')); }""",
-        arg=[layer_id, fragment], timeout=30_000)
+        arg=[layer_id, fragment], timeout=90_000)
 
 
 def test_theme_filter_and_transparency_change_what_is_drawn(session, busy_spot):

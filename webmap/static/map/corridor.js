@@ -7,6 +7,7 @@
 var GisdbCorridor = (function () {
   "use strict";
   var LIST_MAX = 60;
+  var DEFAULT_WIDTH_M = 30;
   var STYLE = { corridor: { color: "#6a1b9a", weight: 2, dashArray: "6 4", fillOpacity: 0.08 },
     parcels: { color: "#b71c1c", weight: 1.5, fillColor: "#ef5350", fillOpacity: 0.35 },
     buildings: { color: "#4a148c", weight: 1.5, fillColor: "#ab47bc", fillOpacity: 0.6 } };
@@ -102,6 +103,11 @@ var GisdbCorridor = (function () {
     }
   };
 
+  /* The width asked for (metres; the panel's default until it is opened). */
+  Corridor.prototype.widthM = function () {
+    return this.width ? Number(this.width.value) : DEFAULT_WIDTH_M;
+  };
+
   Corridor.prototype.clear = function () {
     this.group.clearLayers();
     this.out.innerHTML = "";
@@ -117,7 +123,7 @@ var GisdbCorridor = (function () {
     app.drawClaimed = true;
     app.map.once("draw:created", function (e) {
       setTimeout(function () { app.drawClaimed = false; }, 0);
-      self.run({ geometry: e.layer.toGeoJSON().geometry, width: Number(self.width.value) });
+      self.run({ geometry: e.layer.toGeoJSON().geometry, width: self.widthM() });
     });
     app.map.once("draw:drawstop", function () { setTimeout(function () { app.drawClaimed = false; }, 0); });
     handler.enable();
@@ -139,10 +145,10 @@ var GisdbCorridor = (function () {
     }
     corridor.road = field("corridor_road", "road", 18);
     corridor.width = field("corridor_width", "width", 5);
-    corridor.width.value = "30";
+    corridor.width.value = String(DEFAULT_WIDTH_M);
     var buttons = el("div", "gisdb-style-buttons", panel);
     [["run", "corridor_run", function () {
-      corridor.run({ road: corridor.road.value, width: Number(corridor.width.value) });
+      corridor.run({ road: corridor.road.value, width: corridor.widthM() });
     }], ["line", "corridor_line", function () { corridor.drawShape("line"); }],
     ["polygon", "corridor_polygon", function () { corridor.drawShape("polygon"); }],
     ["clear", "corridor_clear", function () { corridor.clear(); }]].forEach(function (b) {
