@@ -166,7 +166,7 @@ var GisdbCorridor = (function () {
     if (!app.config.planning.endpoints.impact) { return; }
     var corridor = new Corridor(app);
     GisdbPlanningDom.panelControl(app, { position: "topleft", cls: "gisdb-corridor",
-      id: "gisdb-corridor-button", label: "corridor_button", title: "corridor_title",
+      id: "gisdb-corridor-button", label: "corridor_button", title: "corridor_title", eager: true,
       build: function () { return buildPanel(corridor); } });
     GisdbI18n.onChange(function () { if (corridor.result) { corridor.list(corridor.result); } });
     app.corridor = corridor;

@@ -18,7 +18,8 @@ var GisdbPlanningDom = (function () {
   }
 
   /* A control at `o.position`: a button (id `o.id`, words `o.label`, tooltip `o.title`)
-   * that shows and hides the panel `o.build()` makes the first time it is pressed. */
+   * that shows and hides the panel `o.build()` makes the first time it is pressed (at once
+   * with `o.eager`). */
   function panelControl(app, o) {
     var Control = L.Control.extend({
       options: { position: o.position },
@@ -33,6 +34,10 @@ var GisdbPlanningDom = (function () {
         button.textContent = GisdbI18n.t(o.label);
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
+        if (o.eager) {                      // built now, hidden until the button is pressed
+          panel = box.appendChild(o.build());
+          panel.hidden = true;
+        }
         L.DomEvent.on(button, "click", function () {
           if (!panel) {
             panel = box.appendChild(o.build());

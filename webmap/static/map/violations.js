@@ -7,6 +7,7 @@ var GisdbViolations = (function () {
   "use strict";
   var LAYER = "violations";
   var COMPLIANCE_LAYERS = ["buildings"];
+  var APPLY_DELAY_MS = 400;
 
   var el = GisdbPlanningDom.el;
 
@@ -39,7 +40,11 @@ var GisdbViolations = (function () {
     });
     this.div = new Control().addTo(app.map).getContainer();
     this.render();
-    this.div.addEventListener("change", function () { self.apply(); });
+    // ticking several boxes in a row redraws the overlay once (each redraw asks every tile)
+    this.div.addEventListener("change", function () {
+      clearTimeout(self.timer);
+      self.timer = setTimeout(function () { self.apply(); }, APPLY_DELAY_MS);
+    });
   }
 
   Panel.prototype.render = function () {
