@@ -69,6 +69,7 @@ var GisdbCorridor = (function () {
 
   Corridor.prototype.list = function (result) {
     var out = this.out, totals = result.totals || {};
+    out.parentNode.hidden = false;          // a drawn corridor's answer opens the panel
     out.innerHTML = "";
     [["parcels", "corridor_parcels"], ["buildings", "corridor_buildings"]].forEach(function (k) {
       var t = totals[k[0]] || {};
