@@ -35,6 +35,7 @@ def test_violations_overlay_has_its_legend_and_a_filter_per_rule(session, violat
     floors = next(v for v in violations if v.rule_id == "zoning_floors")
     session.open("/map?lang=en" + view_hash(floors[3], floors[4], 16, "buildings,violations"),
                  wait_tiles_of="violations")
+    session.page.click("#gisdb-toggle-layers")      # the layer list closed: the rules panel is free
     panel = session.page.locator("#gisdb-violations")
     assert panel.is_visible()
     labels = panel.locator("label[data-rule]")
