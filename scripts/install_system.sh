@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the project needs, only those missing.
 #   run:  PostgreSQL 15 + PostGIS 3 (unless GISDB_DATABASE_URL is set), fonts for labels
-#   test: also GDAL's command-line tools, Chromium and poppler (pdftoppm/pdftotext) for the
-#         real-client tests
+#   test: also GDAL's command-line tools, Chromium and poppler-utils (pdftoppm/pdftotext
+#         for the reports, pdfinfo for the printed map) for the real-client tests
 #   bench: also the load generators and baselines of bench/ (wrk, nginx; pgbench ships
 #          with postgresql-15)
 set -e
@@ -14,7 +14,7 @@ if [ "$1" = "test" ]; then
   want="$want gdal-bin chromium poppler-utils"
 fi
 if [ "$1" = "bench" ]; then
-  want="$want gdal-bin chromium wrk nginx-light"
+  want="$want gdal-bin chromium poppler-utils wrk nginx-light"
 fi
 missing=""
 for p in $want; do

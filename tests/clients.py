@@ -24,7 +24,7 @@ def _found(client: str) -> tuple[bool, str]:
         return Path(CHROMIUM).exists(), f"Debian's chromium is not installed ({CHROMIUM})"
     if client in ("ogrinfo", "ogr2ogr"):
         return shutil.which(client) is not None, f"gdal-bin is not installed ({client})"
-    if client in ("pdftoppm", "pdftotext"):
+    if client in ("pdftoppm", "pdftotext", "pdfinfo"):
         return shutil.which(client) is not None, f"poppler-utils is not installed ({client})"
     if client == "curl":
         return shutil.which("curl") is not None, "curl is not installed"

@@ -81,6 +81,23 @@ def browser():
         yield chromium_browser
 
 
+@pytest.fixture(scope="module")
+def live_url(app):
+    """The test app served over HTTP in a thread, for the map's browser tests."""
+    from served_app import in_thread
+    with in_thread(app) as host:
+        yield f"http://{host}"
+
+
+@pytest.fixture
+def session(browser, live_url):
+    """One browser tab on the map (`map_session.MapSession`), closed after the test."""
+    from map_session import MapSession
+    s = MapSession(browser, live_url)
+    yield s
+    s.context.close()
+
+
 @pytest.fixture(scope="session")
 def write_app(settings, sample_city):
     """The app with GISDB_WRITES on (writes run as the write role)."""

@@ -12,25 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from layers.registry import ALL_LAYERS, get_layer
-from map_session import MapSession, view_hash
+from map_session import view_hash
 from screenshots import distinct_colours, write_palette_png
-from served_app import in_thread
 
 OUT = Path(__file__).resolve().parent / "out"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-
-
-@pytest.fixture(scope="module")
-def live_url(app):
-    with in_thread(app) as host:
-        yield f"http://{host}"
-
-
-@pytest.fixture
-def session(browser, live_url):
-    s = MapSession(browser, live_url)
-    yield s
-    s.context.close()
 
 
 @pytest.fixture(scope="module")

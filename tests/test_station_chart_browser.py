@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from map_session import MapSession, view_hash
-from test_map_browser import live_url  # noqa: F401 (fixture)
 
 HEADER = ["time", "motorbikes", "cars", "trucks", "buses", "total", "avg_speed_kmh"]
 

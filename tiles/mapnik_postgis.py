@@ -46,6 +46,7 @@ from gisdb.errors import ConfigurationError, DatabaseUnavailable, QueryTimeout, 
 from gisdb.temporal import AsOf, TimeRange
 from layers.filter_rules import datetime_clause
 from layers.layer import Layer
+from layers.themes import Theme
 from layers.time_travel import travel
 
 from .generalise import SIMPLIFY_PX
@@ -181,9 +182,20 @@ def _drawn(layer: Layer, column: str):
     return sa.case((geom.op("@")(BBOX), geom), else_=clipped)
 
 
-def _category(layer: Layer, category: str | None):
-    name = category or layer.style.category_field
+def _category(layer: Layer, theme: Theme | None):
+    """A feature's colour class: the theme's, else the registry style's category."""
+    if theme is not None:
+        return theme.category(layer)
+    name = layer.style.category_field
     return sa.cast(layer.table.c[name], sa.Text) if name else sa.null()
+
+
+def _only(layer: Layer, ids: tuple[int, ...] | None):
+    """The features a filtered tile draws (ids read from the database), or all."""
+    if ids is None:
+        return sa.true()
+    return layer.table.c[layer.id_column] == sa.func.any(
+        sa.literal(list(ids), postgresql.ARRAY(sa.BigInteger)))
 
 
 def _compile(stmt: sa.Select, layer: Layer, as_of: AsOf | None = None) -> str:
@@ -198,27 +210,30 @@ def _compile(stmt: sa.Select, layer: Layer, as_of: AsOf | None = None) -> str:
     return "(" + str(sql) + ") AS features"
 
 
-def feature_table(layer: Layer, category: str | None = None, column: str = "geom_3857", *,
-                  as_of: AsOf | None = None, span: TimeRange | None = None) -> str:
+def feature_table(layer: Layer, theme: Theme | None = None, column: str = "geom_3857", *,
+                  as_of: AsOf | None = None, span: TimeRange | None = None,
+                  ids: tuple[int, ...] | None = None) -> str:
     """The plugin `table` drawing `layer` from its geometry `column` (the grid's): columns
-    `column` and c (category); as of an instant and at the data's time `span` when given."""
+    `column` and c (category, or the theme's class); as of an instant and at the data's
+    time `span` when given; only the features `ids` when given (a filtered tile)."""
     geom = layer.table.c[column]
-    stmt = (sa.select(_as_wkb(_drawn(layer, column)).label(column), _category(layer, category).label("c"))
-            .where(geom.op("&&")(BBOX), _in_time(layer, span)))
+    stmt = (sa.select(_as_wkb(_drawn(layer, column)).label(column), _category(layer, theme).label("c"))
+            .where(geom.op("&&")(BBOX), _in_time(layer, span), _only(layer, ids)))
     return _compile(stmt, layer, as_of)
 
 
-def label_table(layer: Layer, category: str | None = None, column: str = "geom_3857", *,
-                as_of: AsOf | None = None, span: TimeRange | None = None) -> str:
+def label_table(layer: Layer, theme: Theme | None = None, column: str = "geom_3857", *,
+                as_of: AsOf | None = None, span: TimeRange | None = None,
+                ids: tuple[int, ...] | None = None) -> str:
     """The plugin `table` of `layer`'s labels: `column`, c and l (the label text)."""
     geom = layer.table.c[column]
     rank = geometry_rank(layer)
     anchor = sa.func.ST_PointOnSurface(geom) if rank == 0 else _drawn(layer, column)
     label = sa.cast(layer.table.c[layer.label_field], sa.Text)
-    stmt = (sa.select(_as_wkb(anchor).label(column), _category(layer, category).label("c"),
+    stmt = (sa.select(_as_wkb(anchor).label(column), _category(layer, theme).label("c"),
                       label.label("l"))
             .where(geom.op("&&")(BBOX), layer.table.c[layer.label_field].isnot(None),
-                   label != "", _in_time(layer, span), _worth_a_label(layer)))
+                   label != "", _in_time(layer, span), _worth_a_label(layer), _only(layer, ids)))
     return _compile(stmt, layer, as_of)
 
 

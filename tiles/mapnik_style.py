@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from layers.layer import Layer, Style
 from layers.registry import get_layer
+from layers.themes import get_theme
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
 FONT_FACE = "DejaVu Sans Book"
@@ -171,12 +172,14 @@ def _rule(body: str, category: str | None) -> str:
     return f"<Rule><Filter>{escape(expression)}</Filter>{body}</Rule>"
 
 
-def layer_style_xml(layer: Layer) -> str:
-    """The `<Style>` drawing `layer`'s geometries (feature property `c` = category)."""
+def layer_style_xml(layer: Layer, style: Style | None = None) -> str:
+    """The `<Style>` drawing `layer`'s geometries (feature property `c` = category) with
+    its registry style, or `style` (a thematic colouring) when given."""
     rules = []
-    paints = _paints(layer.style, layer.geometry_type)
+    style = style or layer.style
+    paints = _paints(style, layer.geometry_type)
     for category, paint in paints:
-        body = _symbolizers(layer.style, layer.geometry_type, paint)
+        body = _symbolizers(style, layer.geometry_type, paint)
         rules.append(f"<Rule>{body}</Rule>" if len(paints) == 1 else _rule(body, category))
     return f"<Style name={quoteattr(layer.id)}>{''.join(rules)}</Style>"
 
@@ -211,14 +214,16 @@ def _map_xml(styles: list[str], layers: list[str], srs: str) -> str:
 # --- whole maps ----------------------------------------------------------------------------
 
 @lru_cache(maxsize=256)
-def map_xml(layer_ids: tuple[str, ...], srid: int = 3857) -> str:
+def map_xml(layer_ids: tuple[str, ...], srid: int = 3857, theme: str | None = None) -> str:
     """Mapnik XML drawing `layer_ids` (in draw order) with their labels on top, in EPSG
-    `srid` (the map's and its layers' alike: Mapnik reprojects nothing)."""
+    `srid` (the map's and its layers' alike: Mapnik reprojects nothing); a one-layer map
+    in the layer's `theme` (`layers.themes`) when given."""
     srs = f"epsg:{int(srid)}"
     layers = draw_order([get_layer(i) for i in layer_ids])
     styles, geometry_layers, label_layers = [], [], []
     for layer in layers:
-        styles.append(layer_style_xml(layer))
+        chosen = get_theme(layer, theme) if theme else None
+        styles.append(layer_style_xml(layer, chosen.style(layer) if chosen else None))
         geometry_layers.append(_layer_xml(layer.id, layer.id, srs))
     # labels in order of importance: Mapnik places earlier labels first
     for layer in sorted(layers, key=label_priority):

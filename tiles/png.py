@@ -30,6 +30,7 @@ from gisdb.temporal import AsOf, TimeRange
 from gisdb.versions import table_versions
 from layers.layer import Layer
 from layers.registry import get_layer
+from layers.themes import get_theme
 from layers.visibility import visible_ids
 
 from .basemap_png import base_digest, render_base_png
@@ -45,6 +46,7 @@ from .mapnik_style import (
     map_xml,
     register_fonts,
 )
+from .png_look import PLAIN, Look, check_look, matching_ids
 from .url_version import newest_version
 
 MEDIA_TYPE = "image/png"
@@ -92,16 +94,18 @@ MAPS_PER_THREAD = 32
 
 
 def _build_map(source: PgSource, layer_ids: tuple[str, ...], tms: TileMatrixSet, scale: int,
-               as_of: AsOf | None = None, span: TimeRange | None = None):
+               as_of: AsOf | None = None, span: TimeRange | None = None,
+               theme: str | None = None, ids: tuple[int, ...] | None = None):
     """A Mapnik map drawing `layer_ids` on the grid `tms` at `scale`, connected to `source`
-    (as of an instant and at the data's time `span` when given)."""
+    (as of an instant and at the data's time `span` when given; one layer in its `theme`,
+    only the features `ids`, when given)."""
     mapnik = load_mapnik()
     register_fonts()
     size = TILE_SIZE * scale
     m = mapnik.Map(size, size)
-    mapnik.load_map_from_string(m, map_xml(layer_ids, tms.srid))
+    mapnik.load_map_from_string(m, map_xml(layer_ids, tms.srid, theme))
     m.buffer_size = BUFFER_PX * scale
-    tables = _layer_tables(layer_ids, tms, as_of=as_of, span=span)
+    tables = _layer_tables(layer_ids, tms, theme, as_of=as_of, span=span, ids=ids)
     with connection_slot(source), mapnik_errors():
         for lyr in m.layers:
             lyr.datasource = mapnik.Datasource(**source.datasource_params(tables[lyr.name], tms))
@@ -119,17 +123,19 @@ def _cached_map(key: tuple, build: Callable[[], object]):
 
 
 def _layer_tables(layer_ids: tuple[str, ...], tms: TileMatrixSet = WEB_MERCATOR_QUAD,
-                  categories: dict[str, str] | None = None, as_of: AsOf | None = None,
-                  span: TimeRange | None = None) -> dict[str, str]:
+                  theme: str | None = None, as_of: AsOf | None = None,
+                  span: TimeRange | None = None,
+                  ids: tuple[int, ...] | None = None) -> dict[str, str]:
     """Mapnik layer name -> plugin subquery on the grid's geometry column, for the layers
-    and their labels (as of an instant, and at the data's time `span`, when given)."""
+    and their labels (as of an instant, and at the data's time `span`, when given; a
+    one-layer tile's `theme` and filtered `ids` likewise)."""
     tables, column = {}, tms.geometry_column
     for layer in map(get_layer, layer_ids):
-        category = (categories or {}).get(layer.id)
-        tables[layer.id] = feature_table(layer, category, column, as_of=as_of, span=span)
+        chosen = get_theme(layer, theme) if theme else None
+        tables[layer.id] = feature_table(layer, chosen, column, as_of=as_of, span=span, ids=ids)
         if layer.label_field:
-            tables[layer.id + LABEL_SUFFIX] = label_table(layer, category, column,
-                                                          as_of=as_of, span=span)
+            tables[layer.id + LABEL_SUFFIX] = label_table(layer, chosen, column, as_of=as_of,
+                                                          span=span, ids=ids)
     return tables
 
 
@@ -168,22 +174,30 @@ def empty_png(scale: int = 1) -> bytes:
 
 def render_layers_png(source: PgSource, layer_ids: tuple[str, ...], tile: Tile,
                       scale: int = 1, as_of: AsOf | None = None,
-                      span: TimeRange | None = None) -> tuple[bytes, str]:
+                      span: TimeRange | None = None, theme: str | None = None,
+                      ids: tuple[int, ...] | None = None) -> tuple[bytes, str]:
     """PNG of `layer_ids` over `tile`, transparent where there is nothing to draw; with
     `as_of`, of the database as it was then, with `span` (`datetime`), of the features
-    of that time (a Map of its own per instant and span)."""
+    of that time (a Map of its own per instant and span); in a `theme`; with `ids` (a
+    filtered tile), of those features only, on a Map of its own that is not kept."""
     check_scale(scale)
+    if ids is not None and not ids:
+        return empty_png(scale), MEDIA_TYPE
     ordered = tuple(lyr.id for lyr in draw_order([get_layer(i) for i in layer_ids]))
-    m = _cached_map(("layers", source, tile.tms.id, ordered, scale, as_of and as_of.text, span),
-                    lambda: _build_map(source, ordered, tile.tms, scale, as_of, span))
+
+    def build():
+        return _build_map(source, ordered, tile.tms, scale, as_of, span, theme, ids)
+    m = build() if ids is not None else _cached_map(
+        ("layers", source, tile.tms.id, ordered, scale, as_of and as_of.text, span, theme), build)
     return _render(source, m, _active(ordered, tile.scale_zoom), tile, scale), MEDIA_TYPE
 
 
 @lru_cache(maxsize=256)
-def style_digest(layer_ids: tuple[str, ...], tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> str:
+def style_digest(layer_ids: tuple[str, ...], tms: TileMatrixSet = WEB_MERCATOR_QUAD,
+                 theme: str | None = None) -> str:
     """Fingerprint of the cartography and its queries on a grid, part of every cache key
     so a style change never serves tiles drawn with the old one."""
-    xml, tables = map_xml(layer_ids, tms.srid), _layer_tables(layer_ids, tms)
+    xml, tables = map_xml(layer_ids, tms.srid, theme), _layer_tables(layer_ids, tms, theme)
     label_zooms = [label_min_zoom(get_layer(i)) for i in layer_ids]
     text = xml + repr(sorted(tables.items())) + repr(label_zooms)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -215,14 +229,18 @@ class PngTiles:
 
     def layers_tile(self, layer_ids: tuple[str, ...], tile: Tile, scale: int = 1,
                     as_of: AsOf | None = None, span: TimeRange | None = None,
-                    versioned: bool = False) -> ImageTile:
+                    look: Look = PLAIN, versioned: bool = False) -> ImageTile:
         """The PNG tile of the layers (as of an instant when given: keyed by the instant,
-        and by the data versions too while it is not settled; at the data's time `span`).
-        `versioned`: its `version` says the layers' URL version (tiles.url_version)."""
+        and by the data versions too while it is not settled; at the data's time `span`;
+        one layer's theme and filter by `look`). `versioned`: its `version` says the
+        layers' URL version (tiles.url_version)."""
         check_scale(scale)
+        check_look(layer_ids, look, get_layer(layer_ids[0]))
         shown = tuple(lyr.id for lyr in visible_layers(layer_ids, tile.scale_zoom))
-        key = ("png", tile.tms.id, style_digest(layer_ids, tile.tms), ",".join(layer_ids),
-               tile.z, tile.x, tile.y, scale)
+        key = ("png", tile.tms.id, style_digest(layer_ids, tile.tms, look.theme),
+               ",".join(layer_ids), tile.z, tile.x, tile.y, scale)
+        if look != PLAIN:
+            key += look.key()
         if span is not None:
             key += ("datetime", repr(span))
         tables = data_tables(shown) if shown else []
@@ -230,9 +248,17 @@ class PngTiles:
             key += ("as_of", as_of.text)
             tables = [] if as_of.settled() else tables
         every = data_tables(layer_ids) if versioned and as_of is None else None
-        return self._answer(key, tables,
-                            lambda: render_layers_png(self.source, layer_ids, tile, scale, as_of,
-                                                      span)[0], every)
+        return self._answer(key, tables, lambda: render_layers_png(
+            self.source, layer_ids, tile, scale, as_of, span, look.theme,
+            self._ids(layer_ids, look, tile, as_of))[0], every)
+
+    def _ids(self, layer_ids: tuple[str, ...], look: Look, tile: Tile,
+             as_of: AsOf | None) -> tuple[int, ...] | None:
+        """The filtered tile's feature ids (None: not filtered)."""
+        if not look.filtered or tile.scale_zoom < get_layer(layer_ids[0]).min_zoom:
+            return None if not look.filtered else ()
+        with db_errors(), self.engine.connect() as conn:
+            return matching_ids(conn, get_layer(layer_ids[0]), look, tile, as_of)
 
     def base_tile(self, tile: Tile, scale: int = 1) -> ImageTile:
         check_scale(scale)

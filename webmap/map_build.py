@@ -24,13 +24,14 @@ from layers.registry import ALL_LAYERS
 from layers.value_labels import value_labels
 
 from .map_edit import EDIT_SCRIPTS, EDIT_STYLES, edit_config
+from .map_planning import PLANNING_SCRIPTS, PLANNING_STYLES, planning_config
 from .vendor import vendor_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "map"
 OWN_SCRIPTS = ("i18n.js", "plugin_i18n.js", "map.js", "legend.js", "identify.js", "search.js",
                "drawquery.js", "panels.js", "time.js", "history_popup.js", "station_chart.js",
-               *EDIT_SCRIPTS, "tile_versions.js")
-OWN_STYLES = ("map.css", "time.css", *EDIT_STYLES)
+               *EDIT_SCRIPTS, "tile_versions.js", *PLANNING_SCRIPTS)
+OWN_STYLES = ("map.css", "time.css", *EDIT_STYLES, *PLANNING_STYLES)
 DEFAULT_VISIBLE = ("admin_units", "parcels", "buildings", "roads")
 RASTER_GROUP = ("Ảnh & raster", "Rasters")
 MAX_ZOOM = 22
@@ -159,6 +160,7 @@ def page_config(spec: MapSpec, overlays: dict[str, str], bases: dict[str, str],
                       "counts": "/collections/traffic_stations/items/{id}/counts"},
         "vendor": {"chart": vendor_url("chart.js", "dist/chart.umd.min.js")},
         "edit": edit_config(),
+        "planning": planning_config(spec.layers()),
     }
 
 

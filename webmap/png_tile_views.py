@@ -8,6 +8,9 @@ URL contracts (the last path segment may end in `@2x` for 512-pixel tiles at sca
   EPSG:4326); a zoom outside the layer's range is a 404.
 - `/tiles/{layer1,layer2,...}/{z}/{x}/{y}.png` and `...{y}@2x.png` several layers in one
   image (XYZ order); layers outside their zoom range are left out (transparent).
+  One layer may be drawn in a thematic colouring (`theme=floors`, see `layers.themes`)
+  and filtered (`filter=` CQL2 with `filter-lang`/`filter-crs`, the features API's
+  rules); with several layers either is a 400.
 - `/tiles/base/{z}/{x}/{y}.png` (and `@2x`) the light offline base map.
 - `/tiles/v{version}/{layers}/...png` and `/collections/{layer}/map/tiles/{tms}/v{version}/
   {z}/{y}/{x}.png`: the same at a data version (tiles.url_version; what the map asks for):
@@ -28,6 +31,7 @@ from layers.registry import get_layer
 from tiles import tilejson, tilesets
 from tiles.grid import matrix_set, parse_tile
 from tiles.png import PngTiles, check_zoom, parse_layer_list
+from tiles.png_look import Look
 from tiles.url_version import UrlVersion, url_version
 
 from .caching import as_of_cache
@@ -39,7 +43,8 @@ bp = Blueprint("png_tiles", __name__)
 # `v`: a client's cache-buster after an edit (the map's edit tools), otherwise ignored:
 # the tile and its ETag follow the data versions whatever it says
 PNG_PARAMS = frozenset({"f", "v"})
-LAYER_PNG_PARAMS = frozenset({"f", "v", "as_of", "datetime"})
+LAYER_PNG_PARAMS = frozenset({"f", "v", "as_of", "datetime", "theme", "filter", "filter-lang",
+                              "filter-crs"})
 
 
 def _png_tiles(allowed: frozenset = PNG_PARAMS) -> PngTiles:
@@ -54,8 +59,11 @@ def _layers_png(layer_ids: tuple[str, ...], tile, scale: int,
     tiles = _png_tiles(LAYER_PNG_PARAMS)
     as_of = parse_as_of(request.args.get("as_of"))
     span = _datetime(layer_ids, request.args.get("datetime"))
+    look = Look(theme=request.args.get("theme"), filter_text=request.args.get("filter"),
+                filter_lang=request.args.get("filter-lang"),
+                filter_crs=request.args.get("filter-crs"))
     versioned = None if as_of is not None else versioned
-    image = tiles.layers_tile(layer_ids, tile, scale, as_of, span, versioned is not None)
+    image = tiles.layers_tile(layer_ids, tile, scale, as_of, span, look, versioned is not None)
     if versioned is None:
         return image_response(image, "data", as_of_cache(as_of))
     if image.version != versioned.version:

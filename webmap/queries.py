@@ -21,6 +21,7 @@ from layers.planning.impact_tables import impact_csv, impact_xlsx
 from layers.planning.reports.tables import MEDIA_TYPES
 from layers.queries import inputs
 from layers.queries.identify import DEFAULT_TOLERANCE_M
+from layers.queries.within_export import within_file
 from layers.registry import get_layer
 from layers.search import search
 
@@ -35,16 +36,18 @@ COMMON = {"f"}
 ID_PARAMS = {"lon", "lat", "layers", "tolerance", "zoom", "at_date", "limit", "per_layer", "as_of"}
 NEAR_PARAMS = {"layer", "lon", "lat", "geometry", "distance", "filter", "filter-lang", "filter-crs", "limit",
                "offset", "at_date", "include_geometry", "as_of"}
-WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of"}
+WITHIN_PARAMS = {"geometry", "circle", "layers", "at_date", "features", "as_of", "breakdown",
+                 "wards"}
 STATS_PARAMS = {"layer", "by", "filter", "filter-lang", "filter-crs", "at_date", "as_of"}
 SEARCH_PARAMS = {"q", "layers", "limit"}
 IMPACT_PARAMS = {"road", "width", "at_date"}
 
 
-def _params(allowed: set[str], extra: set[str] = frozenset(), formats: tuple[str, ...] = ("json",)) -> dict:
+def _params(allowed: set[str], extra: set[str] = frozenset(),
+            formats: tuple[str, ...] = ("json",)) -> dict:
     """Query string (and, for POST, a JSON object body's top-level members except the
-    geometry) as one dict; any name outside `allowed | extra` is a 400, and so is an
-    `f` outside `formats`."""
+    geometry) as one dict; any name outside `allowed | extra` is a 400, and so is an `f`
+    outside `formats`."""
     params = {k: v for k, v in request.args.items()}
     unknown = set(params) - allowed - extra - COMMON
     if unknown:
@@ -173,7 +176,7 @@ def _geometry_from(p: dict, body: dict | None, *, allowed) -> inputs.QueryGeomet
 
 
 BODY_OPTIONS = ("layer", "layers", "distance", "filter", "filter-lang", "filter-crs", "limit", "offset",
-                "at_date", "features", "include_geometry", "by", "as_of")
+                "at_date", "features", "include_geometry", "by", "as_of", "breakdown", "wards")
 
 
 def _merge_body(p: dict, body: dict | None, allowed: set[str]) -> dict:
@@ -227,9 +230,11 @@ def near_view():
 @bp.route("/query/within", methods=["GET", "POST"])
 def within_view():
     """POST /query/within (GeoJSON body) or GET ?geometry= | circle=lon,lat,r
-    [&layers=][&features=n][&at_date=]: counts and measures per layer."""
+    [&layers=][&features=n][&at_date=][&breakdown=true][&wards=true][&f=json|csv|xlsx]:
+    counts and measures per layer, with counts per category and the wards' parts inside
+    when asked; as CSV or XLSX, the features inside (`layers.queries.within_export`)."""
     body = _body()
-    p = _merge_body(_params(WITHIN_PARAMS), body, WITHIN_PARAMS)
+    p = _merge_body(_params(WITHIN_PARAMS, formats=("json", "csv", "xlsx")), body, WITHIN_PARAMS)
     geometry = _geometry_from(p, body, allowed=inputs.AREA_TYPES)
     if geometry is None:
         raise InvalidParameter("give a Polygon/MultiPolygon GeoJSON body, geometry=, or "
@@ -237,9 +242,20 @@ def within_view():
     layers = inputs.layer_list(p.get("layers"))
     at = inputs.date(p.get("at_date"))
     as_of = _as_of(p)
-    return _answer(_tables(layers), lambda conn: queries.within(
-        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0), as_of=_at(as_of)),
-        as_of)
+    breakdown, wards = inputs.flag(p.get("breakdown"), "breakdown"), inputs.flag(p.get("wards"), "wards")
+    tables = _tables(layers, "land.admin_units") if wards else _tables(layers)
+    fmt = p.get("f", "json")
+    return _answer(tables, lambda conn: queries.within(
+        conn, geometry, layers, at_date=at, feature_ids=p.get("features", 0), as_of=_at(as_of),
+        breakdown=breakdown or fmt != "json", wards=wards, listing=fmt != "json"), as_of,
+        render=_json if fmt == "json" else _within_file(fmt))
+
+
+def _within_file(fmt: str):
+    """The render of a `within` export (`f=csv|xlsx`): the file, to be saved."""
+    return lambda result: ApiResponse(
+        body=within_file(result, fmt), media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="within.{fmt}"'})
 
 
 @bp.get("/query/stats")

@@ -223,3 +223,17 @@ def tolerance_for_zoom(zoom, lat: float, pixels: float = 6.0) -> float:
     z = number(zoom, "zoom", low=0, high=24)
     metres_per_pixel = 156_543.034 * math.cos(math.radians(lat)) / (2 ** z)
     return min(max(metres_per_pixel * pixels, 0.5), MAX_TOLERANCE_M)
+
+
+FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def flag(raw, name: str) -> bool:
+    """A yes/no option (`true`/`false`, `1`/`0`, `yes`/`no`, or a JSON boolean); absent
+    is False; anything else is InvalidParameter."""
+    if raw is None or raw is False or raw is True:
+        return bool(raw)
+    value = FLAG_WORDS.get(str(raw).strip().lower())
+    if value is None:
+        raise InvalidParameter(f"{name} must be true or false, not {str(raw)[:20]!r}")
+    return value

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Connection
 from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter
 from layers.layer import Layer
-from layers.registry import source_layers
+from layers.registry import get_layer, source_layers
 from layers.time_travel import as_of_statement
 
 from . import expressions as ex
+from . import within_parts as parts
 from .inputs import AREA_TYPES, MAX_QUERY_AREA_M2, QueryGeometry, integer
 
 MAX_IDS = 1_000
@@ -81,10 +82,13 @@ def check_area(qg: QueryGeometry) -> None:
 
 def within(conn: Connection, geometry: QueryGeometry, layers: tuple[Layer, ...] | None = None, *,
            at_date: dt.date | None = None, feature_ids: int = 0,
-           as_of: dt.datetime | None = None) -> dict:
+           as_of: dt.datetime | None = None, breakdown: bool = False,
+           wards: bool = False, listing: bool = False) -> dict:
     """Per layer: `count` and the measures that apply (see the module docstring), plus up
     to `feature_ids` feature ids (smallest first) when asked. Admin units are those valid
-    on `at_date` (today by default); the database as it was at `as_of` when given."""
+    on `at_date` (today by default); the database as it was at `as_of` when given. With
+    `breakdown`, each layer's counts per category; with `wards`, the part of each ward
+    inside the area; with `listing`, the features themselves (`within_parts`)."""
     check_area(geometry)
     n_ids = integer(feature_ids, "features", low=0, high=MAX_IDS)
     at = at_date or dt.date.today()
@@ -114,7 +118,29 @@ def within(conn: Connection, geometry: QueryGeometry, layers: tuple[Layer, ...] 
         if geometry.is_circle else {"type": geometry.geom_type}
     query["area_m2"] = round(geometry.area_m2, 2)
     query["bbox"] = [round(v, 7) for v in geometry.bounds]
-    return {"query": query, "at_date": at.isoformat(), "layers": out}
+    result = {"query": query, "at_date": at.isoformat(), "layers": out}
+    _add_parts(conn, result, chosen, geometry, clip, at, as_of, (breakdown, wards, listing))
+    return result
+
+
+def _add_parts(conn: Connection, result: dict, chosen: tuple[Layer, ...], geometry: QueryGeometry,
+               clip, at: dt.date, as_of, wanted: tuple[bool, bool, bool]) -> None:
+    """The breakdowns, ward parts and feature list asked for, added to `result`."""
+    breakdown, wards, listing = wanted
+
+    def run(stmt):
+        return conn.execute(as_of_statement(stmt, as_of))
+    with db_errors():
+        if breakdown:
+            per_layer = parts.breakdowns(conn, chosen, geometry, clip, at, run)
+            for entry in result["layers"]:
+                if entry["layer"] in per_layer or parts.category_field(get_layer(entry["layer"])):
+                    entry["breakdown"] = per_layer.get(entry["layer"], [])
+                    entry["breakdown_field"] = parts.category_field(get_layer(entry["layer"]))
+        if wards:
+            result["wards"] = parts.ward_parts(clip, at, run)
+        if listing:
+            result["features"] = parts.features(chosen, geometry, clip, at, run)
 
 
 def _applies(layer: Layer, key: str) -> bool:

@@ -90,7 +90,9 @@ def _zxy(order: str, suffix: str = "") -> list[dict]:
 def tile_paths() -> dict:
     """Vector tiles, map (PNG) tiles, their tilesets, TileJSON and tile matrix sets."""
     vector = [_text("filter", "CQL2 filter."), *CQL[1:], _text("datetime", "Instant or interval."), AS_OF]
-    png = [AS_OF, _text("datetime", "The data's time (e.g. the admin units valid then).")]
+    png = [AS_OF, _text("datetime", "The data's time (e.g. the admin units valid then)."),
+           _text("theme", "One layer only: a thematic colouring (layers/themes.py), e.g. floors."),
+           _text("filter", "One layer only: CQL2 filter; only matching features are drawn."), *CQL[1:]]
     coll = "/collections/{collectionId}"
     ogc_row_col = "/{tileMatrix}/{tileRow}/{tileCol}"
     return {
@@ -160,7 +162,15 @@ def query_paths() -> dict:
         AT_DATE, _text("include_geometry", "true/false."), AS_OF], JSON_OBJECT)
     within = get("What lies in an area, counted per layer", "queries_within", [
         _text("geometry", "GeoJSON polygon."), _text("circle", "lon,lat,radius_m."), LAYER_LIST,
-        AT_DATE, _integer("features", "Feature ids to list per layer.", 0, 1000), AS_OF], JSON_OBJECT)
+        AT_DATE, _integer("features", "Feature ids to list per layer.", 0, 1000), AS_OF,
+        _text("breakdown", "Counts per category of each layer.", enum=["true", "false"]),
+        _text("wards", "The part of each ward inside the area (m², EPSG:5899).",
+              enum=["true", "false"]),
+        _text("f", "json (counts), csv (the features inside) or xlsx (list, counts, breakdown, "
+              "wards).", enum=["json", "csv", "xlsx"])],
+        {**JSON_OBJECT, "text/csv": {"schema": {"type": "string"}},
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+         {"schema": {"type": "string", "format": "binary"}}})
     return {
         "/query/identify": {"get": get("Features at a point", "queries_identify", [
             lon | {"required": True}, lat | {"required": True}, LAYER_LIST,

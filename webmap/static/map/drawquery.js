@@ -121,6 +121,7 @@ var GisdbDraw = (function () {
       button.textContent = GisdbI18n.t("draw_clear");
       L.DomEvent.on(button, "click", clear);
       panel.appendChild(button);
+      app.map.fire("gisdb:within", { result: result, panel: panel });
     }
 
     function postJSON(url, body) {
@@ -152,8 +153,10 @@ var GisdbDraw = (function () {
       panel.style.display = "block";
       panel.innerHTML = "";
       panel.appendChild(document.createTextNode(GisdbI18n.t("loading")));
+      app.lastWithinBody = type === "polyline" ? null
+        : Object.assign(withinBody(layer, type, layers), app.withinOptions || {});
       var request = type === "polyline" ? alongLine(layer, layers) : postJSON(
-        app.config.endpoints.within, withinBody(layer, type, layers));
+        app.config.endpoints.within, app.lastWithinBody);
       return request.then(function (result) {
         render(result);
         app.lastWithin = result;
@@ -165,7 +168,7 @@ var GisdbDraw = (function () {
       });
     }
 
-    app.map.on("draw:created", function (e) { run(e.layer, e.layerType); });
+    app.map.on("draw:created", function (e) { if (!app.drawClaimed) { run(e.layer, e.layerType); } });
     translateToolbar(app.map.getContainer());
     GisdbI18n.onChange(function () {
       translateToolbar(app.map.getContainer());

@@ -91,7 +91,7 @@ var GisdbLegend = (function () {
     app.map.on("overlayadd overlayremove zoomend", render);
     GisdbI18n.onChange(render);
     render();
-    app.legend = { render: render, element: div };
+    app.legend = { render: render, element: div, entry: layerEntry };
   }
 
   return { init: init };

@@ -193,7 +193,8 @@ var GisdbMap = (function () {
     window.addEventListener("hashchange", function () { app.applyHash(window.location.hash); });
     [window.GisdbPluginI18n, window.GisdbLegend, window.GisdbIdentify, window.GisdbSearch,
       window.GisdbDraw, window.GisdbPanels, window.GisdbHistoryPopup, window.GisdbTime,
-      window.GisdbStationChart, window.GisdbEdit, window.GisdbTileVersions].forEach(
+      window.GisdbStationChart, window.GisdbEdit, window.GisdbTileVersions, window.GisdbPrint,
+      window.GisdbLayerStyle, window.GisdbDrawCount, window.GisdbViolations, window.GisdbCorridor].forEach(
       function (mod) { if (mod) { mod.init(app); } });
     GisdbI18n.apply(document);
     app.updateHash();

@@ -271,5 +271,5 @@ var GisdbTime = (function () {
     app.time = time;
   }
 
-  return { init: init };
+  return { init: init, withQuery: withQuery };
 })();
