@@ -40,6 +40,7 @@ def test_violations_overlay_has_its_legend_and_a_filter_per_rule(session, violat
     assert panel.locator('label[data-rule="zoning_floors"]').inner_text() == RULES["zoning_floors"].title_en
     legend = session.page.locator('#gisdb-legend [data-layer="violations"]').inner_text()
     assert "High" in legend
+    _wait_tiles_with(session, "violations", "violations")       # every overlay tile loaded
     session.page.wait_for_timeout(500)
     everything = session.js(TILE_PIXELS, "violations")
     assert everything["drawn"] > 0
