@@ -94,7 +94,7 @@ def refresh_violations(conn: sa.Connection, rule_ids=None, region=None) -> int:
 
 
 def _refresh_rule(conn: sa.Connection, rule: Rule, region) -> int:
-    found = rule.select().subquery("found")
+    found = rule.select(region=region).subquery("found")
     now = sa.func.now()       # the transaction's start: what this refresh saw is last_seen = now()
     inside = sa.true() if region is None else found.c.geom.op("&&")(region)
     rows = sa.select(sa.literal(rule.id), sa.literal(rule.target_layer), found.c.feature_id,
