@@ -93,7 +93,17 @@ def refresh_violations(conn: sa.Connection, rule_ids=None, region=None) -> int:
     return total
 
 
+def narrow_plans(conn: sa.Connection) -> None:
+    """For the rest of the transaction, plan for a small area: no parallel workers (a
+    parallel plan walks a whole table in id order to share it out, where the spatial
+    index finds the few features of a region at once)."""
+    conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 def _refresh_rule(conn: sa.Connection, rule: Rule, region) -> int:
+    """Upsert the rule's violations (within `region` when given), drop those gone."""
+    if region is not None:
+        narrow_plans(conn)
     found = rule.select(region=region).subquery("found")
     now = sa.func.now()       # the transaction's start: what this refresh saw is last_seen = now()
     inside = sa.true() if region is None else found.c.geom.op("&&")(region)

@@ -42,10 +42,13 @@ def _right_of_way(ward: str | None, region=None) -> sa.Select:
     degrees that is surely longer finds the candidates (with the roads' index), the
     distance in metres decides."""
     half = Road.width_m / 2
+    widest = sa.select(sa.func.max(Road.width_m) / 2 / METRES_PER_DEGREE_AT_LEAST).scalar_subquery()
+    near_region = sa.true() if region is None else Road.geom.op("&&")(gf.ST_Expand(region, widest))
     depth = sa.func.max(half - gf.ST_Distance(metric(Building.geom), metric(Road.geom)))
     hits = (sa.select(Building.id.label("building_id"), depth.label("depth"))
             .join(Road, gf.ST_DWithin(Building.geom, Road.geom, half / METRES_PER_DEGREE_AT_LEAST))
-            .where(Building.status.in_(LIVE_STATUSES), in_region(Building.geom, region), Road.width_m > 0,
+            .where(Building.status.in_(LIVE_STATUSES), in_region(Building.geom, region), near_region,
+                   Road.width_m > 0,
                    gf.ST_DWithin(metric(Building.geom), metric(Road.geom), half))
             .group_by(Building.id).subquery("intrusions"))
     ward_code = building_ward()
