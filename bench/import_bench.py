@@ -1,20 +1,23 @@
 """Benchmark of `gisdb import` (run by hand, never in tests).
 
-Writes a GeoPackage of N parcel-like polygons inside Da Nang, then loads it into a
-scratch database, in the same run and by turns:
-  - ours: `run_import` into the `parcels` layer, validation included (staging, SQL
-    checks, natural key, upsert apply with the layer's indexes, checks and triggers);
-  - `ogr2ogr -f PostgreSQL` (Debian's gdal-bin) into a new table of the same database,
-    and appending into a copy of the layer's table (same checks, generated column and
-    indexes: the like-for-like baseline);
-  - `geopandas.read_file` + `GeoDataFrame.to_postgis` into a new table;
-  - the layer's own write alone (the rows just imported, inserted into a table shaped
-    like the layer, then its indexes built): the floor under any import into this layer,
-    whatever reads and validates the file.
-Prints the median time and rows/s of each over the repeats, and our ratios (targets:
->= 1.0x ogr2ogr, >= 3x to_postgis). Then imports a larger file (`--memory-rows`,
-default 1,000,000) in a child process and prints its peak memory (max RSS; target
-< 1.5 GB), to show memory stays flat with size.
+Writes a GeoPackage of N buildings inside Da Nang (bench/history_bench.py's file: 10-15 m
+footprints, code, floors, use, address), then loads it into a scratch database, in the
+same run, by turns (the order reversed every other round), medians of the repeats:
+  - ours: `gisdb import buildings` (`import_layer`, upsert) into the empty layer,
+    validation included (staging, SQL checks, natural key, the layer's indexes, checks
+    and history triggers), in a child process: its time and peak RSS;
+  - `geopandas.read_file` + `GeoDataFrame.to_postgis` into a new table (child process,
+    time and peak RSS);
+  - the layer's write floor: the same rows (already in the database: no reading,
+    staging or validation) inserted into a table shaped like the layer (same CHECKs,
+    generated EPSG:3857 column, identity), then its indexes and unique constraint built,
+    in one transaction like the import: the floor under any import into this layer;
+  - `ogr2ogr -f PostgreSQL` (Debian's gdal-bin) into a new bare table;
+  - once: `ogr2ogr -append` into a copy of the layer's table (row-by-row index upkeep).
+Prints the medians, rows/s and our ratios (targets: >= 1.5x to_postgis, >= 0.8x the
+floor). Then imports a larger file (`--memory-rows`, default 1,000,000) in a child
+process and prints its peak RSS (target < 1.5 GB), to show memory stays flat with size.
+The machine may be shared: only ratios taken in the same run mean anything.
 
     .venv/bin/python bench/import_bench.py --rows 200000 --repeat 3
     .venv/bin/python bench/import_bench.py --rows 20000 --memory-rows 100000   # quick
@@ -33,15 +36,15 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import pyogrio
-import shapely
 import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "bench"))
+
+from history_bench import write_buildings  # noqa: E402
 
 from gisdb.cluster import Cluster  # noqa: E402
 from gisdb.database import create_database, drop_database  # noqa: E402
@@ -49,37 +52,32 @@ from gisdb.engine import make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.schema import migrate  # noqa: E402
 
-LAND_USES = np.array(["ODT", "TMD", "CLN", "DGT", "SKC", "DGD", "LUC", "NTS"], dtype=object)
+LAYER = "construction.buildings"
+FLOOR_COLUMNS = "building_code, floors, use, address, geom"
 
-
-def write_parcels(path: Path, n: int, seed: int = 1, chunk: int = 250_000) -> Path:
-    """N polygons (5-7 vertices, ~10-20 m) on a grid over Da Nang, with parcel attributes."""
-    rng = np.random.default_rng(seed)
-    cols = int(np.ceil(np.sqrt(n)))
-    step = min(0.0004, 0.6 / cols)
-    for start in range(0, n, chunk):
-        i = np.arange(start, min(n, start + chunk))
-        x0 = 107.9 + (i % cols) * step
-        y0 = 15.85 + (i // cols) * step
-        w = step * rng.uniform(0.5, 0.9, len(i))
-        h = step * rng.uniform(0.5, 0.9, len(i))
-        jitter = step * rng.uniform(0.05, 0.2, len(i))
-        rings = np.stack([np.column_stack([x0, y0]), np.column_stack([x0 + w, y0]),
-                          np.column_stack([x0 + w + jitter, y0 + h / 2]), np.column_stack([x0 + w, y0 + h]),
-                          np.column_stack([x0, y0 + h]), np.column_stack([x0, y0])], axis=1)
-        geoms = shapely.polygons(rings)
-        fields = {
-            "ward_code": np.array([f"20{k % 90:03d}" for k in i // 5000], dtype=object),
-            "sheet_no": (i // 500 % 1000 + 1).astype(np.int32),
-            "parcel_no": (i % 500 + 1).astype(np.int32),
-            "area_m2": np.round(rng.uniform(40, 900, len(i)), 1),
-            "land_use": LAND_USES[i % len(LAND_USES)],
-            "address": np.array([f"{k % 300 + 1} đường Nguyễn Văn Linh" for k in i], dtype=object),
-        }
-        pyogrio.raw.write(path, shapely.to_wkb(geoms), driver="GPKG", layer="parcels",
-                          geometry_type="Polygon", crs="EPSG:4326", field_data=list(fields.values()),
-                          fields=list(fields), append=start > 0)
-    return path
+# Run in a child process: prints {"s": seconds, "peak": VmHWM kB, "rows": n} (VmHWM: the
+# peak RSS of this process image; ru_maxrss would carry over the parent's peak).
+CHILD = """
+import json, sys, time
+def hwm():
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))
+from gisdb.settings import Settings
+from gisdb.engine import make_engine
+s = Settings.from_env(); e = make_engine(s, pool_size=2)
+t = time.perf_counter()
+if sys.argv[2] == 'ours':
+    from gisdb.importing import ImportOptions
+    from layers.importing import import_layer
+    r = import_layer(e, s, 'buildings', sys.argv[1], ImportOptions(mode='upsert'))
+    assert r.rejected == 0 and r.loaded == r.read, r.as_dict()
+    rows = r.loaded
+else:
+    import geopandas
+    frame = geopandas.read_file(sys.argv[1], engine='pyogrio')
+    frame.to_postgis('bench_gpd', e, if_exists='replace', index=False)
+    rows = len(frame)
+print(json.dumps({'s': time.perf_counter() - t, 'rows': rows, 'peak': hwm()}))
+"""
 
 
 def pg_dsn(url: str) -> str:
@@ -95,14 +93,16 @@ def pg_dsn(url: str) -> str:
     return " ".join(parts)
 
 
-def time_ours(engine, settings, path: Path) -> float:
-    from gisdb.importing import ImportOptions
-    from layers.importing import import_layer
-    start = time.perf_counter()
-    report = import_layer(engine, settings, "parcels", path, ImportOptions(mode="upsert"))
-    elapsed = time.perf_counter() - start
-    assert report.rejected == 0 and report.loaded == report.read, report.as_dict()
-    return elapsed
+def in_child(settings, path: Path, what: str) -> tuple[float, float]:
+    """Run `what` (ours | to_postgis) on `path` in a child process: (seconds, peak RSS MB)."""
+    env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url, GISDB_DATA_DIR=str(settings.data_dir),
+               GISDB_IMPORT_TIMEOUT_MS="3600000", GISDB_STATEMENT_TIMEOUT_MS="3600000")
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), what], cwd=PROJECT, env=env,
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{what} failed: {out.stderr[-2000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["s"], result["peak"] / 1024
 
 
 def time_ogr2ogr(dsn: str, path: Path) -> float:
@@ -113,11 +113,11 @@ def time_ogr2ogr(dsn: str, path: Path) -> float:
 
 
 def time_ogr2ogr_layer(engine, dsn: str, path: Path) -> float:
-    """ogr2ogr appending into a copy of the parcels table (same columns, generated
-    Web-Mercator column, CHECK constraints and indexes): the like-for-like baseline."""
+    """ogr2ogr appending into a copy of the buildings table (same columns, generated
+    Web-Mercator column, CHECK constraints and indexes)."""
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_like"))
-        conn.execute(sa.text("CREATE TABLE bench_like (LIKE land.parcels INCLUDING ALL)"))
+        conn.execute(sa.text("CREATE TABLE bench_like (LIKE " + LAYER + " INCLUDING ALL)"))
     start = time.perf_counter()
     subprocess.run(["ogr2ogr", "-f", "PostgreSQL", "PG:" + dsn, str(path), "-nln", "bench_like", "-append",
                     "-nlt", "PROMOTE_TO_MULTI"], check=True, capture_output=True)
@@ -129,16 +129,21 @@ def _run_ddl(conn, statement) -> None:
         cur.execute(statement)
 
 
-def time_layer_floor(engine) -> float:
-    """The layer's own write alone, a lower bound of any import into it: the rows just
-    imported (already in the database: no reading, staging or validation) inserted into
-    a table shaped like the layer (same CHECKs, generated EPSG:3857 column, identity),
-    then its indexes and unique constraint built, in one transaction like the import."""
+def keep_rows(engine) -> None:
+    """Keep the rows an import loaded (`bench_floor_src`), for the floor runs."""
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS bench_floor, bench_floor_src"))
-        conn.execute(sa.text("CREATE TABLE bench_floor_src AS SELECT ward_code, sheet_no, parcel_no, area_m2, "
-                             "land_use, address, geom FROM land.parcels"))
-        conn.execute(sa.text("CREATE TABLE bench_floor (LIKE land.parcels INCLUDING ALL)"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_floor_src"))
+        conn.execute(sa.text("CREATE TABLE bench_floor_src AS SELECT " + FLOOR_COLUMNS + " FROM " + LAYER))
+
+
+def time_layer_floor(engine) -> float:
+    """The layer's own write alone, a lower bound of any import into it: the rows an
+    import loaded inserted into a table shaped like the layer (same CHECKs, generated
+    EPSG:3857 column, identity), then its indexes and unique constraint built, in one
+    transaction like the import."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_floor"))
+        conn.execute(sa.text("CREATE TABLE bench_floor (LIKE " + LAYER + " INCLUDING ALL)"))
         indexes = conn.execute(sa.text(
             "SELECT c.relname, pg_get_indexdef(i.indexrelid), k.conname, pg_get_constraintdef(k.oid) "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -150,58 +155,69 @@ def time_layer_floor(engine) -> float:
         conn.execute(sa.text("CHECKPOINT"))
     start = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO bench_floor (ward_code, sheet_no, parcel_no, area_m2, land_use, "
-                             "address, geom) SELECT * FROM bench_floor_src"))
+        conn.execute(sa.text("INSERT INTO bench_floor (" + FLOOR_COLUMNS + ") SELECT * FROM bench_floor_src"))
         for name, definition, constraint, condef in indexes:    # the catalog's own definitions
             _run_ddl(conn, sql.SQL("ALTER TABLE bench_floor ADD CONSTRAINT {} ").format(sql.Identifier(constraint))
                      + sql.SQL(condef) if constraint else sql.SQL(definition))
     elapsed = time.perf_counter() - start
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE bench_floor, bench_floor_src"))
+        conn.execute(sa.text("DROP TABLE bench_floor"))
     return elapsed
 
 
-def time_geopandas(engine, path: Path) -> float:
-    import geopandas
-    start = time.perf_counter()
-    frame = geopandas.read_file(path, engine="pyogrio")
-    frame.to_postgis("bench_gpd", engine, if_exists="replace", index=False)
-    return time.perf_counter() - start
-
-
 def reset(engine) -> None:
+    """Empty the layer (and its history) and drop the peers' tables, then checkpoint."""
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE land.parcels CASCADE"))
+        conn.execute(sa.text("TRUNCATE " + LAYER + " CASCADE"))
+        conn.execute(sa.text("TRUNCATE history.construction__buildings, history.changes"))
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_ogr, bench_gpd, bench_like"))
+    with engine.connect() as conn:
         conn.execute(sa.text("CHECKPOINT"))
 
 
-def peak_memory(settings, path: Path) -> tuple[float, float, int]:
-    """Import `path` in a child process; returns (seconds, max RSS in MB, rows)."""
-    # VmHWM (peak RSS of this process image) rather than ru_maxrss, which on Linux carries
-    # over the parent's peak through fork+exec.
-    code = ("import json, sys, time; from gisdb.engine import make_engine; from gisdb.importing "
-            "import ImportOptions; from layers.importing import import_layer; from gisdb.settings import "
-            "Settings\n"
-            "def hwm():\n"
-            "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
-            "s = Settings.from_env(); e = make_engine(s, pool_size=2); base = hwm(); t = time.perf_counter()\n"
-            "r = import_layer(e, s, 'parcels', sys.argv[1], ImportOptions())\n"
-            "print(json.dumps({'s': time.perf_counter() - t, 'rows': r.loaded, 'base': base, 'peak': hwm()}))")
-    env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url, GISDB_DATA_DIR=str(settings.data_dir))
-    out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=PROJECT, env=env, check=True,
-                         capture_output=True, text=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["s"], result["peak"] / 1024, result["rows"], result["base"] / 1024
+def run_round(engine, settings, path: Path, dsn: str, order: list[str], times: dict, peaks: dict) -> None:
+    """One run of each contender, in `order`."""
+    for label in order:
+        if label == "layer_floor":
+            times[label].append(time_layer_floor(engine))
+            continue
+        reset(engine)
+        if label in ("ours", "to_postgis"):
+            seconds, peak = in_child(settings, path, label)
+            times[label].append(seconds)
+            peaks[label].append(peak)
+        elif label == "ogr2ogr":
+            times[label].append(time_ogr2ogr(dsn, path))
+        else:
+            times[label].append(time_ogr2ogr_layer(engine, dsn, path))
+
+
+def print_results(rows: int, repeat: int, times: dict, peaks: dict) -> None:
+    """Medians, rows/s, peak RSS and our ratios."""
+    medians = {k: statistics.median(v) for k, v in times.items() if v}
+    print(f"import of {rows:,} buildings from a GeoPackage, median of {repeat}, by turns "
+          f"(load average {os.getloadavg()[0]:.1f})")
+    for label, seconds in medians.items():
+        peak = f"  peak RSS {statistics.median(peaks[label]):,.0f} MB" if peaks.get(label) else ""
+        runs = " ".join(f"{t:.1f}" for t in times[label])
+        print(f"  {label:<13} {seconds:8.2f} s  {rows / seconds:10,.0f} rows/s{peak}   (runs: {runs})")
+    ours = medians["ours"]
+    if "to_postgis" in medians:
+        print(f"  ours / to_postgis (speed): {medians['to_postgis'] / ours:.2f}x  (target >= 1.5x)")
+    print(f"  ours / the layer's write floor (speed): {medians['layer_floor'] / ours:.2f}x  (target >= 0.8x)")
+    print(f"  ours / ogr2ogr into a bare table (speed): {medians['ogr2ogr'] / ours:.2f}x")
+    if "ogr2ogr_layer" in medians:
+        print(f"  ours / ogr2ogr appending into a table shaped like the layer (one run): "
+              f"{medians['ogr2ogr_layer'] / ours:.2f}x")
 
 
 def main() -> None:
+    """Run the comparison, then the memory runs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-rows", type=int, default=1_000_000, help="0 skips the memory run")
     parser.add_argument("--skip-geopandas", action="store_true")
-    parser.add_argument("--only-memory", action="store_true", help="only the memory runs")
     parser.add_argument("--skip-like-for-like", action="store_true",
                         help="skip ogr2ogr appending into a table shaped like the layer")
     args = parser.parse_args()
@@ -217,56 +233,30 @@ def main() -> None:
     engine = make_engine(settings, pool_size=2)
     try:
         migrate(engine)
-        path = write_parcels(tmp / "parcels.gpkg", args.rows)
+        path = write_buildings(tmp / "buildings.gpkg", args.rows)
         dsn = pg_dsn(url)
-        times = {"ours": [], "ogr2ogr": [], "ogr2ogr_layer": [], "to_postgis": [], "layer_floor": []}
-        order = ["ours", "layer_floor", "ogr2ogr", "ogr2ogr_layer", "to_postgis"]
-        for attempt in range(0 if args.only_memory else args.repeat):
-            for label in order:
-                if label == "to_postgis" and args.skip_geopandas:
-                    continue
-                if label == "ogr2ogr_layer" and (attempt > 0 or args.skip_like_for_like):
-                    continue        # slow (row-by-row index upkeep): measured once
-                if label == "layer_floor":
-                    times[label].append(time_layer_floor(engine))     # needs the layer filled by "ours"
-                    continue
-                reset(engine)
-                run = {"ours": lambda: time_ours(engine, settings, path),
-                       "ogr2ogr": lambda: time_ogr2ogr(dsn, path),
-                       "ogr2ogr_layer": lambda: time_ogr2ogr_layer(engine, dsn, path),
-                       "to_postgis": lambda: time_geopandas(engine, path)}[label]
-                times[label].append(run())
-        medians = {k: statistics.median(v) for k, v in times.items() if v}
-        if medians:
-            print(f"import of {args.rows:,} polygons from a GeoPackage, median of {args.repeat} "
-                  f"(load average {os.getloadavg()[0]:.1f})")
-            for label, seconds in medians.items():
-                print(f"  {label:<13} {seconds:8.2f} s  {args.rows / seconds:10,.0f} rows/s")
-            print(f"  ratio ours / ogr2ogr    (rows/s): {medians['ogr2ogr'] / medians['ours']:.2f}x  "
-                  "(target >= 1.0x)")
-            if "ogr2ogr_layer" in medians:
-                print(f"  ratio ours / ogr2ogr into a table shaped like the layer (one run): "
-                      f"{medians['ogr2ogr_layer'] / medians['ours']:.2f}x")
-            if "layer_floor" in medians:
-                print(f"  the layer's own write alone (insert with its checks and generated column, then its "
-                      f"indexes; no reading or validation): {medians['layer_floor']:.2f} s = "
-                      f"{medians['ogr2ogr'] / medians['layer_floor']:.2f}x ogr2ogr, "
-                      f"{medians['to_postgis'] / medians['layer_floor']:.2f}x to_postgis"
-                      if "to_postgis" in medians else
-                      f"  the layer's own write alone: {medians['layer_floor']:.2f} s = "
-                      f"{medians['ogr2ogr'] / medians['layer_floor']:.2f}x ogr2ogr")
-            if "to_postgis" in medians:
-                print(f"  ratio ours / to_postgis (rows/s): {medians['to_postgis'] / medians['ours']:.2f}x  "
-                      "(target >= 3x)")
+        in_child(settings, path, "ours")        # the rows the floor inserts
+        keep_rows(engine)
+        labels = ["ours", "to_postgis", "layer_floor", "ogr2ogr"]
+        if args.skip_geopandas:
+            labels.remove("to_postgis")
+        times = {k: [] for k in labels + ["ogr2ogr_layer"]}
+        peaks = {k: [] for k in labels}
+        for attempt in range(args.repeat):
+            order = labels if attempt % 2 == 0 else labels[::-1]
+            if attempt == 0 and not args.skip_like_for_like:
+                order = order + ["ogr2ogr_layer"]       # slow (row-by-row index upkeep): once
+            run_round(engine, settings, path, dsn, order, times, peaks)
+            print(f"round {attempt + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items() if v),
+                  flush=True)
+        print_results(args.rows, args.repeat, times, peaks)
         if args.memory_rows:
-            big = write_parcels(tmp / "big.gpkg", args.memory_rows, seed=2)
-            reset(engine)
+            big = write_buildings(tmp / "big.gpkg", args.memory_rows, seed=2)
             for size, file in ((args.rows, path), (args.memory_rows, big)):
                 reset(engine)
-                seconds, peak_mb, rows, base_mb = peak_memory(settings, file)
-                print(f"memory: imported {rows:,} features in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), "
-                      f"peak RSS {peak_mb:,.0f} MB (after imports, before the run: {base_mb:,.0f} MB; "
-                      "target < 1,536 MB)")
+                seconds, peak_mb = in_child(settings, file, "ours")
+                print(f"memory: imported {size:,} features in {seconds:.1f} s ({size / seconds:,.0f} rows/s), "
+                      f"peak RSS {peak_mb:,.0f} MB (target < 1,536 MB)")
     finally:
         engine.dispose()
         drop_database(base, name)

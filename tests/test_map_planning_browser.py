@@ -123,7 +123,7 @@ def distinct_colours_of(rgb: np.ndarray) -> int:
 
 
 TILE_PIXELS = """id => Promise.all(Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))
-    .filter(img => img.src.indexOf('/tiles/' + id + '/') >= 0)
+    .filter(img => new RegExp('/tiles/(v[0-9]+/)?' + id + '/').test(img.src))
     .map(img => new Promise(done => {
         const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
         const g = c.getContext('2d'); g.drawImage(img, 0, 0);
@@ -138,7 +138,7 @@ TILE_PIXELS = """id => Promise.all(Array.from(document.querySelectorAll('img.lea
 def _wait_tiles_with(session, layer_id: str, fragment: str):
     session.page.wait_for_function(
         """([id, frag]) => { const imgs = Array.from(document.querySelectorAll('img.leaflet-tile'))
-            .filter(img => img.src.indexOf('/tiles/' + id + '/') >= 0);
+            .filter(img => new RegExp('/tiles/(v[0-9]+/)?' + id + '/').test(img.src));
             return imgs.length > 0 && imgs.every(img => img.src.indexOf(frag) >= 0
                 && img.classList.contains('leaflet-tile-loaded')); }""",
         arg=[layer_id, fragment], timeout=90_000)
@@ -147,7 +147,7 @@ def _wait_tiles_with(session, layer_id: str, fragment: str):
 def test_theme_filter_and_transparency_change_what_is_drawn(session, busy_spot):
     lon, lat = busy_spot
     requests: list[str] = []
-    session.page.on("request", lambda r: "/tiles/buildings/" in r.url and requests.append(r.url))
+    session.page.on("request", lambda r: re.search(r"/tiles/(v\d+/)?buildings/", r.url) and requests.append(r.url))
     session.open("/map?lang=en" + view_hash(lon, lat, 17, "buildings"), wait_tiles_of="buildings")
     session.page.wait_for_timeout(500)
     plain = session.js(TILE_PIXELS, "buildings")

@@ -188,21 +188,15 @@ def test_violations_per_rule_are_read_from_the_violations_layer(own_database):
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO land.admin_units (code, name, level, valid_from, geom) "
                              "VALUES ('T0001', 'Phường Thử', 'ward', '2025-07-01', :g)"), {"g": ward})
-    with engine.connect() as conn:
-        exists = conn.execute(sa.text("SELECT to_regclass('planning.violations')")).scalar_one()
-        if exists is None:
-            assert ward_report(conn, "T0001")["violations"] == {"available": False, "total": 0, "rules": []}
     with engine.begin() as conn:
-        if exists is None:
-            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS planning"))
-            conn.execute(sa.text("CREATE TABLE planning.violations (id bigserial PRIMARY KEY, rule_id text, "
-                                 "severity text, geom geometry(Geometry, 4326))"))
         rows = [("zoning_floors", "high", 108.21, 16.05), ("zoning_floors", "high", 108.211, 16.051),
                 ("no_permit", "medium", 108.205, 16.045), ("no_permit", "medium", 108.30, 16.10)]
-        for rule, severity, x, y in rows:
-            conn.execute(sa.text("INSERT INTO planning.violations (rule_id, severity, geom) VALUES "
-                                 "(:r, :s, ST_Buffer(ST_SetSRID(ST_MakePoint(:x, :y), 4326), 0.0001))"),
-                         {"r": rule, "s": severity, "x": x, "y": y})
+        for n, (rule, severity, x, y) in enumerate(rows):
+            conn.execute(sa.text(
+                "INSERT INTO planning.violations (rule_id, target_layer, feature_id, severity, "
+                "first_seen, last_seen, geom) VALUES (:r, 'buildings', :n, :s, now(), now(), "
+                "ST_Buffer(ST_SetSRID(ST_MakePoint(:x, :y), 4326), 0.0001))"),
+                {"r": rule, "n": n + 1, "s": severity, "x": x, "y": y})
     with engine.connect() as conn:
         section = ward_report(conn, "T0001")["violations"]
     assert section["available"] and section["total"] == 3

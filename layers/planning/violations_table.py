@@ -75,7 +75,7 @@ LAYERS = (
                 Field("last_seen", "Phát hiện gần nhất", "Last seen")),
         style=Style(stroke="#990000", fill="#cc0000", width=2.0, fill_opacity=0.35, radius=5.0,
                     category_field="severity", categories=SEVERITY_COLOURS),
-        min_zoom=12, max_zoom=22, label_field="rule_id",
+        min_zoom=14, max_zoom=22, label_field="rule_id",   # drawn from street level, as parcels
         description_en="Features breaking a planning rule (derived from the rules, read-only).",
         extra={"derived": True, "read_only": True}),
 )
