@@ -5,11 +5,10 @@ Where the refresh runs: after the commit of every write that changes a rule's in
 only over the area the written features touch (their bounding box, widened by the
 rules' reach, and where their violations were): the writer's transaction is never held
 open by analyses, an edit is visible in the layer as soon as the write answers, and
-readers (the web role cannot write) never refresh. Known limit: the area filter is
-applied on the rules' results, and the rules that aggregate (coverage, floor-area
-ratio, crossings, right-of-way) still compute city-wide first, so on the city of scale 35
-a single-feature refresh takes tens of seconds (bench/rules_bench.py), not the < 1 s
-target: the next step is to hand the area to each rule's innermost scan. Anything else
+readers (the web role cannot write) never refresh. The area reaches each rule's
+innermost scan (`Rule.select(region=...)`), planned without parallel workers, so a
+single-feature refresh on the city of scale 35 takes ~0.1 s (bench/rules_bench.py) and
+stays synchronous inside the write. Anything else
 (a DBA's plain SQL) shows in `rules_stale()`, from the data versions each rule was last
 refreshed at; `gisdb check --refresh` brings the stale rules up to date.
 """
@@ -93,8 +92,18 @@ def refresh_violations(conn: sa.Connection, rule_ids=None, region=None) -> int:
     return total
 
 
+def narrow_plans(conn: sa.Connection) -> None:
+    """For the rest of the transaction, plan for a small area: no parallel workers (a
+    parallel plan walks a whole table in id order to share it out, where the spatial
+    index finds the few features of a region at once)."""
+    conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 def _refresh_rule(conn: sa.Connection, rule: Rule, region) -> int:
-    found = rule.select().subquery("found")
+    """Upsert the rule's violations (within `region` when given), drop those gone."""
+    if region is not None:
+        narrow_plans(conn)
+    found = rule.select(region=region).subquery("found")
     now = sa.func.now()       # the transaction's start: what this refresh saw is last_seen = now()
     inside = sa.true() if region is None else found.c.geom.op("&&")(region)
     rows = sa.select(sa.literal(rule.id), sa.literal(rule.target_layer), found.c.feature_id,

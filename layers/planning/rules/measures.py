@@ -29,9 +29,17 @@ def building_ward() -> sa.ScalarSelect:
             .scalar_subquery())
 
 
-def permit_limits() -> sa.Subquery:
+def in_region(geom, region) -> sa.ColumnElement:
+    """True when the feature's box meets `region` (a geometry expression, EPSG:4326), or
+    always when no region is given: the test an area refresh hands to a rule's innermost
+    scan, so that it probes the spatial index for the few features around an edit."""
+    return sa.true() if region is None else geom.op("&&")(region)
+
+
+def permit_limits(region=None) -> sa.Subquery:
     """Per building: how many permits it has, the greatest permitted floors, floor area
-    and height, and the last expiry among its valid-looking permits."""
+    and height, and the last expiry among its valid-looking permits (only the buildings
+    within `region` when given)."""
     allowing = Permit.permit_type.in_(PERMIT_KINDS)
     return (sa.select(Permit.building_id.label("building_id"),
                       sa.func.max(Permit.permitted_floors).filter(allowing).label("floors"),
@@ -43,7 +51,15 @@ def permit_limits() -> sa.Subquery:
                       sa.func.bool_or(allowing & ((Permit.status == "expired") | (
                           Permit.expires_on < sa.func.current_date()))).label("expired"),
                       sa.func.max(Permit.expires_on).label("expires_on"))
-            .where(Permit.building_id.is_not(None)).group_by(Permit.building_id).subquery("permit_limits"))
+            .where(Permit.building_id.is_not(None), _building_in_region(Permit.building_id, region))
+            .group_by(Permit.building_id).subquery("permit_limits"))
+
+
+def _building_in_region(building_id, region) -> sa.ColumnElement:
+    """The building of `building_id` lies within `region` (always true without one)."""
+    if region is None:
+        return sa.true()
+    return building_id.in_(sa.select(Building.id).where(in_region(Building.geom, region)))
 
 
 def ward_filter(select: sa.Select, ward: str | None, column) -> sa.Select:

@@ -8,7 +8,7 @@ from geoalchemy2 import functions as gf
 from layers.construction import Building, Permit
 from layers.land import Parcel
 
-from .measures import LIVE_STATUSES, area_m2, building_ward, metric, permit_limits, result, ward_filter
+from .measures import LIVE_STATUSES, area_m2, building_ward, in_region, metric, permit_limits, result, ward_filter
 from .rule import Rule
 
 AREA_TOLERANCE = 1.02        # floor area may exceed the permit by 2% (survey precision)
@@ -16,27 +16,27 @@ HEIGHT_TOLERANCE_M = 1.0     # height may exceed the permit by 1 m (roof finishe
 CONSTRUCTION_LAW = "Luật Xây dựng 2014 (sửa đổi 2020), Điều 89; Nghị định 16/2022/NĐ-CP"
 
 
-def _buildings_with_permits(statuses=LIVE_STATUSES):
-    """Buildings joined to their permits' limits (inner join)."""
-    pl = permit_limits()
+def _buildings_with_permits(region, statuses=LIVE_STATUSES):
+    """Buildings (within `region` when given) joined to their permits' limits (inner join)."""
+    pl = permit_limits(region)
     q = (sa.select().select_from(Building).join(pl, pl.c.building_id == Building.id)
-         .where(Building.status.in_(statuses)))
+         .where(Building.status.in_(statuses), in_region(Building.geom, region)))
     return q, pl
 
 
-def _no_permit(ward: str | None) -> sa.Select:
+def _no_permit(ward: str | None, region=None) -> sa.Select:
     """Standing or rising buildings no permit names."""
     ward_code = building_ward()
     q = (sa.select(*result(Building.id, sa.literal(0), sa.literal(1), sa.literal(1), "permits",
                            Building.geom, ward_code))
-         .where(Building.status.in_(LIVE_STATUSES),
+         .where(Building.status.in_(LIVE_STATUSES), in_region(Building.geom, region),
                 ~sa.exists().where(Permit.building_id == Building.id)))
     return ward_filter(q, ward, ward_code)
 
 
-def _expired(ward: str | None) -> sa.Select:
+def _expired(ward: str | None, region=None) -> sa.Select:
     """Buildings under construction whose every permit has expired."""
-    q, pl = _buildings_with_permits(("under_construction",))
+    q, pl = _buildings_with_permits(region, ("under_construction",))
     overdue = sa.func.greatest(sa.func.current_date() - pl.c.expires_on, 0)
     ward_code = building_ward()
     q = q.add_columns(*result(Building.id, overdue, sa.literal(0), overdue, "days", Building.geom,
@@ -46,8 +46,9 @@ def _expired(ward: str | None) -> sa.Select:
 
 def _beyond(measure, allowed, unit: str, tolerance=lambda limit: limit):
     """Buildings whose measure exceeds what their permit allows (with a tolerance)."""
-    def query(ward: str | None) -> sa.Select:
-        q, pl = _buildings_with_permits()
+    def query(ward: str | None, region=None) -> sa.Select:
+        """The buildings beyond their permit (in the ward, within the region, when given)."""
+        q, pl = _buildings_with_permits(region)
         value, limit = measure(), allowed(pl)
         ward_code = building_ward()
         q = q.add_columns(*result(Building.id, value, limit, value - limit, unit, Building.geom,
@@ -56,13 +57,13 @@ def _beyond(measure, allowed, unit: str, tolerance=lambda limit: limit):
     return query
 
 
-def _outside_parcel(ward: str | None) -> sa.Select:
+def _outside_parcel(ward: str | None, region=None) -> sa.Select:
     """Permits whose point lies outside the parcel they name."""
     distance = gf.ST_Distance(metric(Permit.geom), metric(Parcel.geom))
     q = (sa.select(*result(Permit.id, distance, sa.literal(0), distance, "m", Permit.geom,
                            Parcel.ward_code))
          .join(Parcel, Parcel.id == Permit.parcel_id)
-         .where(sa.not_(gf.ST_Intersects(Parcel.geom, Permit.geom))))
+         .where(in_region(Permit.geom, region), sa.not_(gf.ST_Intersects(Parcel.geom, Permit.geom))))
     return ward_filter(q, ward, Parcel.ward_code)
 
 

@@ -10,7 +10,7 @@ from layers.construction import Building
 from layers.land import Parcel
 from layers.traffic import Road
 
-from .measures import LIVE_STATUSES, building_ward, metric, result, ward_filter
+from .measures import LIVE_STATUSES, building_ward, in_region, metric, result, ward_filter
 from .rule import Rule
 
 CROSSING_TOLERANCE_M2 = 2.0   # survey slack before a footprint on a neighbour counts
@@ -18,7 +18,7 @@ METRES_PER_DEGREE_AT_LEAST = 100_000.0   # in Da Nang a degree is >= 107 km: a s
 ROAD_LAW = "Nghị định 11/2010/NĐ-CP (hành lang an toàn đường bộ)"
 
 
-def _crossing(ward: str | None) -> sa.Select:
+def _crossing(ward: str | None, region=None) -> sa.Select:
     """Buildings standing on parcels other than their own by more than the tolerance; only
     a building not within its own parcel (an id lookup) is matched with its neighbours."""
     other = aliased(Parcel)
@@ -27,7 +27,7 @@ def _crossing(ward: str | None) -> sa.Select:
     area = sa.func.sum(gf.ST_Area(gf.ST_Intersection(metric(Building.geom), metric(other.geom))))
     hits = (sa.select(Building.id.label("building_id"), area.label("m2"))
             .join(other, gf.ST_Intersects(other.geom, Building.geom))
-            .where(Building.status.in_(LIVE_STATUSES), ~inside_own,
+            .where(Building.status.in_(LIVE_STATUSES), in_region(Building.geom, region), ~inside_own,
                    other.id.is_distinct_from(Building.parcel_id))
             .group_by(Building.id).having(area > CROSSING_TOLERANCE_M2).subquery("crossings"))
     ward_code = building_ward()
@@ -37,15 +37,18 @@ def _crossing(ward: str | None) -> sa.Select:
     return ward_filter(q, ward, ward_code)
 
 
-def _right_of_way(ward: str | None) -> sa.Select:
+def _right_of_way(ward: str | None, region=None) -> sa.Select:
     """Buildings closer to a road's centre line than half the road's width: a distance in
     degrees that is surely longer finds the candidates (with the roads' index), the
     distance in metres decides."""
     half = Road.width_m / 2
+    widest = sa.select(sa.func.max(Road.width_m) / 2 / METRES_PER_DEGREE_AT_LEAST).scalar_subquery()
+    near_region = sa.true() if region is None else Road.geom.op("&&")(gf.ST_Expand(region, widest))
     depth = sa.func.max(half - gf.ST_Distance(metric(Building.geom), metric(Road.geom)))
     hits = (sa.select(Building.id.label("building_id"), depth.label("depth"))
             .join(Road, gf.ST_DWithin(Building.geom, Road.geom, half / METRES_PER_DEGREE_AT_LEAST))
-            .where(Building.status.in_(LIVE_STATUSES), Road.width_m > 0,
+            .where(Building.status.in_(LIVE_STATUSES), in_region(Building.geom, region), near_region,
+                   Road.width_m > 0,
                    gf.ST_DWithin(metric(Building.geom), metric(Road.geom), half))
             .group_by(Building.id).subquery("intrusions"))
     ward_code = building_ward()

@@ -26,11 +26,13 @@ class Rule:
     target_layer: str
     severity: str
     legal_basis: str | None
-    query: Callable[[str | None], sa.Select]
+    query: Callable[[str | None, object], sa.Select]
     unit: str = ""
     finding_vi: str = "{measured} {unit}, giới hạn {limit}"
     finding_en: str = "{measured} {unit}, limit {limit}"
 
-    def select(self, ward: str | None = None) -> sa.Select:
-        """The offending features (in the ward `ward` only, when given)."""
-        return self.query(ward)
+    def select(self, ward: str | None = None, region=None) -> sa.Select:
+        """The offending features (in the ward `ward` only, when given; only those whose
+        box meets `region`, a geometry expression in EPSG:4326, when given: the region
+        reaches each rule's innermost scan, so the rule reads only that area)."""
+        return self.query(ward, region)

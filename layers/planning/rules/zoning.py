@@ -8,7 +8,7 @@ from geoalchemy2 import functions as gf
 from layers.construction import Building, Project
 from layers.land import Parcel, Zone
 
-from .measures import LIVE_STATUSES, area_m2, building_ward, current_ward, metric, result, ward_filter
+from .measures import LIVE_STATUSES, area_m2, building_ward, current_ward, in_region, metric, result, ward_filter
 from .rule import Rule
 
 PROTECTED_USES = ("SON", "DKV", "RSX")    # water, green and recreation, forest
@@ -20,14 +20,15 @@ def _building_against_zone(column, limit_name: str, unit: str):
     """A building attribute above its zone's limit. Zones are few and large: each zone
     probes the buildings' spatial index for its box, the cheap comparison goes first,
     and only the buildings above the limit pay for the point-in-zone test."""
-    def query(ward: str | None) -> sa.Select:
+    def query(ward: str | None, region=None) -> sa.Select:
+        """The buildings above their zone's limit (in the ward, within the region, when given)."""
         limit = Zone.__table__.c[limit_name]
         ward_code = building_ward()
         q = (sa.select(*result(Building.id, column, limit, column - limit, unit, Building.geom, ward_code))
              .select_from(Zone)
              .join(Building, sa.and_(Building.geom.op("&&")(Zone.geom), column > limit,
                                      gf.ST_Intersects(Zone.geom, gf.ST_PointOnSurface(Building.geom))))
-             .where(Building.status.in_(LIVE_STATUSES)))
+             .where(Building.status.in_(LIVE_STATUSES), in_region(Building.geom, region)))
         return ward_filter(q, ward, ward_code)
     return query
 
@@ -45,13 +46,14 @@ def _parcel_against_zone(per_building, limit_name: str, unit: str, scale: float 
     areas (no transform: a ratio of areas barely changes with the projection at a
     parcel's size) keeps the candidates within 3% of the limit, and only those are
     measured in metres (EPSG:5899) and tested for their zone."""
-    def query(ward: str | None) -> sa.Select:
+    def query(ward: str | None, region=None) -> sa.Select:
+        """The parcels above their zone's limit (in the ward, within the region, when given)."""
         limit = Zone.__table__.c[limit_name]
         rough = scale * _building_sum(Parcel.id, per_building(gf.ST_Area(Building.geom))) / gf.ST_Area(Parcel.geom)
         near = (sa.select(Parcel.id.label("id"), Parcel.geom.label("geom"), Parcel.ward_code.label("ward_code"),
                           Zone.geom.label("zone_geom"), limit.label("limit"))
                 .select_from(Zone).join(Parcel, Parcel.geom.op("&&")(Zone.geom))
-                .where(rough > limit * 0.97).subquery("near"))
+                .where(in_region(Parcel.geom, region), rough > limit * 0.97).subquery("near"))
         exact = scale * _building_sum(near.c.id, per_building(area_m2(Building.geom))) / area_m2(near.c.geom)
         q = (sa.select(*result(near.c.id, exact, near.c.limit, exact - near.c.limit, unit, near.c.geom,
                                near.c.ward_code))
@@ -60,12 +62,12 @@ def _parcel_against_zone(per_building, limit_name: str, unit: str, scale: float 
     return query
 
 
-def _protected_overlap(ward: str | None) -> sa.Select:
+def _protected_overlap(ward: str | None, region=None) -> sa.Select:
     """Projects overlapping zones of protected use by more than the tolerance."""
     overlap = sa.func.sum(gf.ST_Area(gf.ST_Intersection(metric(Project.geom), metric(Zone.geom))))
     hits = (sa.select(Project.id.label("project_id"), overlap.label("m2"))
             .join(Zone, gf.ST_Intersects(Zone.geom, Project.geom))
-            .where(Zone.planned_use.in_(PROTECTED_USES))
+            .where(Zone.planned_use.in_(PROTECTED_USES), in_region(Project.geom, region))
             .group_by(Project.id).having(overlap > OVERLAP_TOLERANCE_M2).subquery("hits"))
     ward_code = current_ward(Project.geom)
     q = (sa.select(*result(Project.id, hits.c.m2, sa.literal(0), hits.c.m2, "m²", Project.geom,
