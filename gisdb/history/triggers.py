@@ -241,6 +241,6 @@ def remove_history(conn: Connection, table: sa.Table) -> None:
     """Drop `table`'s history triggers and function (its versions go with the schema)."""
     source = _quote(conn, table.schema) + "." + _quote(conn, table.name)
     for trigger in ("history_insert", "history_update", "history_delete", "history_truncate"):
-        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger} ON {source}")
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS " + trigger + " ON " + source)
     conn.exec_driver_sql("DROP FUNCTION IF EXISTS " + HISTORY_SCHEMA + "."
                          + _quote(conn, "track__" + history_table_name(table)) + "()")

@@ -8,6 +8,7 @@ each), says whether an input is large enough to run as a job (`is_large`), and `
 with a connection factory and a progress callback, returning its outputs by id."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from typing import Callable, Protocol
 
@@ -34,7 +35,7 @@ def no_progress(percent: int, message: str) -> None:
     """The progress callback of a synchronous run: nobody polls it."""
 
 
-class Process:
+class Process(ABC):
     """Base of every process; subclasses set the class attributes and override `run`
     (and `prepare`, `layers_read`, `is_large` where they need to)."""
 
@@ -59,7 +60,7 @@ class Process:
         """True when a run with these inputs should be a job (asynchronous)."""
         return False
 
+    @abstractmethod
     def run(self, conn_factory: ConnectionFactory, inputs: dict,
             progress: Progress = no_progress) -> dict:
         """Outputs by id of a run with prepared inputs."""
-        raise NotImplementedError

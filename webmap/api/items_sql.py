@@ -10,6 +10,7 @@ is rebuilt per request, and the SQL text stays the same for the driver to prepar
 from __future__ import annotations
 
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -25,6 +26,7 @@ from layers.time_travel import AS_OF, as_of_param, travel
 from .params import ItemsQuery
 
 JOIN_ROWS = 500     # features per row of a joined page
+_JOINED: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def bind_values(layer: Layer, q: ItemsQuery, extra: int = 1) -> tuple[tuple, dict]:
@@ -175,11 +177,14 @@ def joined_page(features: sa.Select) -> sa.Select:
     as UTF-8 bytes (read with the `binary_results` option: no text decoding and
     re-encoding in Python). Rows (`part`, `n`, `body`) in page order; the look-ahead
     row beyond `page_rows` (which says a next page exists) comes last, alone, with a
-    NULL `part`. Cached per statement: the cached shapes build it once."""
-    return _joined(features)
+    NULL `part`. Kept per statement while it lives: the cached shapes (`_cached`) build
+    it once, a filtered request's statement takes its own away with it."""
+    joined = _JOINED.get(features)
+    if joined is None:
+        joined = _JOINED[features] = _joined(features)
+    return joined
 
 
-@lru_cache(maxsize=256)
 def _joined(features: sa.Select) -> sa.Select:
     inner = features.subquery("pf")
     numbered = sa.select(inner.c.feature, sa.func.row_number().over().label("rn")).subquery("pn")
