@@ -21,13 +21,16 @@ LAYER_VERSIONS = LayerVersion.__table__
 
 VERSION_FUNCTION_DDL = """
 CREATE SEQUENCE IF NOT EXISTS meta.data_version_seq;
+-- The version an update writes is drawn in DO UPDATE SET, after the row's lock is held:
+-- a writer that waited for another's commit draws a number above the one committed, so a
+-- table's version never goes backwards (a value drawn before the wait could be lower).
 CREATE OR REPLACE FUNCTION meta.bump_layer_version() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   INSERT INTO meta.layer_versions (table_name, version, changed_at)
   VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, nextval('meta.data_version_seq'), now())
   ON CONFLICT (table_name) DO UPDATE
-    SET version = EXCLUDED.version, changed_at = EXCLUDED.changed_at;
+    SET version = nextval('meta.data_version_seq'), changed_at = EXCLUDED.changed_at;
   RETURN NULL;
 END $$;
 """

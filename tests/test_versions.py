@@ -5,6 +5,8 @@ spells SQL against `meta.layer_versions`."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -54,3 +56,46 @@ def test_only_gisdb_versions_spells_sql_on_the_versions_table():
                for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
                if SQL_ON_VERSIONS.search(path.read_text(encoding="utf-8"))]
     assert spelled == ["gisdb/versions.py"]
+
+
+def _wait_until_blocked(engine, pid: int) -> None:
+    with engine.connect() as watcher:
+        for _ in range(200):
+            waiting = watcher.execute(sa.text(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar()
+            if waiting:
+                return
+            time.sleep(0.025)
+    raise AssertionError("the second writer never waited for the first one's lock")
+
+
+def test_a_writer_that_waited_never_moves_the_version_backwards(engine, sample_city):
+    """A holds the version row (its first statement), B's bump waits for it, A bumps again
+    and commits: B, committing last, must leave a version above A's last one (a number
+    drawn before B's wait would be below it)."""
+    roads = get_layer("roads")
+    bump = roads.table.update().where(sa.false()).values(name="x")
+    with engine.connect() as a, engine.connect() as b:
+        a.begin()
+        a.execute(bump)
+        b_pid = b.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        b.rollback()
+        b_done = threading.Event()
+
+        def second_writer() -> None:
+            with b.begin():
+                b.execute(bump)
+            b_done.set()
+
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        try:
+            _wait_until_blocked(engine, b_pid)
+            a.execute(bump)
+            a_version = table_versions(a, [roads.table_name])[roads.table_name]
+            a.commit()
+        finally:
+            writer.join(timeout=30)
+        assert b_done.is_set()
+    with engine.connect() as conn:
+        assert table_versions(conn, [roads.table_name])[roads.table_name] > a_version
