@@ -93,6 +93,7 @@ class Settings:
     max_streams: int = 8                     # GISDB_MAX_STREAMS: live change streams per process
     job_workers: int = 2                     # GISDB_JOB_WORKERS: job threads per app process
     job_timeout_ms: int = 600000             # GISDB_JOB_TIMEOUT_MS: statement timeout of jobs
+    job_keep_days: int = 30                  # GISDB_JOB_KEEP_DAYS: ended jobs kept (0: for ever)
     read_urls: tuple[str, ...] = ()          # GISDB_READ_URL: streaming replicas for reads
     max_replica_lag_s: float = 5.0           # GISDB_MAX_REPLICA_LAG: seconds, then out of rotation
     replica_wait_ms: int = 500               # GISDB_REPLICA_WAIT_MS: read-your-writes wait
@@ -132,6 +133,7 @@ class Settings:
             max_streams=_int(env, "GISDB_MAX_STREAMS", 8),
             job_workers=_int(env, "GISDB_JOB_WORKERS", 2),
             job_timeout_ms=_int(env, "GISDB_JOB_TIMEOUT_MS", 600000),
+            job_keep_days=_int(env, "GISDB_JOB_KEEP_DAYS", 30),
             read_urls=_urls(env.get("GISDB_READ_URL")),
             max_replica_lag_s=_seconds(env, "GISDB_MAX_REPLICA_LAG", 5.0),
             replica_wait_ms=_int(env, "GISDB_REPLICA_WAIT_MS", 500),

@@ -8,6 +8,7 @@ import click
 import sqlalchemy as sa
 
 from gisdb.engine import make_engine
+from layers.processes import job_store
 from layers.processes.jobs_table import Job
 from layers.processes.runner import JobRunner
 
@@ -16,7 +17,7 @@ from .context import settings_from, user_errors
 
 @click.group("jobs")
 def jobs_group():
-    """The processes' jobs: a worker that runs them, and a listing."""
+    """The processes' jobs: a worker that runs them, a listing, and pruning."""
 
 
 @jobs_group.command("worker")
@@ -33,7 +34,7 @@ def worker_command(ctx, threads, once):
     threads = threads or max(1, settings.job_workers)
     engine = make_engine(settings, timeout_ms=settings.job_timeout_ms,
                          application_name="gisdb-jobs", pool_size=threads + 2)
-    runner = JobRunner(engine, threads)
+    runner = JobRunner(engine, threads, keep_days=settings.job_keep_days)
     if once:
         done = 0
         while runner.run_one():
@@ -66,3 +67,22 @@ def list_command(ctx, limit):
     for row in rows:
         click.echo(f"{row.id}  {row.process_id:<14} {row.status:<10} {row.progress:>3}%  "
                    f"{row.owner}  {row.created:%Y-%m-%d %H:%M:%S}")
+
+
+@jobs_group.command("prune")
+@click.option("--days", type=click.IntRange(1, 36500), default=None,
+              help="Keep the jobs that ended in the last DAYS days (default GISDB_JOB_KEEP_DAYS).")
+@click.pass_context
+@user_errors
+def prune_command(ctx, days):
+    """Delete the jobs (and their results) that ended more than DAYS days ago; waiting
+    and running jobs are never touched. Every runner also does this on its own."""
+    settings = settings_from(ctx)
+    days = days or settings.job_keep_days
+    if days <= 0:
+        raise click.UsageError("GISDB_JOB_KEEP_DAYS is 0 (keep jobs for ever): give --days")
+    engine = make_engine(settings.for_web(), pool_size=1)
+    try:
+        click.echo(f"{job_store.prune(engine, days)} job(s) older than {days} day(s) deleted")
+    finally:
+        engine.dispose()

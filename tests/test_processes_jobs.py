@@ -131,3 +131,46 @@ def test_the_read_role_changes_jobs_only_through_their_functions(own):
                 conn.exec_driver_sql(statement)
     with web.connect() as conn:
         assert job_store.get_job(conn, job_id).status == "accepted"
+
+
+def _ended_job(engine, status: str, ended_days_ago: float | None) -> str:
+    with engine.begin() as conn:
+        return str(conn.execute(sa.text(
+            "INSERT INTO meta.jobs (process_id, inputs, owner, status, finished) "
+            "VALUES ('count-within', '{}', 'pruning', :s, now() - make_interval(secs => :d)) "
+            "RETURNING id"),
+            {"s": status, "d": None if ended_days_ago is None else ended_days_ago * 86400}).scalar_one())
+
+
+def _pruning_jobs(engine) -> set[str]:
+    with engine.connect() as conn:
+        return {str(i) for i in conn.execute(sa.text(
+            "SELECT id FROM meta.jobs WHERE owner = 'pruning'")).scalars()}
+
+
+def test_runners_and_the_command_delete_old_ended_jobs_only(own):
+    """Ended jobs (successful, failed, dismissed) older than the kept days go, with their
+    results; recent ones and every waiting or running job stay, however old. A runner
+    prunes on its own (as the read role, through meta.job_prune); `gisdb jobs prune
+    --days N` does it by hand; a day count of 0 or less is refused."""
+    settings, engine, web = own
+    old = {_ended_job(engine, status, 40) for status in ("successful", "failed", "dismissed")}
+    recent = {_ended_job(engine, "successful", 5)}
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE meta.jobs SET created = now() - interval '90 days', "
+                             "finished = NULL WHERE id = CAST(:i AS uuid)"),
+                     {"i": (waiting := _ended_job(engine, "accepted", None))})
+    assert old | recent | {waiting} <= _pruning_jobs(engine)
+    runner = JobRunner(web, 1, keep_days=30)
+    assert runner.run_one() in (True, False)
+    left = _pruning_jobs(engine)
+    assert not (old & left) and recent | {waiting} <= left
+    env = {"GISDB_DATABASE_URL": settings.database_url,
+           "GISDB_WEB_DATABASE_URL": settings.web_database_url}
+    pruned = CliRunner().invoke(main, ["jobs", "prune", "--days", "2"], env=env, catch_exceptions=False)
+    assert pruned.exit_code == 0 and "1 job(s) older than 2 day(s) deleted" in pruned.output, pruned.output
+    assert recent.isdisjoint(_pruning_jobs(engine)) and waiting in _pruning_jobs(engine)
+    refused = CliRunner().invoke(main, ["jobs", "prune", "--days", "0"], env=env)
+    assert refused.exit_code == 2 and "0" in refused.output
+    forever = CliRunner().invoke(main, ["jobs", "prune"], env={**env, "GISDB_JOB_KEEP_DAYS": "0"})
+    assert forever.exit_code == 2 and "give --days" in forever.output

@@ -24,5 +24,5 @@ def runner() -> JobRunner:
             engine = make_engine(settings, timeout_ms=settings.job_timeout_ms,
                                  application_name="gisdb-jobs", pool_size=workers + 2,
                                  max_overflow=2)
-            found.job_runner = JobRunner(engine, workers).start()
+            found.job_runner = JobRunner(engine, workers, keep_days=settings.job_keep_days).start()
     return found.job_runner

@@ -15,6 +15,7 @@ from gisdb.errors import NotFound
 
 from .jobs_table import Job
 
+KEEP_DAYS = 30        # ended jobs (and their results) are deleted this many days after their end
 STALE_S = 60          # a running job whose heartbeat is older than this has lost its runner
 BEAT_S = 10           # how often a runner beats for its running jobs
 MAX_LIST = 100
@@ -126,3 +127,10 @@ def reap(engine: sa.Engine, stale_s: int = STALE_S) -> int:
     """Mark running jobs whose runner stopped beating as failed; how many."""
     with writing(engine) as conn:
         return conn.execute(sa.text("SELECT meta.job_reap(:s)"), {"s": int(stale_s)}).scalar_one()
+
+
+def prune(engine: sa.Engine, keep_days: int = KEEP_DAYS) -> int:
+    """Delete the jobs that ended (successful, failed or dismissed) more than `keep_days`
+    days ago, with their results; how many. Waiting and running jobs are never touched."""
+    with writing(engine) as conn:
+        return conn.execute(sa.text("SELECT meta.job_prune(:d)"), {"d": int(keep_days)}).scalar_one()

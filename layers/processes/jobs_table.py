@@ -119,12 +119,22 @@ RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, meta
     RETURNING 1)
   SELECT count(*)::int FROM dead
 $$;
+
+CREATE OR REPLACE FUNCTION meta.job_prune(p_keep_days int)
+RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, meta AS $$
+  WITH gone AS (
+    DELETE FROM meta.jobs
+    WHERE status IN ('successful', 'failed', 'dismissed')
+      AND finished < now() - make_interval(days => greatest(p_keep_days, 1))
+    RETURNING 1)
+  SELECT count(*)::int FROM gone
+$$;
 """
 FUNCTION_SIGNATURES = (
     "meta.job_submit(text, jsonb, text)", "meta.job_claim(text)",
     "meta.job_progress(uuid, text, int, text)", "meta.job_beat(text)",
     "meta.job_finish(uuid, text, boolean, jsonb, text)", "meta.job_dismiss(uuid, text)",
-    "meta.job_reap(int)",
+    "meta.job_reap(int)", "meta.job_prune(int)",
 )
 READ_ROLE = "gisdb_reader"
 

@@ -6,7 +6,8 @@ Every app process starts one on its first processes request (`GISDB_JOB_WORKERS`
 threads; 0 runs none there) and `gisdb jobs worker` runs one on its own: claims use
 `FOR UPDATE SKIP LOCKED`, so any number of runners on any number of nodes share the
 queue without running a job twice, and a job survives the process that accepted it.
-Each runner also marks as failed the running jobs whose runner stopped beating."""
+Each runner also marks as failed the running jobs whose runner stopped beating, and
+deletes the jobs that ended more than `keep_days` days ago (0: never)."""
 from __future__ import annotations
 
 import logging
@@ -31,12 +32,14 @@ class JobRunner:
     """Threads that run jobs; `start` is idempotent, `stop` ends them after their job."""
 
     def __init__(self, engine: sa.Engine, workers: int, *, poll_s: float = POLL_S,
-                 beat_s: float = job_store.BEAT_S, stale_s: int = job_store.STALE_S):
+                 beat_s: float = job_store.BEAT_S, stale_s: int = job_store.STALE_S,
+                 keep_days: int = job_store.KEEP_DAYS):
         """`engine` reads the layers and calls the job functions (the read role's)."""
         self.engine = engine
         self.workers = max(0, int(workers))
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.poll_s, self.beat_s, self.stale_s = poll_s, beat_s, stale_s
+        self.keep_days = max(0, int(keep_days))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -67,12 +70,14 @@ class JobRunner:
             thread.join(timeout)
 
     def run_one(self) -> bool:
-        """Reap dead runners' jobs when due, then claim and run one job; False when
-        none was waiting."""
+        """Reap dead runners' jobs and prune old ones when due, then claim and run one
+        job; False when none was waiting."""
         now = time.monotonic()
         if now - self._last_reap >= self.beat_s:
             self._last_reap = now
             job_store.reap(self.engine, self.stale_s)
+            if self.keep_days:
+                job_store.prune(self.engine, self.keep_days)
         job = job_store.claim(self.engine, self.name)
         if job is None:
             return False
