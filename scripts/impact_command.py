@@ -45,15 +45,18 @@ def _summary(result) -> list[str]:
 
 @click.command("impact")
 @click.option("--road", help="Road segment id, or a street name (all its segments).")
-@click.option("--width", type=float, help="The road's new width in metres.")
-@click.option("--corridor", type=click.Path(path_type=Path), help="A GeoJSON Polygon/MultiPolygon file (EPSG:4326).")
+@click.option("--width", type=float, help="The road's (or the drawn line's) new width in metres.")
+@click.option("--corridor", type=click.Path(path_type=Path),
+              help="A GeoJSON file (EPSG:4326): a corridor Polygon/MultiPolygon, or a new alignment "
+                   "LineString/MultiLineString with --width.")
 @click.option("--at-date", default=None, help="Date of the wards (YYYY-MM-DD; today).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the list: .csv, .xlsx, .gpkg or .json.")
 @click.pass_context
 @user_errors
 def impact_command(ctx, road, width, corridor, at_date, out):
-    """Parcels and buildings affected by widening a road (--road X --width M) or by a
-    corridor (--corridor FILE.geojson): affected area and share, owner type, per ward."""
+    """Parcels and buildings affected by widening a road (--road X --width M), by a new
+    alignment (--corridor LINE.geojson --width M) or by a corridor (--corridor
+    POLYGON.geojson): affected area and share, owner type, per ward."""
     if (road is None) == (corridor is None):
         raise InvalidParameter("give --road and --width, or --corridor FILE.geojson")
     engine = make_engine(settings_from(ctx), pool_size=1, max_overflow=0)

@@ -144,6 +144,33 @@ def test_a_drawn_corridor_is_posted(client, by_name):
     assert wrapped.get_json()["totals"] == doc["totals"]
 
 
+def test_a_drawn_alignment_with_a_width_is_the_road_widened(client, engine, street, by_name, settings, tmp_path):
+    """The street's own centreline drawn as a line with the same width gives the same
+    corridor and the same site-clearance list as the street by name: over HTTP (line in
+    the body, width in the query), as the `impact` process's input and by the command."""
+    with engine.connect() as conn:
+        line = conn.execute(sa.text(
+            "SELECT ST_AsGeoJSON(ST_LineMerge(ST_Union(geom)), 9) FROM traffic.roads WHERE id = ANY(:ids)"),
+            {"ids": street}).scalar_one()
+    line = json.loads(line)
+    assert line["type"] in ("LineString", "MultiLineString")
+    expected = [(f["layer"], f["id"]) for f in by_name.features]
+    doc = client.post(f"/query/impact?width={WIDTH}", json=line).get_json()
+    assert [(f["properties"]["layer"], f["properties"]["id"]) for f in doc["features"]["features"]] == expected
+    assert doc["query"]["width_m"] == WIDTH and doc["query"]["type"] == line["type"]
+    assert doc["query"]["corridor_area_m2"] == pytest.approx(by_name.query["corridor_area_m2"], rel=1e-3)
+    job = client.post("/processes/impact/execution", json={"inputs": {"corridor": line, "width": WIDTH}})
+    assert job.status_code == 200, job.get_data(as_text=True)[:300]
+    assert [(f["properties"]["layer"], f["properties"]["id"])
+            for f in job.get_json()["features"]["features"]] == expected
+    (tmp_path / "alignment.geojson").write_text(json.dumps(line))
+    done = _gisdb(settings, "impact", "--corridor", "alignment.geojson", "--width", str(WIDTH), cwd=tmp_path)
+    assert done.returncode == 0 and f"buildings {by_name.totals['buildings']['count']} " in done.stdout, \
+        done.stdout + done.stderr
+    refused = _gisdb(settings, "impact", "--corridor", "alignment.geojson", cwd=tmp_path)
+    assert refused.returncode != 0 and "width (metres) is required with a line" in refused.stderr
+
+
 RING = [[108.2, 16.05], [108.21, 16.05], [108.21, 16.06], [108.2, 16.05]]
 HOSTILE_GET = [
     "/query/impact", "/query/impact?road=1", "/query/impact?width=20", "/query/impact?road=1&width=0",
@@ -187,6 +214,24 @@ def test_hostile_post_is_a_json_4xx(client, body):
     assert set(r.get_json()) == {"code", "description"}
     both = client.post("/query/impact?road=1&width=20", json={"type": "Polygon", "coordinates": [RING]})
     assert both.status_code == 400
+
+
+LINE = {"type": "LineString", "coordinates": [[108.2, 16.05], [108.21, 16.06]]}
+
+
+@pytest.mark.parametrize("url, body, says", [
+    ("/query/impact?width=20", {"type": "Polygon", "coordinates": [RING]}, "polygon has its own width"),
+    ("/query/impact", LINE, "width (metres) is required with a line"),
+    ("/query/impact?width=0", LINE, "width"),
+    ("/query/impact?width=500", LINE, "width"),
+    ("/query/impact?width=200", {"type": "LineString", "coordinates": [[105.0, 10.0], [109.0, 21.0]]}, "too large"),
+    ("/query/impact?width=20", {"type": "LineString", "coordinates": [[108.2, 16.05]]}, ""),
+    ("/query/impact?width=20", {"type": "MultiPoint", "coordinates": [[108.2, 16.05]]}, ""),
+])
+def test_hostile_alignments_are_a_json_400(client, url, body, says):
+    r = client.post(url, json=body)
+    assert r.status_code == 400, (url, body, r.status_code)
+    assert says in r.get_json()["description"]
 
 
 def _gisdb(settings, *args, cwd: Path) -> subprocess.CompletedProcess:

@@ -282,26 +282,26 @@ IMPACT_RENDER = {
 
 
 def _corridor_body(body: dict | None):
-    """The drawn corridor of a POST: a GeoJSON geometry or Feature, or {"geometry": ...}."""
+    """The drawn corridor of a POST: a GeoJSON geometry or Feature, or {"geometry": ...}
+    (a Polygon/MultiPolygon, or a LineString/MultiLineString with `width`)."""
     if body is None:
         return None
     if "type" in body:
         return body
     if set(body) != {"geometry"}:
-        raise InvalidParameter("the body must be a GeoJSON Polygon/MultiPolygon (or {\"geometry\": ...})")
+        raise InvalidParameter("the body must be a GeoJSON corridor polygon or line (or {\"geometry\": ...})")
     return body["geometry"]
 
 
 @bp.route("/query/impact", methods=["GET", "POST"])
 def impact_view():
-    """GET /query/impact?road=ID|NAME&width=M or POST a GeoJSON corridor polygon
-    [&at_date=][&f=json|csv|xlsx]: the parcels and buildings a road widening affects."""
+    """GET /query/impact?road=ID|NAME&width=M, or POST a GeoJSON corridor polygon, or POST
+    a GeoJSON line with ?width=M [&at_date=][&f=json|csv|xlsx]: the parcels and buildings
+    a road widening affects."""
     p = _params(IMPACT_PARAMS, formats=tuple(IMPACT_RENDER))
     corridor = _corridor_body(_body())
     if corridor is None and "road" not in p:
-        raise InvalidParameter("give road and width, or POST a GeoJSON corridor polygon")
-    if corridor is not None and ("road" in p or "width" in p):
-        raise InvalidParameter("give either road and width or a corridor body, not both")
+        raise InvalidParameter("give road and width, or POST a GeoJSON corridor polygon (or a line with width)")
     at = inputs.date(p.get("at_date"))
     tables = _tables(tuple(get_layer(n) for n in ("roads", "parcels", "buildings", "admin_units")))
     return _answer(tables, lambda conn: corridor_impact(

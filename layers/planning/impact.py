@@ -2,7 +2,8 @@
 
 A corridor is a road's centreline buffered by half the new width in EPSG:5899 metres
 (every segment whose name matches, or one segment by id, unioned and merged first; round
-ends), or a drawn Polygon/MultiPolygon. Every parcel and building it touches is listed
+ends), a drawn LineString/MultiLineString (a new alignment) buffered the same way, or a
+drawn Polygon/MultiPolygon. Every parcel and building it touches is listed
 with its whole and affected area (m², EPSG:5899), the affected share, the owner type of
 the parcel (a building: of its parcel) and the current ward (or commune) that holds the
 affected part's point on surface; then totals per ward and overall. PostGIS does the
@@ -21,7 +22,7 @@ from gisdb.engine import db_errors
 from gisdb.errors import InvalidParameter, NotFound
 from gisdb.model import METRIC_SRID, STORAGE_SRID
 from layers.queries.expressions import geometry_literal
-from layers.queries.inputs import AREA_TYPES, PLAIN_INTEGER, QueryGeometry, geojson_geometry, number
+from layers.queries.inputs import AREA_TYPES, LINE_TYPES, PLAIN_INTEGER, QueryGeometry, geojson_geometry, number
 from layers.registry import get_layer
 
 MAX_WIDTH_M = 200.0                 # a boulevard with its verges; wider is not a road widening
@@ -71,28 +72,59 @@ def _road_filter(road: str | int):
     return sa.func.lower(roads.c.name) == text.lower(), text
 
 
+def check_request(road, width_m, corridor) -> QueryGeometry | None:
+    """Refuse what names no single corridor: a road and a width, a drawn line and a width,
+    or a drawn polygon (no width). The drawn geometry, parsed and checked, if any."""
+    if (road is None) == (corridor is None):
+        raise InvalidParameter("give a road and a width, or a drawn corridor (a line and a width, "
+                               "or a polygon), not both")
+    drawn = None if corridor is None else _geometry(corridor, LINE_TYPES + AREA_TYPES)
+    linear = road is not None or drawn.geom_type in LINE_TYPES
+    if linear and width_m is None:
+        raise InvalidParameter("width (metres) is required with " + ("road" if road is not None else "a line"))
+    if not linear and width_m is not None:
+        raise InvalidParameter("width goes with a road or a drawn line; a corridor polygon has its own width")
+    if linear:
+        number(width_m, "width", low=0.5, high=MAX_WIDTH_M)
+    return drawn
+
+
+def _buffered(centreline_m, width_m) -> sa.ColumnElement:
+    """WKB (EPSG:4326) of a metric centreline buffered by half the width, round ends."""
+    width = number(width_m, "width", low=0.5, high=MAX_WIDTH_M)
+    buffered = sa.func.ST_Buffer(centreline_m, width / 2.0, "quad_segs=8")
+    return sa.func.ST_AsBinary(sa.func.ST_Transform(buffered, STORAGE_SRID))
+
+
 def road_corridor(conn: Connection, road: str | int, width_m) -> tuple[bytes, list[int]]:
     """WKB (EPSG:4326) of the corridor around a road for a new width, and the ids of
     its segments; NotFound when no road matches."""
-    width = number(width_m, "width", low=0.5, high=MAX_WIDTH_M)
     condition, text = _road_filter(road)
     roads = get_layer("roads").table
     ids = conn.execute(sa.select(roads.c.id).where(condition).order_by(roads.c.id)).scalars().all()
     if not ids:
         raise NotFound(f"no road with id or name {text[:80]!r}")
     merged = sa.func.ST_LineMerge(sa.func.ST_Union(sa.func.ST_Transform(roads.c.geom, METRIC_SRID)))
-    buffered = sa.func.ST_Buffer(merged, width / 2.0, "quad_segs=8")
-    corridor = sa.func.ST_AsBinary(sa.func.ST_Transform(buffered, STORAGE_SRID))
-    wkb = conn.execute(sa.select(corridor).where(roads.c.id.in_(ids))).scalar_one()
+    wkb = conn.execute(sa.select(_buffered(merged, width_m)).where(roads.c.id.in_(ids))).scalar_one()
     return bytes(wkb), list(ids)
+
+
+def line_corridor(conn: Connection, line: QueryGeometry, width_m) -> bytes:
+    """WKB (EPSG:4326) of the corridor around a drawn alignment for a width."""
+    centreline = sa.func.ST_Transform(geometry_literal(line), METRIC_SRID)
+    return bytes(conn.execute(sa.select(_buffered(centreline, width_m))).scalar_one())
+
+
+def _geometry(value, allowed: tuple[str, ...]) -> QueryGeometry:
+    if isinstance(value, shapely.Geometry):
+        value = shapely.geometry.mapping(value)
+    return geojson_geometry(value, allowed=allowed)
 
 
 def drawn_corridor(corridor) -> QueryGeometry:
     """A drawn corridor: a shapely geometry, a GeoJSON geometry or Feature (dict or text),
     a valid Polygon/MultiPolygon in EPSG:4326 of at most MAX_CORRIDOR_M2."""
-    if isinstance(corridor, shapely.Geometry):
-        corridor = shapely.geometry.mapping(corridor)
-    qg = geojson_geometry(corridor, allowed=AREA_TYPES)
+    qg = _geometry(corridor, AREA_TYPES)
     if qg.area_m2 > MAX_CORRIDOR_M2:
         raise InvalidParameter(f"the corridor is too large ({qg.area_m2 / 1e6:,.1f} km²; at most "
                                f"{MAX_CORRIDOR_M2 / 1e6:,.0f} km²)")
@@ -176,18 +208,19 @@ def _ward_totals(features: list[dict]) -> list[dict]:
 def corridor_impact(conn: Connection, *, road: str | int | None = None, width_m: float | None = None,
                     corridor=None, at_date: dt.date | None = None) -> ImpactResult:
     """The parcels and buildings a corridor affects (see the module docstring): by `road`
-    (id or name) and `width_m`, or a drawn `corridor` (shapely geometry or GeoJSON in
-    EPSG:4326). Wards are those valid on `at_date` (today by default)."""
-    if (road is None) == (corridor is None):
-        raise InvalidParameter("give a road and a width, or a corridor polygon (not both)")
+    (id or name) and `width_m`, a drawn line (shapely geometry or GeoJSON in EPSG:4326)
+    and `width_m`, or a drawn polygon `corridor`. Wards are those valid on `at_date`
+    (today by default)."""
+    drawn = check_request(road, width_m, corridor)
     at = at_date or dt.date.today()
     with db_errors():
         if road is not None:
-            if width_m is None:
-                raise InvalidParameter("width (metres) is required with road")
             wkb, segments = road_corridor(conn, road, width_m)
-            qg = drawn_corridor(shapely.geometry.mapping(shapely.from_wkb(wkb)))
+            qg = drawn_corridor(shapely.from_wkb(wkb))
             query = {"road": str(road), "width_m": float(width_m), "road_ids": segments}
+        elif drawn.geom_type in LINE_TYPES:
+            qg = drawn_corridor(shapely.from_wkb(line_corridor(conn, drawn, width_m)))
+            query = {"type": drawn.geom_type, "width_m": float(width_m)}
         else:
             qg = drawn_corridor(corridor)
             query = {"type": qg.geom_type}

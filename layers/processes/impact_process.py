@@ -3,12 +3,15 @@ parcels and buildings a widened road or a drawn corridor affects, with the affec
 and share of each, totals per ward and the owners' types."""
 from __future__ import annotations
 
-from gisdb.errors import InvalidParameter
-from layers.planning.impact import corridor_impact
+from layers.planning.impact import check_request, corridor_impact
 from layers.queries import inputs as query_inputs
 
 from .count_within import POLYGON_SCHEMA
 from .process import ConnectionFactory, Process, Progress, json_result, no_progress
+
+CORRIDOR_SCHEMA = {**POLYGON_SCHEMA, "properties": {
+    **POLYGON_SCHEMA["properties"],
+    "type": {"enum": ["Polygon", "MultiPolygon", "LineString", "MultiLineString"]}}}
 
 
 class ImpactProcess(Process):
@@ -18,7 +21,7 @@ class ImpactProcess(Process):
     title = "Road-widening impact"
     title_vi = "Ảnh hưởng mở rộng đường"
     description = ("The parcels and buildings inside a road's new right-of-way (a road id or "
-                   "name and the new width in metres) or a drawn corridor: affected area (m², "
+                   "name and the new width in metres), a drawn alignment and a width, or a drawn corridor: affected area (m², "
                    "EPSG:5899) and share of each, totals per ward, owners' types.")
     inputs = {
         "road": {"title": "Road id or name", "minOccurs": 0, "maxOccurs": 1,
@@ -26,21 +29,17 @@ class ImpactProcess(Process):
                                       {"type": "string", "minLength": 1, "maxLength": 200}]}},
         "width": {"title": "New width of the road (m)", "minOccurs": 0, "maxOccurs": 1,
                   "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 200}},
-        "corridor": {"title": "Drawn corridor (GeoJSON Polygon, EPSG:4326)", "minOccurs": 0,
-                     "maxOccurs": 1, "schema": POLYGON_SCHEMA},
+        "corridor": {"title": "Drawn corridor: a GeoJSON Polygon, or a LineString with a width "
+                              "(EPSG:4326)", "minOccurs": 0, "maxOccurs": 1, "schema": CORRIDOR_SCHEMA},
         "at_date": {"title": "Wards valid on this date (default: today)", "minOccurs": 0,
                     "maxOccurs": 1, "schema": {"type": "string", "format": "date"}},
     }
     outputs = json_result("Corridor, affected features, per-ward totals and totals")
 
     def prepare(self, inputs: dict) -> dict:
-        """A road with a width, or a valid corridor polygon; the date a date."""
-        if ("road" in inputs) == ("corridor" in inputs):
-            raise InvalidParameter("give a road and a width, or a corridor (not both)")
-        if "road" in inputs and "width" not in inputs:
-            raise InvalidParameter("width (metres) is required with road")
-        if "corridor" in inputs:
-            query_inputs.geojson_geometry(inputs["corridor"], allowed=query_inputs.AREA_TYPES)
+        """A road with a width, a drawn line with a width, or a valid corridor polygon;
+        the date a date."""
+        check_request(inputs.get("road"), inputs.get("width"), inputs.get("corridor"))
         return {**inputs, "at_date": query_inputs.date(inputs.get("at_date")).isoformat()}
 
     def layers_read(self, inputs: dict) -> tuple[str, ...]:
