@@ -116,3 +116,24 @@ def test_a_drawn_corridor_is_analysed_not_counted(session, client):
     assert int(shown) == server["totals"]["buildings"]["count"] > 0
     assert session.page.locator("#gisdb-draw-panel").is_hidden()      # not also counted
     assert session.errors == [] and session.external == []
+
+
+def test_a_drawn_alignment_is_widened_by_the_panel_width(session, client):
+    """A line drawn with the corridor tool is sent with the panel's width; the map lists
+    what the server answers for that line and width."""
+    session.open("/map?lang=en#16/16.055/108.212/parcels,buildings/city", wait_tiles_of="parcels")
+    line = [[108.2105, 16.0535], [108.2135, 16.0565]]
+    session.page.click("#gisdb-corridor-button")
+    panel = session.page.locator("#gisdb-corridor-panel")
+    panel.locator("input[name=width]").fill("24")
+    session.js("""line => {
+        gisdbMap.corridor.drawShape('line');
+        const drawn = L.polyline(line.map(c => [c[1], c[0]]));
+        gisdbMap.map.fire('draw:created', {layer: drawn, layerType: 'polyline'}); }""", line)
+    panel.locator('.gisdb-corridor-total[data-layer="buildings"]').wait_for(timeout=60_000)
+    server = client.post("/query/impact?width=24", json={"type": "LineString", "coordinates": line}).get_json()
+    for layer_id in ("parcels", "buildings"):
+        shown = panel.locator(f'.gisdb-corridor-total[data-layer="{layer_id}"]').get_attribute("data-count")
+        assert int(shown) == server["totals"][layer_id]["count"]
+    assert server["totals"]["buildings"]["count"] > 0 and server["query"]["width_m"] == 24
+    assert session.errors == [] and session.external == []

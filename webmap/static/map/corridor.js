@@ -22,17 +22,18 @@ var GisdbCorridor = (function () {
     this.result = null;
   }
 
-  /* The request of an analysis: GET by road and width, POST of a drawn geometry. */
+  /* The request of an analysis: GET by road and width, POST of a drawn geometry (a line
+   * with its width in the query). */
   Corridor.prototype.request = function (spec) {
     var url = this.app.config.planning.endpoints.impact;
     if (spec.road !== undefined) {
       return this.app.getJSON(url + "?road=" + encodeURIComponent(spec.road) +
         "&width=" + encodeURIComponent(spec.width));
     }
-    var body = spec.geometry.type === "LineString" ? { geometry: spec.geometry, width: spec.width }
-      : spec.geometry;
-    return this.app.getJSON(url, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body) });
+    var line = /LineString$/.test(spec.geometry.type);
+    return this.app.getJSON(line ? url + "?width=" + encodeURIComponent(spec.width) : url,
+      { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(spec.geometry) });
   };
 
   Corridor.prototype.run = function (spec) {
