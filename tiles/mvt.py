@@ -24,7 +24,8 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from gisdb.versions import versions_object
+from gisdb.versions import version_of, versions_object
+from layers.overview_table import OverviewFeature, OverviewState
 from layers.time_travel import travel
 
 from .driver import fetch_one_binary
@@ -36,6 +37,7 @@ from .generalise import (
     EXTENT,
     GENERALISED,
     MARGIN,
+    OVERVIEW,
     fields_at,
     in_zoom_range,
     is_point_layer,
@@ -52,6 +54,9 @@ _TOLERANCE = sa.bindparam("tolerance", type_=sa.Float)
 _MIN_SIZE = sa.bindparam("min_size", type_=sa.Float)
 _CELL = sa.bindparam("cell", type_=sa.Float)
 _CAP = sa.bindparam("cap", type_=sa.Integer)
+_BAND = sa.bindparam("band", type_=sa.SmallInteger)
+_OVERVIEWS = OverviewFeature.__table__
+_OVERVIEW_STATE = OverviewState.__table__
 
 
 def constant(value, type_=sa.Integer) -> sa.ColumnElement:
@@ -93,7 +98,7 @@ def attribute(column: sa.Column) -> sa.ColumnElement:
     return attribute_value(column).label(column.name)
 
 
-def _bbox_size(geom):
+def bbox_size(geom):
     """Longest side of a geometry's bounding box (metres): what a pixel test needs."""
     return func.greatest(func.ST_XMax(geom) - func.ST_XMin(geom),
                          func.ST_YMax(geom) - func.ST_YMin(geom))
@@ -136,9 +141,15 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
         stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields],
                           _mvt_geom(func.ST_Simplify(geom, _TOLERANCE), tms))
                 .where(geom.op("&&")(search))
-                .where(_bbox_size(geom) >= _MIN_SIZE))
+                .where(bbox_size(geom) >= _MIN_SIZE))
         if mode == CAPPED:
-            stmt = stmt.order_by(_bbox_size(geom).desc()).limit(_CAP)
+            stmt = stmt.order_by(bbox_size(geom).desc()).limit(_CAP)
+    elif mode == OVERVIEW:
+        stored = _OVERVIEWS
+        stmt = (sa.select(stored.c.id, stored.c.props, _mvt_geom(stored.c.geom, tms))
+                .where(stored.c.band == _BAND, stored.c.layer == constant(layer.id, sa.Text),
+                       stored.c.geom.op("&&")(search))
+                .order_by(stored.c.size.desc()).limit(_CAP))
     else:
         raise ValueError(f"unknown generalisation mode {mode!r}")
     if where is not None:
@@ -147,8 +158,21 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
 
 
 def layer_mvt(layer, mode: str, where: sa.ColumnElement | None = None,
-              tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> sa.ScalarSelect:
-    """ST_AsMVT of one layer in one tile, as a scalar subquery (bytea)."""
+              tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> sa.ColumnElement:
+    """ST_AsMVT of one layer in one tile, as a scalar subquery (bytea). In OVERVIEW mode,
+    the stored overviews when they were built from the layer's current data version, else
+    the live rows capped (a CASE on two InitPlans: only the branch taken runs, and the
+    versions compared are those of the tile's own snapshot)."""
+    if mode == OVERVIEW:
+        built = (sa.select(_OVERVIEW_STATE.c.version)
+                 .where(_OVERVIEW_STATE.c.layer == constant(layer.id, sa.Text)).scalar_subquery())
+        current = version_of(constant(layer.table_name, sa.Text))
+        return sa.case((built == current, _layer_mvt(layer, OVERVIEW, where, tms)),
+                       else_=_layer_mvt(layer, CAPPED, where, tms))
+    return _layer_mvt(layer, mode, where, tms)
+
+
+def _layer_mvt(layer, mode: str, where, tms: TileMatrixSet) -> sa.ScalarSelect:
     rows = features_select(layer, mode, where, tms).subquery("q")
     return (sa.select(func.ST_AsMVT(rows.table_valued(), constant(layer.id, sa.Text),
                                     constant(EXTENT), constant("geom", sa.Text),
@@ -207,26 +231,31 @@ def visible_layers(layers: Iterable, z: int) -> list:
 
 def render_mvt(conn: Connection, layers: Iterable, tile: Tile,
                wheres: Mapping[str, sa.ColumnElement] | None = None,
-               as_of: dt.datetime | None = None, budget: int | None = None) -> bytes:
+               as_of: dt.datetime | None = None, budget: int | None = None,
+               overviews: bool = True) -> bytes:
     """The uncompressed MVT of `layers` at `tile` (b"" when nothing is visible), of the
-    database as it was at `as_of` when given; `budget`: see `generalise.plan_for`."""
+    database as it was at `as_of` when given; `budget`, `overviews`: see
+    `generalise.plan_for`."""
     return render_mvt_versions(conn, layers, tile, wheres, with_versions=False, as_of=as_of,
-                               budget=budget)[0]
+                               budget=budget, overviews=overviews)[0]
 
 
 def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
                         wheres: Mapping[str, sa.ColumnElement] | None = None, *,
                         with_versions: bool = True, as_of: dt.datetime | None = None,
-                        budget: int | None = None) -> tuple[bytes, dict[str, int]]:
+                        budget: int | None = None, overviews: bool = True) -> tuple[bytes, dict[str, int]]:
     """The uncompressed MVT and the data versions of the visible layers, in one statement
     (with `as_of`: the layers' versions at that instant, built for the request)."""
     shown = visible_layers(layers, tile.scale_zoom)
     if not shown:
         return b"", {}
     shapes = sum(1 for layer in shown if not is_point_layer(layer))
-    plans = [plan_for(layer, tile, shapes, budget) for layer in shown]
+    # overviews hold neither the filterable columns nor the past: live rows for those
+    plans = [plan_for(layer, tile, shapes, budget,
+                      overviews=overviews and as_of is None and (wheres or {}).get(layer.id) is None)
+             for layer in shown]
     # ST_TileEnvelope's zoom in the grid's square quadtree: z + zoom_offset (tiles.grid)
-    params = {"z": tile.scale_zoom, "x": tile.x, "y": tile.y,
+    params = {"z": tile.scale_zoom, "x": tile.x, "y": tile.y, "band": tile.scale_zoom,
               "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}
     for plan in plans:                       # one zoom: the same numbers for every layer
         params.update({k: v for k, v in plan.params().items() if v})

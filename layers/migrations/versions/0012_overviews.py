@@ -1,0 +1,27 @@
+"""The tiles' overviews (issue 16): schema `overviews` with `overviews.features`
+(generalised copies of the low-zoom layers, partitioned by zoom band) and
+`overviews.state` (the data version each layer's overviews were built from). The read
+role reads them; the write role rebuilds them (a write refreshes them after its commit).
+
+Revision ID: 0012
+"""
+from alembic import op
+
+from gisdb.roles import grant_edit, grant_read
+from layers.overview_table import SCHEMA, install_overviews, remove_overviews
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    install_overviews(conn)
+    grant_read(conn, (SCHEMA,))
+    grant_edit(conn, (SCHEMA,))
+
+
+def downgrade() -> None:
+    remove_overviews(op.get_bind())
