@@ -54,7 +54,6 @@ _TOLERANCE = sa.bindparam("tolerance", type_=sa.Float)
 _MIN_SIZE = sa.bindparam("min_size", type_=sa.Float)
 _CELL = sa.bindparam("cell", type_=sa.Float)
 _CAP = sa.bindparam("cap", type_=sa.Integer)
-_BAND = sa.bindparam("band", type_=sa.SmallInteger)
 _OVERVIEWS = OverviewFeature.__table__
 _OVERVIEW_STATE = OverviewState.__table__
 
@@ -147,7 +146,7 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
     elif mode == OVERVIEW:
         stored = _OVERVIEWS
         stmt = (sa.select(stored.c.id, stored.c.props, _mvt_geom(stored.c.geom, tms))
-                .where(stored.c.band == _BAND, stored.c.layer == constant(layer.id, sa.Text),
+                .where(stored.c.band == _Z, stored.c.layer == constant(layer.id, sa.Text),
                        stored.c.geom.op("&&")(search))
                 .order_by(stored.c.size.desc()).limit(_CAP))
     else:
@@ -255,7 +254,7 @@ def render_mvt_versions(conn: Connection, layers: Iterable, tile: Tile,
                       overviews=overviews and as_of is None and (wheres or {}).get(layer.id) is None)
              for layer in shown]
     # ST_TileEnvelope's zoom in the grid's square quadtree: z + zoom_offset (tiles.grid)
-    params = {"z": tile.scale_zoom, "x": tile.x, "y": tile.y, "band": tile.scale_zoom,
+    params = {"z": tile.scale_zoom, "x": tile.x, "y": tile.y,
               "tolerance": 0.0, "min_size": 0.0, "cell": 1.0, "cap": 0}
     for plan in plans:                       # one zoom: the same numbers for every layer
         params.update({k: v for k, v in plan.params().items() if v})
