@@ -1,5 +1,6 @@
 """`gisdb tiles seed`: render vector tiles of some layers into an MBTiles or PMTiles
-archive (offline maps, serving from a CDN)."""
+archive (offline maps, serving from a CDN); `gisdb tiles overviews`: the stored
+low-zoom overviews (tiles.overviews)."""
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ from .progress import ProgressReporter
 
 @click.group("tiles")
 def tiles_group():
-    """Vector tiles: seeding and export."""
+    """Vector tiles: seeding and export, stored overviews."""
 
 
 @tiles_group.command("seed")

@@ -112,6 +112,37 @@ def _mvt_geom(geom, tms: TileMatrixSet):
                              sa.true()).label("geom")
 
 
+def _once(expr) -> sa.ScalarSelect:
+    """A value of the tile (not of a row), as a scalar subquery: an InitPlan, run once."""
+    return sa.select(expr).scalar_subquery()
+
+
+def _grid_geom(geom, drawn, tms: TileMatrixSet):
+    """A generalised feature in tile coordinates. A feature whose bounding box lies within
+    the tile and its buffer needs no clipping, so instead of ST_AsMVTGeom (a GEOS
+    round trip per polygon, about two thirds of a dense z14 tile's time) it is mapped by
+    one affine transform from the tile's envelope (its coefficients computed once per
+    tile), snapped to whole units and its rings oriented as ST_AsMVTGeom orients them
+    (same vertices, same order: checked on a dense z14 tile, 15,068 of 15,071 buildings
+    identical, the other 3 one unit further into the buffer); the others, crossing the
+    buffer, go through ST_AsMVTGeom. The features
+    drawn this way are at least a pixel (16 units) across, so snapping does not collapse
+    them; it may leave a polygon self-touching where ST_AsMVTGeom would have repaired it,
+    which renderers draw the same. `drawn`: what is drawn of `geom` (simplified)."""
+    env = tile_envelope(tms)
+    width = func.ST_XMax(env) - func.ST_XMin(env)
+    scale = _once(constant(EXTENT, sa.Float) / width)
+    xoff = _once(-func.ST_XMin(env) * constant(EXTENT, sa.Float) / width)
+    yoff = _once(func.ST_YMax(env) * constant(EXTENT, sa.Float) / width)
+    zero = constant(0, sa.Float)
+    grid = func.ST_SnapToGrid(func.ST_ForcePolygonCCW(
+        func.ST_Affine(drawn, scale, zero, zero, -scale, xoff, yoff)), constant(1, sa.Float))
+    inside = geom.op("@")(_once(search_envelope(tms)))
+    once = _once(tile_envelope(tms))
+    clipped = func.ST_AsMVTGeom(drawn, once, constant(EXTENT), constant(BUFFER), sa.true())
+    return sa.case((inside, grid), else_=clipped).label("geom")
+
+
 def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
                     tms: TileMatrixSet = WEB_MERCATOR_QUAD) -> sa.Select:
     """The rows of one layer in one tile of `tms`: id, the registry's tile fields and the
@@ -138,14 +169,14 @@ def features_select(layer, mode: str, where: sa.ColumnElement | None = None,
                 .where(geom.op("&&")(search)))
     elif mode in (GENERALISED, CAPPED):
         stmt = (sa.select(ident.label("id"), *[attribute(c) for c in fields],
-                          _mvt_geom(func.ST_Simplify(geom, _TOLERANCE), tms))
+                          _grid_geom(geom, func.ST_Simplify(geom, _TOLERANCE), tms))
                 .where(geom.op("&&")(search))
                 .where(bbox_size(geom) >= _MIN_SIZE))
         if mode == CAPPED:
             stmt = stmt.order_by(bbox_size(geom).desc()).limit(_CAP)
     elif mode == OVERVIEW:
         stored = _OVERVIEWS
-        stmt = (sa.select(stored.c.id, stored.c.props, _mvt_geom(stored.c.geom, tms))
+        stmt = (sa.select(stored.c.id, stored.c.props, _grid_geom(stored.c.geom, stored.c.geom, tms))
                 .where(stored.c.band == _Z, stored.c.layer == constant(layer.id, sa.Text),
                        stored.c.geom.op("&&")(search))
                 .order_by(stored.c.size.desc()).limit(_CAP))
@@ -197,7 +228,9 @@ def tile_statement(parts: list[tuple[object, str]],
     versions of the layers) on the grid `tms`. Unfiltered statements are built once per
     process and reused, so SQLAlchemy's compiled SQL and psycopg's prepared statement are
     shared by every tile of the same grid, layers and modes."""
-    key = (tms.id, with_versions) + tuple((layer.id, layer.table_name, mode) for layer, mode in parts)
+    # min_zoom: what `fields_at` reads besides the mode (a layer shown lower keeps its names)
+    key = (tms.id, with_versions) + tuple((layer.id, layer.table_name, layer.min_zoom, mode)
+                                          for layer, mode in parts)
     stmt = None if wheres else _STATEMENTS.get(key)
     if stmt is None:
         columns = [layer_mvt(layer, mode, (wheres or {}).get(layer.id), tms).label(f"l{i}")
