@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from layers.overview_table import BANDS
+from layers.overview_table import BANDS, has_overviews
 
 from .grid import WEB_MERCATOR_QUAD, Tile
 
@@ -77,12 +77,6 @@ class Plan:
 
 def is_point_layer(layer) -> bool:
     return layer.geometry_type.lower() in ("point", "multipoint")
-
-
-def has_overviews(layer) -> bool:
-    """Lines and polygons shown at a band's zoom have stored overviews (points are
-    clustered per request)."""
-    return not is_point_layer(layer) and layer.min_zoom <= BANDS[-1] and layer.max_zoom >= BANDS[0]
 
 
 def plan_for(layer, tile: Tile, shared_by: int = 1, budget: int | None = None,
