@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from gisdb.errors import NotFound
 
-from . import construction, land, traffic
+from . import construction, land, overview_table, traffic
 from .layer import GROUPS, Layer
 from .planning import violations_table
 from .visibility import hidden_from_caller, visible_ids
@@ -15,7 +15,7 @@ ALL_LAYERS: tuple[Layer, ...] = (land.LAYERS + construction.LAYERS + traffic.LAY
                                   + violations_table.LAYERS)
 _BY_ID = {layer.id: layer for layer in ALL_LAYERS}
 SCHEMAS = ("land", "construction", "traffic")
-DERIVED_SCHEMAS = (violations_table.SCHEMA,)     # created by their own migration (0010)
+DERIVED_SCHEMAS = (violations_table.SCHEMA, overview_table.SCHEMA)   # their own migrations (0010, 0012)
 
 
 def get_layer(layer_id: str) -> Layer:

@@ -30,6 +30,7 @@ def sample_command(ctx, scale, seed, replace, irregular_file, file_only, as_json
         raise click.UsageError("--file-only needs --irregular-file PATH")
     from layers.planning.violations import refresh_everywhere
     from layers.sample import load_sample_city, write_irregular_file
+    from tiles.overviews import refresh_overviews
     if irregular_file:
         info = write_irregular_file(irregular_file)
         click.echo(f"wrote {info['features']} features ({info['valid']} clean) to {info['path']}")
@@ -42,6 +43,7 @@ def sample_command(ctx, scale, seed, replace, irregular_file, file_only, as_json
     try:
         counts = load_sample_city(engine, scale=scale, seed=seed, progress=True, replace=replace)
         counts["violations"] = refresh_everywhere(engine)
+        refresh_overviews(engine)
     finally:
         engine.dispose()
     if as_json:

@@ -16,6 +16,7 @@ import sys
 import click
 
 from layers.bootstrap import prepare
+from tiles.overviews import refresh_stale_overviews
 
 from .context import settings_from, user_errors
 
@@ -45,6 +46,7 @@ def serve_command(ctx, port, host, workers, threads, access_log, do_prepare, dev
     host = host or settings.host
     if do_prepare:
         click.echo(prepare(settings, say=click.echo))
+        click.echo(refresh_stale_overviews(settings))
     click.echo(f"Serving on http://{host}:{port}/  (map: http://{host}:{port}/map)")
     if host in ("0.0.0.0", "::") and not (settings.public_url or settings.trusted_hosts):
         click.echo("Only localhost is trusted as Host: set GISDB_PUBLIC_URL or "

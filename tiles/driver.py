@@ -23,6 +23,7 @@ own code.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from contextlib import contextmanager
 from typing import Iterator
@@ -41,6 +42,7 @@ _COMPILED: dict[int, tuple[sa.Select, str, dict, bytes, tuple[str, ...]]] = {}
 _PARAMETER_MARK = re.compile(r"%\(([^)]+)\)s|%%")
 _DIALECT = postgresql.psycopg.dialect()
 _PREPARED = "gisdb.prepared"          # per-connection {(sql, types): statement name}
+_NAMES = itertools.count()            # statement names, never reused within a process
 
 
 def pool_connection(conn):
@@ -116,12 +118,18 @@ def _raise_for(driver: psycopg.Connection, result: pq.PGresult) -> None:
     raise pg_errors.error_from_result(result, encoding=driver.info.encoding)
 
 
+def _statement_gone(result: pq.PGresult) -> bool:
+    """Whether `result` says the prepared statement does not exist (SQLSTATE 26000)."""
+    return (result.status == pq.ExecStatus.FATAL_ERROR
+            and result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000")
+
+
 def _statement_name(conn, driver: psycopg.Connection, sql: bytes, types: tuple) -> bytes:
     """The name of `sql` prepared with `types` on this connection (prepared on first use)."""
     prepared = pool_connection(conn).info.setdefault(_PREPARED, {})
     name = prepared.get((sql, types))
     if name is None:
-        name = f"gisdb_tile_{len(prepared)}".encode()
+        name = f"gisdb_tile_{_NAMES.__next__()}".encode()
         result = driver.pgconn.prepare(name, sql, types)
         if result.status != pq.ExecStatus.COMMAND_OK:
             _raise_for(driver, result)
@@ -134,13 +142,26 @@ def fetch_one_binary(conn, stmt: sa.Select, params: dict) -> tuple:
     driver = psycopg_connection(conn)
     if driver is None:
         return tuple(conn.execute(stmt, params).one())
-    _, defaults, sql, names = _compiled(stmt)
+    text, defaults, sql, names = _compiled(stmt)
     values = {**defaults, **params}
     with driver_errors(conn):
+        if driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            # inside the caller's transaction a statement that fails (see below) would
+            # abort it: psycopg's own binary cursor instead, off the server's hot path
+            # (its tile connections are autocommit)
+            return tuple(driver.cursor(binary=True).execute(text, values).fetchone())
         adapt = Transformer(driver)
         dumped = adapt.dump_sequence([values[name] for name in names], [PyFormat.BINARY] * len(names))
-        name = _statement_name(conn, driver, sql, tuple(adapt.types or ()))
+        types = tuple(adapt.types or ())
+        name = _statement_name(conn, driver, sql, types)
         result = driver.pgconn.exec_prepared(name, dumped, adapt.formats, result_format=pq.Format.BINARY)
+        if _statement_gone(result):
+            # psycopg's own `DEALLOCATE ALL` (it clears its prepared statements on a
+            # rollback when it has some) dropped ours too: prepare it again, once (out of
+            # a transaction, the failed attempt left nothing to roll back)
+            pool_connection(conn).info[_PREPARED].pop((sql, types), None)
+            name = _statement_name(conn, driver, sql, types)
+            result = driver.pgconn.exec_prepared(name, dumped, adapt.formats, result_format=pq.Format.BINARY)
         if result.status != pq.ExecStatus.TUPLES_OK:
             _raise_for(driver, result)
         adapt.set_pgresult(result)

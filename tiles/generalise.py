@@ -14,6 +14,11 @@ WorldCRS84Quad tile at z has the scale of z + 1):
   features, shared evenly by its line and polygon layers, largest first: this bounds the
   tile size whatever the data volume (the importance order of cartographic
   generalisation: the biggest features are the ones a small scale shows).
+- **overview** (the same, read from storage): at the zooms of `layers.overview_table.BANDS`
+  a line or polygon layer shown there reads its features already dropped, simplified and
+  snapped for the zoom (`tiles.overviews`), still capped to the budget, largest first;
+  the live rows are simplified instead when its overviews are older than its data, and
+  for filtered and time-travel tiles (see tiles.mvt).
 - **clustered** points (z < `cluster_below`, default 15): points are grouped on a grid of
   `CLUSTER_PX`-pixel cells aligned with the tile grid (ST_SnapToGrid) and each group is
   one point at its centroid with `point_count` (and `cluster=true` when more than one);
@@ -33,7 +38,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .grid import Tile
+from layers.overview_table import BANDS, has_overviews
+
+from .grid import WEB_MERCATOR_QUAD, Tile
 
 EXTENT = 4096            # MVT tile extent (coordinate units per tile side)
 BUFFER = 64              # extent units drawn beyond the tile edge (no seams at edges)
@@ -47,6 +54,7 @@ STREET_ZOOM = 14         # layers starting here hold features a few metres acros
 FEATURE_BUDGET = {z: (8000 if z <= 10 else 16000) for z in range(CAP_MAX_ZOOM + 1)}
 
 DETAIL, GENERALISED, CAPPED, CLUSTERED = "detail", "generalised", "capped", "clustered"
+OVERVIEW = "overview"
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class Plan:
     tolerance: float = 0.0       # ST_Simplify tolerance, CRS units
     min_size: float = 0.0        # smallest bounding-box side kept, CRS units
     cell: float = 0.0            # cluster grid cell, CRS units
-    cap: int = 0                 # most features kept (CAPPED only)
+    cap: int = 0                 # most features kept (CAPPED and OVERVIEW)
 
     def params(self) -> dict:
         return {"tolerance": self.tolerance, "min_size": self.min_size,
@@ -71,17 +79,20 @@ def is_point_layer(layer) -> bool:
     return layer.geometry_type.lower() in ("point", "multipoint")
 
 
-def plan_for(layer, tile: Tile, shared_by: int = 1, budget: int | None = None) -> Plan:
+def plan_for(layer, tile: Tile, shared_by: int = 1, budget: int | None = None,
+             overviews: bool = True) -> Plan:
     """The generalisation plan of `layer` at `tile`'s zoom; `shared_by` is the number of
     line and polygon layers sharing the tile's feature budget. With `budget` (a tile that
     came out over `tiles.bounded`'s size bound) every layer is capped or clustered,
-    whatever the zoom."""
+    whatever the zoom. `overviews=False`: the live rows, never the stored overviews."""
     pixel, z = tile.pixel, tile.scale_zoom
+    stored = (overviews and z in BANDS and tile.tms is WEB_MERCATOR_QUAD and has_overviews(layer)
+              and in_zoom_range(layer, z))
     if budget is not None:
         if is_point_layer(layer):
             return Plan(CLUSTERED, cell=pixel * CLUSTER_PX)
-        return Plan(CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
-                    cap=max(1, budget // max(1, shared_by)))
+        return Plan(OVERVIEW if stored else CAPPED, tolerance=pixel * SIMPLIFY_PX,
+                    min_size=pixel * MIN_SIZE_PX, cap=max(1, budget // max(1, shared_by)))
     if is_point_layer(layer):
         if z < int(layer.extra.get("cluster_below", DEFAULT_DETAIL_ZOOM)):
             return Plan(CLUSTERED, cell=pixel * CLUSTER_PX)
@@ -89,7 +100,7 @@ def plan_for(layer, tile: Tile, shared_by: int = 1, budget: int | None = None) -
     if z >= int(layer.extra.get("generalise_below", DEFAULT_DETAIL_ZOOM)):
         return Plan(DETAIL)
     if z <= CAP_MAX_ZOOM:
-        return Plan(CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
+        return Plan(OVERVIEW if stored else CAPPED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX,
                     cap=FEATURE_BUDGET[z] // max(1, shared_by))
     return Plan(GENERALISED, tolerance=pixel * SIMPLIFY_PX, min_size=pixel * MIN_SIZE_PX)
 

@@ -23,6 +23,7 @@ from gisdb.errors import InvalidParameter, PreconditionRequired, UnsupportedMedi
 from layers.importing import import_target
 from layers.planning.violations import refresh_written
 from layers.registry import get_layer
+from tiles.overviews import refresh_soon
 
 from ..caching import versioned_etag_header, versioned_tag
 from ..request_body import json_body
@@ -95,6 +96,7 @@ def _run(engine: sa.Engine, writer: Writer, batches: list[Batch]) -> list[Result
         with db_errors(), engine.begin() as conn:
             results = write_batches(conn, writer, batches)
     refresh_written(engine, [(r.layer, r.feature_id) for r in results])
+    refresh_soon(engine, [r.layer for r in results])
     return results
 
 
