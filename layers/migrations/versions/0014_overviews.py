@@ -3,7 +3,7 @@
 `overviews.state` (the data version each layer's overviews were built from). The read
 role reads them; the write role rebuilds them (a write refreshes them after its commit).
 
-Revision ID: 0012
+Revision ID: 0014
 """
 from alembic import op
 
@@ -11,8 +11,8 @@ from gisdb.roles import grant_edit, grant_read
 from layers.overview_table import SCHEMA, has_overviews, install_overviews, remove_overviews
 from layers.registry import ALL_LAYERS
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
