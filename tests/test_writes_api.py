@@ -180,3 +180,19 @@ def test_audit_for_admins(wc, edit_keys):
     assert entries[0]["actor"].startswith("wr-edit") and entries[0]["remote_addr"] == "127.0.0.1"
     assert page.get_json()["links"][0]["rel"] == "next"
     assert wc.get("/audit?since=yesterday", headers=auth(edit_keys["admin"])).status_code == 400
+
+
+def test_a_boolean_field_is_written(wc, edit_keys, engine):
+    """A road's `oneway` (a boolean: its cast reads yes/no words) is patched over the API
+    (the write statement, compiled once per process, carried an unexpanded IN list)."""
+    with engine.connect() as conn:
+        fid, oneway = conn.execute(sa.text("SELECT id, oneway FROM traffic.roads ORDER BY id LIMIT 1")).one()
+    url = f"/collections/roads/items/{fid}"
+    etag = wc.get(url).headers["ETag"]
+    patched = wc.patch(url, data=json.dumps({"properties": {"oneway": not oneway}}),
+                       headers=auth(edit_keys["edit"], **{"Content-Type": PATCH, "If-Match": etag}))
+    assert patched.status_code == 204, patched.get_data(as_text=True)
+    assert wc.get(url).get_json()["properties"]["oneway"] is (not oneway)
+    bad = wc.patch(url, data=json.dumps({"properties": {"oneway": "perhaps"}}),
+                   headers=auth(edit_keys["edit"], **{"Content-Type": PATCH, "If-Match": patched.headers["ETag"]}))
+    assert bad.status_code == 400 and bad.get_json()["field"] == "oneway", bad.get_json()

@@ -6,6 +6,7 @@ cast, which the caller must guard with `CASE WHEN fits` so that it can never rai
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 # BigInteger and SmallInteger subclass Integer: they come first so each finds its own range.
 INT_RANGES = {sa.SmallInteger: (-32768, 32767), sa.BigInteger: (-9223372036854775808, 9223372036854775807),
@@ -84,10 +85,16 @@ def datetime(text, type_: sa.types.TypeEngine):
     return fits, value
 
 
+def _one_of(word, words: tuple[str, ...]):
+    """`word = ANY(array)`: one bound array, not an expanding IN (whose values are only
+    filled in at execution, which a statement compiled once and run by the driver lacks)."""
+    return word == sa.any_(sa.literal(list(words), postgresql.ARRAY(sa.Text)))
+
+
 def boolean(text, type_: sa.types.TypeEngine):
     word = sa.func.lower(text)
-    fits = word.in_(TRUE_WORDS + FALSE_WORDS)
-    return fits, sa.case((word.in_(TRUE_WORDS), sa.true()), (word.in_(FALSE_WORDS), sa.false()))
+    fits = _one_of(word, TRUE_WORDS + FALSE_WORDS)
+    return fits, sa.case((_one_of(word, TRUE_WORDS), sa.true()), (_one_of(word, FALSE_WORDS), sa.false()))
 
 
 def textual(text, type_: sa.types.TypeEngine):
