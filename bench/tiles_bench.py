@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -123,8 +124,20 @@ def wrk(url_root: str, paths: list[str], seconds: int, conns: int, close: bool =
     os.unlink(fh.name)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
-        print(f"    ! {bad.group(1)} non-2xx responses from {url_root}")
+        print(f"    ! {bad.group(1)} non-2xx responses from {url_root}, e.g. {_first_error(url_root, paths)}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def _first_error(url_root: str, paths: list[str]) -> str:
+    """The first failing answer among `paths`, asked one by one (what wrk does not say)."""
+    for path in paths:
+        try:
+            urllib.request.urlopen(url_root + path, timeout=30).close()
+        except urllib.error.HTTPError as exc:
+            return f"{path}: {exc.code} {exc.read()[:200]!r}"
+        except OSError as exc:
+            return f"{path}: {exc}"
+    return "none when asked one by one"
 
 
 def _pick(name: str, values: list[int]) -> str:
@@ -297,16 +310,16 @@ def _contenders(args, skip, layer, tiles: list[Tile], ours_root: str, tipg_root:
     """name -> run(connections) -> requests/s, for one layer and tile list."""
     out = {}
     if "ours" not in skip:
-        paths = [f"/tiles/{layer.id}/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
-        out["ours"] = lambda c: wrk(ours_root, paths, args.seconds, c)
+        ours = [f"/tiles/{layer.id}/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
+        out["ours"] = lambda c: wrk(ours_root, ours, args.seconds, c)
     if "sql" not in skip:
         script = pgbench_script(layer, tiles)
         out["sql"] = lambda c: pgbench(dsn_args, script, args.seconds, c)
     if "tipg" not in skip:
         fields = ",".join(layer.tile_fields)
-        paths = [f"/collections/{layer.table_name}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
-                 f"?geom-column=geom_3857&properties={fields}" for t in tiles]
-        out["tipg (better of keep-alive, close)"] = lambda c: tipg_best(tipg_root, paths, args.seconds, c)
+        tipg = [f"/collections/{layer.table_name}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+                f"?geom-column=geom_3857&properties={fields}" for t in tiles]
+        out["tipg (best of keep-alive/close)"] = lambda c: tipg_best(tipg_root, tipg, args.seconds, c)
     return out
 
 
