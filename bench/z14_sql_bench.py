@@ -25,6 +25,7 @@ from gisdb.engine import make_engine  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from layers.registry import get_layer  # noqa: E402
 from tiles.density import densest_tile  # noqa: E402
+from tiles.grid import Tile  # noqa: E402
 
 NAIVE = """SELECT ST_AsMVT(q, 'buildings', 4096, 'geom', 'id') FROM (
  SELECT id, building_code, floors, height_m::float8 AS height_m, use, status,
@@ -53,7 +54,8 @@ def main() -> None:
             geom.op("&&")(sa.func.ST_Expand(box, sa.func.ST_XMax(box) - sa.func.ST_XMin(box))))
         ).scalar_one() / 9
     rng = (tile.x - 1, tile.x + 1, tile.y - 1, tile.y + 1)
-    ours = pgbench_script(layer, 14, rng)
+    ours = pgbench_script(layer, [Tile(14, x, y) for x in range(rng[0], rng[1] + 1)
+                                  for y in range(rng[2], rng[3] + 1)])
     naive = "\n".join(line for line in ours.splitlines() if line.startswith("\\set")) + "\n" + NAIVE
     url = engine.url
     dsn = ["-h", str(url.query.get("host") or url.host), "-p", str(url.port or url.query.get("port") or 5432),

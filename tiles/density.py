@@ -19,6 +19,13 @@ def _tile_index(expr, size: float):
 def densest_tile(conn: sa.Connection, layers, z: int) -> tuple[Tile, int]:
     """(the WebMercatorQuad tile at zoom z holding the most feature centres of `layers`
     shown at z, that count); (None, 0) when no layer has a feature there."""
+    found = densest_tiles(conn, layers, z, 1)
+    return found[0] if found else (None, 0)
+
+
+def densest_tiles(conn: sa.Connection, layers, z: int, n: int) -> list[tuple[Tile, int]]:
+    """The `n` tiles at zoom z holding the most feature centres of `layers` shown at z,
+    densest first, each with that count (fewer when fewer tiles hold any)."""
     size = 2 * ORIGIN / 2 ** z
     parts = []
     for layer in visible_layers(layers, z):
@@ -27,9 +34,9 @@ def densest_tile(conn: sa.Connection, layers, z: int) -> tuple[Tile, int]:
         cy = ORIGIN - (func.ST_YMin(geom) + func.ST_YMax(geom)) / 2
         parts.append(sa.select(_tile_index(cx, size).label("x"), _tile_index(cy, size).label("y")))
     if not parts:
-        return None, 0
+        return []
     centres = sa.union_all(*parts).subquery("c")
-    row = conn.execute(sa.select(centres.c.x, centres.c.y, func.count().label("n"))
-                       .group_by(centres.c.x, centres.c.y)
-                       .order_by(sa.desc("n")).limit(1)).first()
-    return (Tile(z, row.x, row.y), row.n) if row else (None, 0)
+    rows = conn.execute(sa.select(centres.c.x, centres.c.y, func.count().label("n"))
+                        .group_by(centres.c.x, centres.c.y)
+                        .order_by(sa.desc("n"), centres.c.x, centres.c.y).limit(n))
+    return [(Tile(z, row.x, row.y), row.n) for row in rows]

@@ -40,7 +40,10 @@ _VERSION = sa.select(version_of(sa.literal(VERSION_KEY)))
 
 class HiddenLayerCache:
     """The hidden set of one process: re-read only when its data version changed,
-    and that version looked up at most once per CHECK_SECONDS."""
+    and that version looked up at most once per CHECK_SECONDS. Under steady traffic no
+    request waits for that look-up: once the set is half that old, one background thread
+    reads it again while requests go on with the set they have (never older than
+    CHECK_SECONDS: past that a request waits for a fresh one, as after a quiet spell)."""
 
     def __init__(self):
         """Start empty: the first call reads the set."""
@@ -52,12 +55,28 @@ class HiddenLayerCache:
 
     def get(self, engine: sa.Engine) -> frozenset[str]:
         """The hidden layer ids (at most CHECK_SECONDS old)."""
-        if time.monotonic() - self._checked < CHECK_SECONDS:
+        age = time.monotonic() - self._checked
+        if age < CHECK_SECONDS / 2:
+            return self._hidden
+        if age < CHECK_SECONDS:                 # refresh ahead, unless one already is
+            if self._lock.acquire(blocking=False):
+                threading.Thread(target=self._refresh_ahead, args=(engine,), daemon=True,
+                                 name="gisdb-hidden-layers").start()
             return self._hidden
         with self._lock:
             if time.monotonic() - self._checked >= CHECK_SECONDS:
                 self._reload(engine)
         return self._hidden
+
+    def _refresh_ahead(self, engine: sa.Engine) -> None:
+        """`_reload` in the background (the lock taken by `get`); a failure keeps the
+        set, and a request past CHECK_SECONDS then tries again and reports it."""
+        try:
+            self._reload(engine)
+        except Exception:                       # noqa: BLE001 - the next request retries
+            pass
+        finally:
+            self._lock.release()
 
     def version(self) -> int | None:
         """The data version the cached set belongs to (for ETags)."""
