@@ -164,7 +164,7 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
               f"{args.connections} connections, {args.seconds} s per run, {args.repeat} rounds")
         for name, tiles in lists.items():
-            ours_sql = [pgbench_script(layer, Z, (t.x, t.x, t.y, t.y)) for t, _ in tiles]
+            ours_sql = [pgbench_script(layer, [t]) for t, _ in tiles]
             contenders = {
                 "ours": lambda: wrk(f"http://127.0.0.1:{port}", [
                     f"/tiles/buildings/{Z}/{t.x}/{t.y}.mvt" for t, _ in tiles],
