@@ -35,11 +35,14 @@ import logging
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -201,9 +204,10 @@ def visit(browser, url: str) -> dict:
     return {"first_tile_ms": first, **weight}
 
 
-def first_view(browser, url: str) -> dict:
+def first_view(browser, url: str, screenshot: Path | None = None) -> dict:
     """One cold visit of `url` (the map as a planner opens it): requests, decoded tile
-    bytes, time to network idle and until the main map's tiles are drawn."""
+    bytes, time to network idle and until the main map's tiles are drawn; the drawn
+    view saved to `screenshot` (an 8-bit palette PNG for docs/) when given."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
@@ -213,6 +217,9 @@ def first_view(browser, url: str) -> dict:
     page.wait_for_function("window.__mapDrawn !== null", timeout=300_000)
     page.wait_for_load_state("networkidle", timeout=300_000)
     found = {"drawn_ms": page.evaluate("window.__mapDrawn"), **page.evaluate(FIRST_VIEW_WEIGHT)}
+    if screenshot is not None:
+        from screenshots import write_palette_png
+        write_palette_png(page.screenshot(), screenshot)
     context.close()
     return found
 
@@ -258,6 +265,8 @@ def main() -> None:
                         help="measure /map as opened (its own view and layers) instead of z16 views")
     parser.add_argument("--no-tile-cache", action="store_true",
                         help="every tile rendered (the first planner after an import)")
+    parser.add_argument("--screenshot", type=Path,
+                        help="with --first-view: save the large city's first view here (PNG)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="create and load the two databases, then stop")
     args = parser.parse_args()
@@ -289,6 +298,8 @@ def main() -> None:
                     url = servers[name][1]
                     results[name].append(first_view(browser, url + "/map?lang=vi") if args.first_view
                                          else visit(browser, view_url(url, lon, lat, args.zoom)))
+            if args.first_view and args.screenshot:
+                first_view(browser, servers["large"][1] + "/map?lang=vi", args.screenshot)
             browser.close()
     finally:
         for server, _ in servers.values():

@@ -47,6 +47,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -332,6 +333,7 @@ def main() -> None:
     ap.add_argument("--no-replica", action="store_true",
                     help="2 nodes on the primary instead of 2 nodes + a streaming replica")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # clean up the nodes and standby
     settings = Settings.from_env()
     env = {**os.environ, "GISDB_WRITES": "1"}
     env.pop("GISDB_READ_URL", None)

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,13 +52,15 @@ def incident_points(settings: Settings, centre: tuple[float, float],
     return [(int(i), float(x), float(y)) for i, x, y in rows]
 
 
-def _call(req: urllib.request.Request) -> tuple[int, dict, dict]:
-    """(status, headers, JSON body) of one request; HTTP errors are answers too."""
+def _call(req: urllib.request.Request) -> tuple[int, Message, dict]:
+    """(status, headers (case-insensitive), JSON body) of one request; HTTP errors are
+    answers too."""
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, dict(resp.headers), json.load(resp)
+            body = resp.read()
+            return resp.status, resp.headers, json.loads(body) if body else {}
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), {}
+        return exc.code, exc.headers, {}
 
 
 class Editor(threading.Thread):
@@ -82,7 +85,7 @@ class Editor(threading.Thread):
             n += 1
             try:
                 self.edit_and_read(fid, lon, lat, f"morning bench {time.time():.6f}")
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 self.errors += 1
                 self.last_error = str(exc)[:120]
             self.stop.wait(PAUSE_S)
@@ -91,7 +94,7 @@ class Editor(threading.Thread):
         item = f"{self.base}/collections/incidents/items/{fid}"
         mine = {"Gisdb-Lsn": self.lsn} if self.lsn else {}       # as the map's cookie does
         status, headers, _ = _call(urllib.request.Request(item, headers={"Accept": "application/geo+json", **mine}))
-        if status != 200:
+        if status != 200 or not headers.get("ETag"):
             return self._failed(f"GET {status}")
         started = time.perf_counter()
         status, headers, _ = _call(urllib.request.Request(
