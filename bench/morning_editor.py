@@ -112,7 +112,7 @@ class Editor(threading.Thread):
         if status != 200:
             return self._failed(f"identify {status}")
         self.read_ms.append(1000 * (time.perf_counter() - started))
-        who = seen.get("Gisdb-Read-From", "?")
+        who = seen.get("Gisdb-Read-From", "primary")     # (no router without replicas)
         self.read_from[who] = self.read_from.get(who, 0) + 1
         mine = [f for f in doc.get("features", []) if f.get("id") == fid]
         if not mine or mine[0]["properties"].get("description") != text:
