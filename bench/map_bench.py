@@ -20,6 +20,8 @@ view in the URL (the page's own zoom, centre and default layers), cold, per visi
 - time until the map is drawn: every tile layer of the main map has its tiles of the
   view (Leaflet's `isLoading()` false on each, at least one tile shown), seen by polling
   the page every 10 ms.
+`--first-view-at 14` measures the same for the map opened at z14 on Hải Châu with the
+default layers (the view a planner reaches by zooming into the dense core).
 The server's tile cache is on (as deployed: after the first visit, planners opening the
 same view get cached tiles); `--no-tile-cache` renders every tile of every visit.
 Run by hand, never in tests:
@@ -59,6 +61,7 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 FEATURES_PER_SCALE = 29_000          # the sample generator's scale 1 (see layers/sample)
 LAYERS = "admin_units,parcels,buildings,roads"
+HAI_CHAU = (108.2208, 16.0600)       # the dense core of both cities
 
 FIRST_TILE_OBSERVER = """
 window.__firstOverlayTile = null;
@@ -230,9 +233,9 @@ FIRST_VIEW_COLUMNS = (("requests", "requests", 1), ("tile_requests", "tiles", 1)
                       ("drawn_ms", "drawn ms", 1), ("idle_ms", "idle ms", 1))
 
 
-def report_first_view(results: dict[str, list[dict]], sizes: dict[str, int]) -> None:
+def report_first_view(results: dict[str, list[dict]], sizes: dict[str, int], path: str) -> None:
     """Medians per city and the ratios large/small of the first view."""
-    print(f"\nfirst view (/map as opened), zoom {results['large'][0]['view']}, "
+    print(f"\nfirst view ({path}), zoom {results['large'][0]['view']}, "
           f"{len(results['large'])} cold visits per city, medians")
     print(f"{'city':<7}{'features':>11}" + "".join(f"{label:>12}" for _, label, _ in FIRST_VIEW_COLUMNS))
     for name in ("small", "large"):
@@ -263,6 +266,9 @@ def main() -> None:
     parser.add_argument("--zoom", type=int, default=16)
     parser.add_argument("--first-view", action="store_true",
                         help="measure /map as opened (its own view and layers) instead of z16 views")
+    parser.add_argument("--first-view-at", type=int, metavar="ZOOM",
+                        help="with --first-view: open the map at ZOOM on Hải Châu (the dense core) "
+                             "with the default layers instead of the page's own view")
     parser.add_argument("--no-tile-cache", action="store_true",
                         help="every tile rendered (the first planner after an import)")
     parser.add_argument("--screenshot", type=Path,
@@ -284,6 +290,8 @@ def main() -> None:
         return
     points = views(cities["small"], args.views + 1, seed=7)
     results: dict[str, list[dict]] = {name: [] for name in cities}
+    first_path = "/map?lang=vi" if args.first_view_at is None else (
+        view_url("", *HAI_CHAU, args.first_view_at))
     if args.no_tile_cache:
         cities = {name: replace(settings, tile_cache_mb=0) for name, settings in cities.items()}
     servers = {name: serve(settings) for name, settings in cities.items()}
@@ -296,10 +304,10 @@ def main() -> None:
                 order = list(servers) if i % 2 == 0 else list(reversed(servers))
                 for name in order:
                     url = servers[name][1]
-                    results[name].append(first_view(browser, url + "/map?lang=vi") if args.first_view
+                    results[name].append(first_view(browser, url + first_path) if args.first_view
                                          else visit(browser, view_url(url, lon, lat, args.zoom)))
             if args.first_view and args.screenshot:
-                first_view(browser, servers["large"][1] + "/map?lang=vi", args.screenshot)
+                first_view(browser, servers["large"][1] + first_path, args.screenshot)
             browser.close()
     finally:
         for server, _ in servers.values():
@@ -308,7 +316,7 @@ def main() -> None:
             shutil.rmtree(settings.data_dir, ignore_errors=True)
 
     if args.first_view:
-        report_first_view(results, sizes)
+        report_first_view(results, sizes, first_path)
         return
     print(f"\n{'city':<7}{'features':>12}{'first tile ms':>15}{'all tiles ms':>14}"
           f"{'page KB':>9}{'HTML KB':>9}")
