@@ -24,9 +24,10 @@ ROAD_CLASSES = (
     ("local", "#ffffff", "Đường nội bộ", "Local"),
     ("alley", "#dddddd", "Kiệt, hẻm", "Alley"),
 )
-# At city zoom the main network only: the million-feature city has ~38,000 segments, and
+# At city zoom the main network only (arterials and expressways at z10-z11, then one class
+# more per zoom): the million-feature city has ~38,000 segments, and
 # every one drawn at z11 is a grey carpet over the city (docs/map.md, the first view).
-ROAD_CLASS_MIN_ZOOM = (("secondary", 12), ("local", 13), ("alley", 14))
+ROAD_CLASS_MIN_ZOOM = (("primary", 12), ("secondary", 13), ("local", 14), ("alley", 15))
 SURFACES = ("asphalt", "concrete", "paving", "gravel", "earth")
 INCIDENT_TYPES = ("collision", "breakdown", "flooding", "roadwork", "congestion", "other")
 CAMERA_TYPES = ("traffic", "speed", "red_light", "surveillance")

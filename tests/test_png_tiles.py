@@ -152,7 +152,7 @@ LOCAL_ROAD = ((107.8500, 15.7500), (107.8540, 15.7506))     # alone in its tiles
 @pytest.mark.parametrize("scale", [1, 2])
 def test_minor_roads_are_drawn_from_their_class_zoom(engine, marked, scale):
     """At city zoom only the main roads (a million features' local roads would be a grey
-    carpet); a local road from z13 (`ROAD_CLASS_MIN_ZOOM`), at 1x and 2x alike."""
+    carpet); a local road from z14 (`ROAD_CLASS_MIN_ZOOM`), at 1x and 2x alike."""
     roads = get_layer("roads").table
     with engine.begin() as conn:
         conn.execute(sa.insert(roads).values(
@@ -160,13 +160,13 @@ def test_minor_roads_are_drawn_from_their_class_zoom(engine, marked, scale):
             geom="SRID=4326;MULTILINESTRING((%f %f,%f %f))" % (*LOCAL_ROAD[0], *LOCAL_ROAD[1])))
     try:
         drawn = {z: int((render(engine, ["roads"], tile_at(*LOCAL_ROAD[0], z), scale)[..., 3] > 0).sum())
-                 for z in (11, 12, 13, 14)}
+                 for z in (12, 13, 14, 15)}
         arterial = render(engine, ["roads"], tile_at(*ROAD[0], 11), scale)
     finally:
         with engine.begin() as conn:
             conn.execute(sa.delete(roads).where(roads.c.segment_code == "T-ROAD-LOCAL"))
-    assert drawn[11] == drawn[12] == 0, drawn
-    assert drawn[13] > 10 * scale and drawn[14] > drawn[13], drawn
+    assert drawn[12] == drawn[13] == 0, drawn
+    assert drawn[14] > 10 * scale and drawn[15] > drawn[14], drawn
     assert (arterial[..., 3] > 0).sum() > 5 * scale            # an arterial road at z11
 
 
