@@ -191,13 +191,20 @@ def serve(settings: Settings):
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-def visit(browser, url: str) -> dict:
+def cold_page(browser, url: str, script: str):
+    """(context, page): `url` opened in a new context (no HTTP cache, nothing off this
+    machine) with `script` run before the page's own."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
         ("http://127.0.0.1", "data:")) else route.abort())
-    page.add_init_script(FIRST_TILE_OBSERVER)
+    page.add_init_script(script)
     page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    return context, page
+
+
+def visit(browser, url: str) -> dict:
+    context, page = cold_page(browser, url, FIRST_TILE_OBSERVER)
     page.wait_for_function("window.__firstOverlayTile !== null", timeout=120_000)
     first = page.evaluate("window.__firstOverlayTile")
     # let every tile of the view finish, so no rendering spills into the next visit
@@ -211,12 +218,7 @@ def first_view(browser, url: str, screenshot: Path | None = None) -> dict:
     """One cold visit of `url` (the map as a planner opens it): requests, decoded tile
     bytes, time to network idle and until the main map's tiles are drawn; the drawn
     view saved to `screenshot` (an 8-bit palette PNG for docs/) when given."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("http://127.0.0.1", "data:")) else route.abort())
-    page.add_init_script(DRAWN_WATCH)
-    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    context, page = cold_page(browser, url, DRAWN_WATCH)
     page.wait_for_function("window.__mapDrawn !== null", timeout=300_000)
     page.wait_for_load_state("networkidle", timeout=300_000)
     found = {"drawn_ms": page.evaluate("window.__mapDrawn"), **page.evaluate(FIRST_VIEW_WEIGHT)}
