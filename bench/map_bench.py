@@ -10,9 +10,24 @@ serve the app on a free local port and open `/map` in headless Debian Chromium, 
   spills over into the next visit);
 - page weight: bytes of the HTML, scripts and styles (tiles excluded), and HTML alone.
 Visits alternate between the two cities so that both see the same machine load.
-Prints medians and the ratio large/small (target < 1.5). Run by hand, never in tests:
+Prints medians and the ratio large/small (target < 1.5).
 
-    .venv/bin/python bench/map_bench.py                   # 10k vs 1M features
+The first view (`--first-view`, issue 16 point 6): `/map` as a planner opens it, with no
+view in the URL (the page's own zoom, centre and default layers), cold, per visit:
+- requests the page makes until the network is idle, and of them tiles;
+- decoded bytes of the tiles (overlays, base map, minimap: what the browser unpacks);
+- time to network idle (the last response's end, from navigation start);
+- time until the map is drawn: every tile layer of the main map has its tiles of the
+  view (Leaflet's `isLoading()` false on each, at least one tile shown), seen by polling
+  the page every 10 ms.
+`--first-view-at 14` measures the same for the map opened at z14 on Hải Châu with the
+default layers (the view a planner reaches by zooming into the dense core).
+The server's tile cache is on (as deployed: after the first visit, planners opening the
+same view get cached tiles); `--no-tile-cache` renders every tile of every visit.
+Run by hand, never in tests:
+
+    .venv/bin/python bench/map_bench.py                   # 10k vs 1M features, at z16
+    .venv/bin/python bench/map_bench.py --first-view --small-scale 1 --large-scale 35
     .venv/bin/python bench/map_bench.py --large-scale 5   # a lighter run on a busy machine
 """
 from __future__ import annotations
@@ -22,11 +37,14 @@ import logging
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -43,6 +61,7 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 FEATURES_PER_SCALE = 29_000          # the sample generator's scale 1 (see layers/sample)
 LAYERS = "admin_units,parcels,buildings,roads"
+HAI_CHAU = (108.2208, 16.0600)       # the dense core of both cities
 
 FIRST_TILE_OBSERVER = """
 window.__firstOverlayTile = null;
@@ -67,6 +86,40 @@ PAGE_WEIGHT = """() => {
   const size = e => e.encodedBodySize || e.transferSize || 0;
   return {html: size(nav), total: size(nav) + assets.reduce((s, e) => s + size(e), 0),
           all_tiles_ms: Math.max(0, ...tiles.map(e => e.responseEnd)), tiles: tiles.length};
+}"""
+
+
+DRAWN_WATCH = """
+window.__mapDrawn = null;
+(function poll() {
+  const app = window.gisdbMap;
+  if (window.__mapDrawn === null && app && app.map && document.readyState === 'complete') {
+    let layers = 0, loading = false;
+    app.map.eachLayer(function (l) {
+      if (l instanceof L.GridLayer) {
+        if (l.isLoading()) { loading = true; }
+        if (Object.keys(l._tiles || {}).length) { layers += 1; }
+      }
+    });
+    const shown = document.querySelectorAll('#' + app.map.getContainer().id
+                                            + ' img.leaflet-tile-loaded').length;
+    if (!loading && layers > 0 && shown > 0) { window.__mapDrawn = performance.now(); }
+  }
+  if (window.__mapDrawn === null) { setTimeout(poll, 10); }
+})();
+"""
+
+FIRST_VIEW_WEIGHT = """() => {
+  const resources = performance.getEntriesByType('resource');
+  const isTile = e => e.name.indexOf('/tiles/') >= 0 || e.name.indexOf('/rasters/') >= 0;
+  const tiles = resources.filter(isTile);
+  const decoded = list => list.reduce((s, e) => s + (e.decodedBodySize || 0), 0);
+  const overlays = tiles.filter(e => e.name.indexOf('/tiles/base/') < 0);
+  return {requests: resources.length + 1, tile_requests: tiles.length,
+          overlay_requests: overlays.length,
+          tile_bytes: decoded(tiles), overlay_bytes: decoded(overlays),
+          idle_ms: Math.max(0, ...resources.map(e => e.responseEnd)),
+          view: window.gisdbMap ? window.gisdbMap.map.getZoom() : null};
 }"""
 
 
@@ -138,13 +191,20 @@ def serve(settings: Settings):
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-def visit(browser, url: str) -> dict:
+def cold_page(browser, url: str, script: str):
+    """(context, page): `url` opened in a new context (no HTTP cache, nothing off this
+    machine) with `script` run before the page's own."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
         ("http://127.0.0.1", "data:")) else route.abort())
-    page.add_init_script(FIRST_TILE_OBSERVER)
+    page.add_init_script(script)
     page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    return context, page
+
+
+def visit(browser, url: str) -> dict:
+    context, page = cold_page(browser, url, FIRST_TILE_OBSERVER)
     page.wait_for_function("window.__firstOverlayTile !== null", timeout=120_000)
     first = page.evaluate("window.__firstOverlayTile")
     # let every tile of the view finish, so no rendering spills into the next visit
@@ -152,6 +212,42 @@ def visit(browser, url: str) -> dict:
     weight = page.evaluate(PAGE_WEIGHT)
     context.close()
     return {"first_tile_ms": first, **weight}
+
+
+def first_view(browser, url: str, screenshot: Path | None = None) -> dict:
+    """One cold visit of `url` (the map as a planner opens it): requests, decoded tile
+    bytes, time to network idle and until the main map's tiles are drawn; the drawn
+    view saved to `screenshot` (an 8-bit palette PNG for docs/) when given."""
+    context, page = cold_page(browser, url, DRAWN_WATCH)
+    page.wait_for_function("window.__mapDrawn !== null", timeout=300_000)
+    page.wait_for_load_state("networkidle", timeout=300_000)
+    found = {"drawn_ms": page.evaluate("window.__mapDrawn"), **page.evaluate(FIRST_VIEW_WEIGHT)}
+    if screenshot is not None:
+        from screenshots import write_palette_png
+        write_palette_png(page.screenshot(), screenshot)
+    context.close()
+    return found
+
+
+FIRST_VIEW_COLUMNS = (("requests", "requests", 1), ("tile_requests", "tiles", 1),
+                      ("overlay_requests", "overlays", 1),
+                      ("tile_bytes", "tile KB", 1024), ("overlay_bytes", "overlay KB", 1024),
+                      ("drawn_ms", "drawn ms", 1), ("idle_ms", "idle ms", 1))
+
+
+def report_first_view(results: dict[str, list[dict]], sizes: dict[str, int], path: str) -> None:
+    """Medians per city and the ratios large/small of the first view."""
+    print(f"\nfirst view ({path}), zoom {results['large'][0]['view']}, "
+          f"{len(results['large'])} cold visits per city, medians")
+    print(f"{'city':<7}{'features':>11}" + "".join(f"{label:>12}" for _, label, _ in FIRST_VIEW_COLUMNS))
+    for name in ("small", "large"):
+        print(f"{name:<7}{sizes[name]:>11,}" + "".join(
+            f"{median(results[name], key) / unit:>12.0f}" for key, _, unit in FIRST_VIEW_COLUMNS))
+    for key, label, _ in FIRST_VIEW_COLUMNS:
+        small = median(results["small"], key)
+        ratio = median(results["large"], key) / small if small else float("nan")
+        verdict = "OK" if ratio <= 1.5 else "OVER"
+        print(f"ratio large/small, {label}: {ratio:.2f} (target <= 1.5) {verdict}")
 
 
 def view_url(base_url: str, lon: float, lat: float, zoom: int) -> str:
@@ -170,6 +266,15 @@ def main() -> None:
                         default=round(1_000_000 / FEATURES_PER_SCALE, 1))
     parser.add_argument("--views", type=int, default=7, help="cold visits per city")
     parser.add_argument("--zoom", type=int, default=16)
+    parser.add_argument("--first-view", action="store_true",
+                        help="measure /map as opened (its own view and layers) instead of z16 views")
+    parser.add_argument("--first-view-at", type=int, metavar="ZOOM",
+                        help="with --first-view: open the map at ZOOM on Hải Châu (the dense core) "
+                             "with the default layers instead of the page's own view")
+    parser.add_argument("--no-tile-cache", action="store_true",
+                        help="every tile rendered (the first planner after an import)")
+    parser.add_argument("--screenshot", type=Path,
+                        help="with --first-view: save the large city's first view here (PNG)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="create and load the two databases, then stop")
     args = parser.parse_args()
@@ -187,15 +292,24 @@ def main() -> None:
         return
     points = views(cities["small"], args.views + 1, seed=7)
     results: dict[str, list[dict]] = {name: [] for name in cities}
+    first_path = "/map?lang=vi" if args.first_view_at is None else (
+        view_url("", *HAI_CHAU, args.first_view_at))
+    if args.no_tile_cache:
+        cities = {name: replace(settings, tile_cache_mb=0) for name, settings in cities.items()}
     servers = {name: serve(settings) for name, settings in cities.items()}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for name, (_, url) in servers.items():       # warm each app (first import, pools)
                 visit(browser, view_url(url, *points[0], args.zoom))
-            for lon, lat in points[1:]:                   # alternate: same load for both
-                for name, (_, url) in servers.items():
-                    results[name].append(visit(browser, view_url(url, lon, lat, args.zoom)))
+            for i, (lon, lat) in enumerate(points[1:]):  # alternate: same load for both
+                order = list(servers) if i % 2 == 0 else list(reversed(servers))
+                for name in order:
+                    url = servers[name][1]
+                    results[name].append(first_view(browser, url + first_path) if args.first_view
+                                         else visit(browser, view_url(url, lon, lat, args.zoom)))
+            if args.first_view and args.screenshot:
+                first_view(browser, servers["large"][1] + first_path, args.screenshot)
             browser.close()
     finally:
         for server, _ in servers.values():
@@ -203,6 +317,9 @@ def main() -> None:
         for settings in cities.values():              # the throw-away tile caches
             shutil.rmtree(settings.data_dir, ignore_errors=True)
 
+    if args.first_view:
+        report_first_view(results, sizes, first_path)
+        return
     print(f"\n{'city':<7}{'features':>12}{'first tile ms':>15}{'all tiles ms':>14}"
           f"{'page KB':>9}{'HTML KB':>9}")
     for name in cities:

@@ -1,8 +1,10 @@
 """A planners' morning under load (run by hand, never in tests): the map's own mix of
 requests (overlay tiles at the zooms planners work at in the dense core, identify clicks,
 searches) from wrk, while a bulk reader (another city system) pages a whole layer by its
-`next` links; p50/p95/p99 and errors at 1, 4, 16, 64 connections, on 1 node and on 2
-nodes, behind nginx as the load balancer in both cases.
+`next` links and an IOC operator edits incidents and identifies each right after saving;
+p50/p95/p99 and errors at 1, 4, 16, 64 connections, on 1 node (primary only) and on 2
+nodes reading from a real streaming replica of the embedded cluster, behind nginx as the
+load balancer in both cases.
 
     GISDB_DATABASE_NAME=load_bench .venv/bin/gisdb sample --scale 35      # ~1M features
     GISDB_DATABASE_NAME=load_bench .venv/bin/python bench/morning_bench.py
@@ -18,11 +20,21 @@ nodes, behind nginx as the load balancer in both cases.
    latency percentiles and the errors (non-2xx/3xx, timeouts, socket errors).
 3. At the same time a Python thread pages /collections/buildings/items?limit=1000 by
    `next` links from the start, one page after another (its pages/s and page latencies).
-4. "1 node" and "2 nodes" are `gisdb serve --workers W --threads 2` processes behind one
-   nginx each (nginx -> node 1, nginx -> nodes 1 and 2), on the same database, run
-   alternately at each concurrency (which goes first alternates too): the ratio
-   2 nodes / 1 node is of two runs in the same moment. With `GISDB_READ_URL` in the
-   environment the nodes read from the replica(s) it names (when the server supports it).
+4. And an IOC operator (bench/morning_editor.py) edits an incident about once a second
+   through the API (writes go to the primary) and identifies it right after with the
+   write's `Gisdb-Lsn` (read-your-writes: a replica answers only once it has replayed
+   the write); it counts stale reads, which must stay 0.
+5. "1 node" is one `gisdb serve --workers W --threads 2` behind nginx on the primary;
+   "2 nodes + replica" is two such nodes behind another nginx, reading from a streaming
+   standby of the embedded cluster made for the run (`pg_basebackup -R` into a temporary
+   data directory with its own socket, gisdb/replicas/standby.py) with
+   `GISDB_READ_URL`, writing to the primary. They run alternately at each concurrency
+   (which goes first alternates too): the ratio is of two runs in the same moment. The
+   standby runs on the same machine: on 2 cores it competes with the primary and the
+   nodes for the same CPU (it replays the WAL and answers the reads), so this measures
+   the routing's cost and the replica's behaviour under load, not added capacity.
+   Enabling the standby sets the embedded cluster's WAL to `replica` (restarting it once;
+   it stays so). `--no-replica` compares 1 node with 2 nodes on the primary instead.
 
 Tile cache on, as deployed: after the warm-up most tiles of the fixed lists are cache
 hits, as when many planners look at the same centre each morning; `--cold` turns it off
@@ -34,6 +46,8 @@ import argparse
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,9 +60,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 import sqlalchemy as sa  # noqa: E402
+from morning_editor import Editor, editor_key, incident_points  # noqa: E402
 from servers import free_port, wait_http  # noqa: E402
 
+from gisdb.cluster import Cluster  # noqa: E402
 from gisdb.engine import make_engine  # noqa: E402
+from gisdb.replicas.standby import create_standby, enable_replication  # noqa: E402
+from gisdb.roles import WEB_ROLE  # noqa: E402
 from gisdb.settings import Settings  # noqa: E402
 from tiles.grid import lonlat_to_tile  # noqa: E402
 
@@ -264,17 +282,42 @@ def stop(procs) -> None:
                 pass
 
 
-def measure(name: str, url: str, paths: list[str], seconds: int, conns: int) -> dict:
-    """One level: wrk's mix with the bulk reader beside it."""
-    bulk = BulkReader(url)
+def streaming_standby(settings: Settings, into: Path) -> tuple[Cluster, str]:
+    """A standby of the embedded cluster in `into` (`pg_basebackup -R`), started; the
+    web read role's URL of the bench database on it. The primary gets replica-level WAL
+    (restarted once when it had minimal WAL)."""
+    primary = Cluster(settings)
+    engine = sa.create_engine(primary.url("postgres"), poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        wal = conn.exec_driver_sql("SHOW wal_level").scalar()
+    engine.dispose()
+    enable_replication(primary)
+    if wal != "replica":
+        print("restarting the embedded cluster with replica-level WAL", flush=True)
+        primary.stop()
+        primary.start()
+        enable_replication(primary)
+    standby = Cluster(Settings(data_dir=into))
+    started = time.perf_counter()
+    create_standby(primary, standby)
+    print(f"streaming standby made in {time.perf_counter() - started:.0f} s "
+          f"(pg_basebackup of the whole cluster)", flush=True)
+    return standby, standby.url(settings.database_name, user=WEB_ROLE)
+
+
+def measure(name: str, url: str, paths: list[str], seconds: int, conns: int, writer) -> dict:
+    """One level: wrk's mix with the bulk reader and the IOC editor beside it."""
+    bulk, editor = BulkReader(url), writer(url)
     bulk.start()
+    editor.start()
     got = wrk(url, paths, seconds, conns)
-    bulk.stop.set()
-    bulk.join(70)
-    print(f"{name:8s} {conns:3d} conns: {got['rps']:7.1f} req/s  p50 {got['p50']:7.1f}  "
+    for side in (bulk, editor):
+        side.stop.set()
+        side.join(70)
+    print(f"{name:17s} {conns:3d} conns: {got['rps']:7.1f} req/s  p50 {got['p50']:7.1f}  "
           f"p95 {got['p95']:7.1f}  p99 {got['p99']:7.1f} ms  errors: status {got['status']} "
           f"timeout {got['timeout']} socket {got['socket']} of {got['requests']} | "
-          f"{bulk.report(seconds)}", flush=True)
+          f"{bulk.report(seconds)} | {editor.report()}", flush=True)
     return got
 
 
@@ -287,44 +330,62 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=40, help="seconds of warm-up per balancer")
     ap.add_argument("--cold", action="store_true", help="tile cache off")
     ap.add_argument("--mix-only", action="store_true")
+    ap.add_argument("--no-replica", action="store_true",
+                    help="2 nodes on the primary instead of 2 nodes + a streaming replica")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # clean up the nodes and standby
     settings = Settings.from_env()
-    env = dict(os.environ)
+    env = {**os.environ, "GISDB_WRITES": "1"}
+    env.pop("GISDB_READ_URL", None)
     if args.cold:
         env["GISDB_TILE_CACHE_MB"] = "0"
     work = Path(tempfile.mkdtemp(prefix="morning_"))
-    ports = [free_port(), free_port()]
+    ports = [free_port(), free_port(), free_port()]
     nodes = [start_node(env, ports[0], args.workers, work / "node1.log")]
+    standby = None
     try:
         wait_http(f"http://127.0.0.1:{ports[0]}/healthz")
         mix = capture_mix(f"http://127.0.0.1:{ports[0]}")
         print("the map's requests (one planner, a few minutes):", mix, flush=True)
         if args.mix_only:
             return
-        nodes.append(start_node(env, ports[1], args.workers, work / "node2.log"))
-        wait_http(f"http://127.0.0.1:{ports[1]}/healthz")
-        balancers = [start_nginx(ports[:1], work / "lb1"), start_nginx(ports, work / "lb2")]
+        pair_env, pair = dict(env), "2 nodes"
+        if not args.no_replica:
+            stop(nodes)                                  # (the primary may restart)
+            standby, pair_env["GISDB_READ_URL"] = streaming_standby(settings, work / "standby")
+            nodes = [start_node(env, ports[0], args.workers, work / "node1.log")]
+            pair = "2 nodes + replica"
+        nodes += [start_node(pair_env, port, args.workers, work / f"node{n}.log")
+                  for n, port in enumerate(ports[1:], 2)]
+        for port in ports:
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+        balancers = [start_nginx(ports[:1], work / "lb1"), start_nginx(ports[1:], work / "lb2")]
         nodes += [proc for proc, _ in balancers]
         urls = {"1 node": f"http://127.0.0.1:{balancers[0][1]}",
-                "2 nodes": f"http://127.0.0.1:{balancers[1][1]}"}
+                pair: f"http://127.0.0.1:{balancers[1][1]}"}
         for url in urls.values():
             wait_http(url + "/healthz")
         with urllib.request.urlopen(urls["1 node"] + "/tiles/versions") as resp:
             versions = json.load(resp)["versions"]
         paths = request_list(core_points(settings, args.points), mix, versions)
+        key, incidents = editor_key(settings), incident_points(settings, CORE)
+        writer = lambda url: Editor(url, key, incidents)  # noqa: E731
         print(f"{len(paths)} requests in the list; {os.cpu_count()} cores; {args.workers} workers "
               f"x 2 threads per node; {args.seconds} s per run; tile cache "
-              f"{'off' if args.cold else 'on'}; GISDB_READ_URL "
-              f"{'set' if os.environ.get('GISDB_READ_URL') else 'not set (primary only)'}", flush=True)
+              f"{'off' if args.cold else 'on'}; {pair}; load {os.getloadavg()[0]:.1f}", flush=True)
         for url in urls.values():
             wrk(url, paths, args.warmup, 8)              # warm-up (and the tile cache)
         for level, conns in enumerate(int(c) for c in args.connections.split(",")):
             order = list(urls) if level % 2 == 0 else list(reversed(urls))
-            got = {name: measure(name, urls[name], paths, args.seconds, conns) for name in order}
-            print(f"         2 nodes / 1 node: throughput {got['2 nodes']['rps'] / got['1 node']['rps']:.2f}x, "
-                  f"p95 {got['2 nodes']['p95'] / max(got['1 node']['p95'], 1e-9):.2f}x", flush=True)
+            got = {name: measure(name, urls[name], paths, args.seconds, conns, writer) for name in order}
+            print(f"         {pair} / 1 node: throughput {got[pair]['rps'] / got['1 node']['rps']:.2f}x, "
+                  f"p95 {got[pair]['p95'] / max(got['1 node']['p95'], 1e-9):.2f}x; "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         stop(nodes)
+        if standby is not None:
+            standby.stop()
+            shutil.rmtree(standby.root, ignore_errors=True)
 
 
 if __name__ == "__main__":

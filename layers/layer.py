@@ -26,6 +26,9 @@ class Style:
     categories: tuple[tuple[str, str, str, str], ...] = ()  # (value, colour, vi, en)
     category_field: str | None = None
     dash: str | None = None
+    # (category value, first zoom): categories drawn only from that zoom in PNG tiles
+    # (at city zoom, a million features' minor roads would hide the city under a carpet)
+    category_min_zoom: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

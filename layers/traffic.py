@@ -24,6 +24,10 @@ ROAD_CLASSES = (
     ("local", "#ffffff", "Đường nội bộ", "Local"),
     ("alley", "#dddddd", "Kiệt, hẻm", "Alley"),
 )
+# At city zoom the main network only (arterials and expressways at z10-z11, then one class
+# more per zoom): the million-feature city has ~38,000 segments, and
+# every one drawn at z11 is a grey carpet over the city (docs/map.md, the first view).
+ROAD_CLASS_MIN_ZOOM = (("primary", 12), ("secondary", 13), ("local", 14), ("alley", 15))
 SURFACES = ("asphalt", "concrete", "paving", "gravel", "earth")
 INCIDENT_TYPES = ("collision", "breakdown", "flooding", "roadwork", "congestion", "other")
 CAMERA_TYPES = ("traffic", "speed", "red_light", "surveillance")
@@ -153,7 +157,8 @@ LAYERS = (
                 Field("surface", "Mặt đường", "Surface"),
                 Field("oneway", "Một chiều", "One-way", on_tiles=True),
                 Field("max_speed_kmh", "Tốc độ tối đa (km/h)", "Speed limit (km/h)")),
-        style=Style(stroke="#f6b26b", width=2.0, category_field="road_class", categories=ROAD_CLASSES),
+        style=Style(stroke="#f6b26b", width=2.0, category_field="road_class", categories=ROAD_CLASSES,
+                    category_min_zoom=ROAD_CLASS_MIN_ZOOM),
         min_zoom=10, max_zoom=22, label_field="name", search_fields=("name", "segment_code"),
         description_en="Road segments with class, lanes, width, surface and speed limit."),
     Layer(

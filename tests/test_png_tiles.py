@@ -146,6 +146,30 @@ def test_road_label_in_vietnamese_is_drawn(engine, marked):
     assert near_road.sum() > 50
 
 
+LOCAL_ROAD = ((107.8500, 15.7500), (107.8540, 15.7506))     # alone in its tiles down to z11
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_minor_roads_are_drawn_from_their_class_zoom(engine, marked, scale):
+    """At city zoom only the main roads (a million features' local roads would be a grey
+    carpet); a local road from z14 (`ROAD_CLASS_MIN_ZOOM`), at 1x and 2x alike."""
+    roads = get_layer("roads").table
+    with engine.begin() as conn:
+        conn.execute(sa.insert(roads).values(
+            segment_code="T-ROAD-LOCAL", name="Kiệt thử", road_class="local",
+            geom="SRID=4326;MULTILINESTRING((%f %f,%f %f))" % (*LOCAL_ROAD[0], *LOCAL_ROAD[1])))
+    try:
+        drawn = {z: int((render(engine, ["roads"], tile_at(*LOCAL_ROAD[0], z), scale)[..., 3] > 0).sum())
+                 for z in (12, 13, 14, 15)}
+        arterial = render(engine, ["roads"], tile_at(*ROAD[0], 11), scale)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(roads).where(roads.c.segment_code == "T-ROAD-LOCAL"))
+    assert drawn[12] == drawn[13] == 0, drawn
+    assert drawn[14] > 10 * scale and drawn[15] > drawn[14], drawn
+    assert (arterial[..., 3] > 0).sum() > 5 * scale            # an arterial road at z11
+
+
 def test_point_marker_uses_the_layer_fill(engine, marked):
     tile = tile_at(*INCIDENT, 16)
     image = render(engine, ["incidents"], tile)

@@ -100,6 +100,11 @@ class TileMatrixSet:
         return {"rel": "self", "type": "application/json",
                 "href": f"{base_url}/tileMatrixSets/{self.id}"}
 
+    def scale_denominator(self, z: int) -> float:
+        """The OGC scale denominator of zoom `z` (a 0.28 mm pixel), as Mapnik computes it
+        for a rendering of the same scale."""
+        return self.span_z0 / TILE_SIZE * self.metres_per_unit / (PIXEL_MM / 1000) / (1 << z)
+
     def document(self, base_url: str = "") -> dict:
         """The tile matrix set document (OGC Two Dimensional Tile Matrix Set 2.0, with the
         members of TMS 1.0 beside them, see `_tms_1_0_members`)."""
@@ -110,7 +115,7 @@ class TileMatrixSet:
             columns, rows = self.matrix_size(z)
             matrices.append({
                 "id": str(z),
-                "scaleDenominator": cell_z0 * self.metres_per_unit / (PIXEL_MM / 1000) / (1 << z),
+                "scaleDenominator": self.scale_denominator(z),
                 "cellSize": cell_z0 / (1 << z),
                 "cornerOfOrigin": "topLeft",
                 "pointOfOrigin": origin,

@@ -13,6 +13,7 @@ The offline base map of the real Da Nang has its own cartography, `tiles.basemap
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,8 @@ from xml.sax.saxutils import escape, quoteattr
 from layers.layer import Layer, Style
 from layers.registry import get_layer
 from layers.themes import get_theme
+
+from .grid import WEB_MERCATOR_QUAD
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto"))
 FONT_FACE = "DejaVu Sans Book"
@@ -165,11 +168,25 @@ def _symbolizers(style: Style, geometry_type: str, paint: Paint) -> str:
         allow_overlap="true", ignore_placement="true") + "/>"
 
 
-def _rule(body: str, category: str | None) -> str:
+def _is(category: str) -> str:
+    return "[c] = '" + category.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _rule(body: str, category: str | None, min_zoom: int | None = None,
+          listed: tuple[str, ...] = ()) -> str:
+    """The rule drawing one category, from `min_zoom` when given (the scale limit is
+    halfway to the zoom below). None: every other value, `listed` (the categories) left
+    out explicitly, so a category below its first zoom is not drawn in the default paint
+    (Mapnik's ElseFilter would draw it: no rule of its scale matched it)."""
     if category is None:
-        return f"<Rule><ElseFilter/>{body}</Rule>"
-    expression = "[c] = '" + category.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return f"<Rule><Filter>{escape(expression)}</Filter>{body}</Rule>"
+        if not listed:
+            return f"<Rule><ElseFilter/>{body}</Rule>"
+        others = "not (" + " or ".join(_is(value) for value in listed) + ")"
+        return f"<Rule><Filter>{escape(others)}</Filter>{body}</Rule>"
+    limit = "" if min_zoom is None else (
+        f"<MaxScaleDenominator>{WEB_MERCATOR_QUAD.scale_denominator(min_zoom) * math.sqrt(2):.1f}"
+        "</MaxScaleDenominator>")
+    return f"<Rule>{limit}<Filter>{escape(_is(category))}</Filter>{body}</Rule>"
 
 
 def layer_style_xml(layer: Layer, style: Style | None = None) -> str:
@@ -178,9 +195,12 @@ def layer_style_xml(layer: Layer, style: Style | None = None) -> str:
     rules = []
     style = style or layer.style
     paints = _paints(style, layer.geometry_type)
+    first_zoom = dict(style.category_min_zoom)
+    listed = tuple(c for c, _ in paints if c is not None) if first_zoom else ()
     for category, paint in paints:
         body = _symbolizers(style, layer.geometry_type, paint)
-        rules.append(f"<Rule>{body}</Rule>" if len(paints) == 1 else _rule(body, category))
+        rules.append(f"<Rule>{body}</Rule>" if len(paints) == 1
+                     else _rule(body, category, first_zoom.get(category), listed))
     return f"<Style name={quoteattr(layer.id)}>{''.join(rules)}</Style>"
 
 
