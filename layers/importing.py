@@ -39,5 +39,5 @@ def import_layer(engine: sa.Engine, settings: Settings, layer_id: str, path: str
     the layer are refreshed after a committed import that changed rows."""
     report = run_import(engine, settings, import_target(layer_id), path, options, progress)
     if not report.dry_run and report.loaded:
-        refresh_after_import(engine, layer_id)
+        refresh_after_import(engine, layer_id, report.changes.get("inserted", 0))
     return report

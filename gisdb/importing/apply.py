@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy import exc as sa_exc
 
+from ..bulk import build_indexes, drop_secondary_indexes, worth_deferring
 from ..errors import ImportFailed
 from .target import ImportTarget
 
@@ -30,7 +31,6 @@ MATCH_TABLE = "gisdb_import_match"
 class GeometryCheckFailed(ImportFailed):
     """The layer's validity CHECK refused a geometry the reader had found valid (two
     GEOS versions disagreeing on an edge case): the caller validates again in PostGIS."""
-BULK_MIN_ROWS = 20_000
 REPLACE_FORCE_SHARE = 0.5
 
 
@@ -123,28 +123,11 @@ def check_replace(changes: Changes, force: bool, layer_id: str) -> str | None:
     return None
 
 
-def _secondary_indexes(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
-    """Indexes not backing a constraint (GiST on the geometries, GIN for search, ...)."""
-    rows = conn.execute(sa.text(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"),
-        {"t": target.qualified_name})
-    return [(name, definition) for name, definition in rows]
-
-
 def _unique_constraints(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
     rows = conn.execute(sa.text(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = CAST(:t AS regclass) AND contype = 'u'"), {"t": target.qualified_name})
     return [(name, definition) for name, definition in rows]
-
-
-def _drop_index(conn: sa.Connection, schema: str, name: str) -> None:
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
 
 
 def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, definition: str | None) -> None:
@@ -181,10 +164,9 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None
                          .values(values))
         if changes.inserted:
             rebuild, uniques = [], []
-            if changes.inserted >= BULK_MIN_ROWS and changes.inserted >= changes.existing - changes.deleted:
-                rebuild, uniques = _secondary_indexes(conn, target), _unique_constraints(conn, target)
-                for name, _ in rebuild:
-                    _drop_index(conn, table.schema, name)
+            if worth_deferring(changes.inserted, changes.existing - changes.deleted):
+                rebuild = drop_secondary_indexes(conn, [target.qualified_name])
+                uniques = _unique_constraints(conn, target)
                 for name, _ in uniques:
                     _alter_constraint(conn, target, name, None)
                 changes.bulk_index_rebuild = bool(rebuild or uniques)
@@ -195,8 +177,7 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None
                 rows = (rows.select_from(checked.join(match, match.c._row == checked.c._row))
                         .where(match.c._id.is_(None)))      # checked rows are already in file order
             conn.execute(table.insert().from_select([*cols, geom], rows))
-            for _, definition in rebuild:
-                conn.exec_driver_sql(definition)
+            build_indexes(conn, rebuild)
             for name, definition in uniques:
                 _alter_constraint(conn, target, name, definition)
     except sa_exc.IntegrityError as exc:
