@@ -115,6 +115,33 @@ def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget,
     return match, changes
 
 
+def written_extent(conn: sa.Connection, checked: sa.Table, match: sa.Table | None, target: ImportTarget,
+                   mode: str) -> list[float] | None:
+    """The box (EPSG:4326: west, south, east, north) around every geometry the apply step
+    will write or remove: the new geometries of inserted and changed features, and the
+    old ones of changed and deleted features. Asked before applying (the old geometries
+    are still there), so that analyses after the import (the rules' violations) look at
+    that area only. None when nothing will change."""
+    table, ident, geom = target.table, _id_column(target), target.geometry_column
+    accepted = sa.func.cardinality(checked.c._reasons) == 0
+    if match is None:
+        parts = [sa.select(checked.c.geom.label("g")).where(accepted)]
+    else:
+        joined = checked.join(match, match.c._row == checked.c._row)
+        parts = [sa.select(checked.c.geom.label("g")).select_from(joined)
+                 .where(sa.or_(match.c._id.is_(None), match.c._changed)),
+                 sa.select(table.c[geom].label("g")).select_from(table.join(match, match.c._id == ident))
+                 .where(match.c._changed)]
+        if mode == "replace":
+            parts.append(sa.select(table.c[geom].label("g"))
+                         .where(~sa.exists().where(match.c._id == ident)))
+    both = sa.union_all(*parts).subquery()
+    box = sa.func.ST_Extent(both.c.g)
+    row = conn.execute(sa.select(sa.func.ST_XMin(box), sa.func.ST_YMin(box),
+                                 sa.func.ST_XMax(box), sa.func.ST_YMax(box))).one()
+    return None if row[0] is None else [float(v) for v in row]
+
+
 def check_replace(changes: Changes, force: bool, layer_id: str) -> str | None:
     """The refusal message when a replace would remove most of the layer without force."""
     if changes.existing and changes.deleted > REPLACE_FORCE_SHARE * changes.existing and not force:

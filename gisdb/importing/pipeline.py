@@ -235,6 +235,7 @@ def _validate_and_apply(run: ImportRun, conn: sa.Connection, stage, policy: Poli
         return
     if refusal:
         raise ImportFailed(refusal)
+    report.written_extent = applying.written_extent(conn, checked, match, target, options.mode)
     progress.phase(f"applying to {target.qualified_name} ({options.mode})")
     applying.apply_changes(conn, checked, match, target, options.mode, changes)
     report.changes = changes.as_dict()

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from gisdb.bulk import BULK_MIN_ROWS, build_indexes, drop_secondary_indexes, worth_deferring
 from gisdb.errors import InvalidParameter
+from gisdb.model import STORAGE_SRID
 from gisdb.versions import table_versions
 
 from ..registry import get_layer
@@ -164,12 +165,15 @@ def refresh_everywhere(engine: sa.Engine) -> int:
         return refresh_violations(conn)
 
 
-def refresh_after_import(engine: sa.Engine, layer_id: str, inserted: int = 0) -> int:
-    """After a committed import into `layer_id` that inserted `inserted` features: refresh
-    the rules reading it, everywhere. When the import brought at least as many features as
-    the violations table holds (a first load), the table's secondary indexes are built
-    once after the refresh instead of row by row (`gisdb.bulk`): a first load of 200,000
-    buildings finds 200,000 `no_permit` violations."""
+def refresh_after_import(engine: sa.Engine, layer_id: str, inserted: int = 0,
+                         extent: list[float] | None = None) -> int:
+    """After a committed import into `layer_id` that inserted `inserted` features and
+    wrote within `extent` (west, south, east, north, EPSG:4326; None: anywhere): refresh
+    the rules reading the layer over that box widened by the rules' reach, as after an
+    edit. A first load (at least as many new features as the violations table holds)
+    refreshes everywhere and builds the violations table's secondary indexes once
+    afterwards instead of row by row (`gisdb.bulk`): a first load of 200,000 buildings
+    finds 200,000 `no_permit` violations."""
     rules = [r.id for r in RULES.values() if layer_id in r.layers]
     if not rules:
         return 0
@@ -180,7 +184,10 @@ def refresh_after_import(engine: sa.Engine, layer_id: str, inserted: int = 0) ->
             if worth_deferring(inserted, present):
                 table = Violation.__table__
                 deferred = drop_secondary_indexes(conn, [f"{table.schema}.{table.name}"])
-        total = refresh_violations(conn, rules)
+        region = None
+        if extent is not None and not deferred:
+            region = gf.ST_Expand(sa.func.ST_MakeEnvelope(*extent, STORAGE_SRID), REACH_DEGREES)
+        total = refresh_violations(conn, rules, region)
         build_indexes(conn, deferred)
         return total
 
