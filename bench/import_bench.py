@@ -166,10 +166,12 @@ def time_layer_floor(engine) -> float:
 
 
 def reset(engine) -> None:
-    """Empty the layer (and its history) and drop the peers' tables, then checkpoint."""
+    """Empty the layer (its history, and the violations the rules found in it: every run
+    is a first load) and drop the peers' tables, then checkpoint."""
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE " + LAYER + " CASCADE"))
         conn.execute(sa.text("TRUNCATE history.construction__buildings, history.changes"))
+        conn.execute(sa.text("TRUNCATE planning.violations, planning.rule_state"))
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_ogr, bench_gpd, bench_like"))
     with engine.connect() as conn:
         conn.execute(sa.text("CHECKPOINT"))

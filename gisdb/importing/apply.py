@@ -11,7 +11,8 @@ then the new one, never a half-loaded or empty layer. Removing most of a layer n
 `force`. A big load into a small layer drops the secondary indexes (GiST, search GIN) and the
 natural-key constraint
 and builds them again after the insert (a sorted build is several times faster than
-200,000 index insertions; the keys were already checked unique in validation);
+200,000 index insertions; the keys were already checked unique in validation)
+and ANALYZEs the layer (the rules refreshed after the import plan with its new size);
 that holds an exclusive lock until the commit, so readers wait rather than see less."""
 from __future__ import annotations
 
@@ -169,6 +170,12 @@ def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, defi
                         + sql.SQL(definition))
 
 
+def _analyze(conn: sa.Connection, target: ImportTarget) -> None:
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(target.table.schema, target.table.name)))
+
+
 def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None, target: ImportTarget,
                   mode: str, changes: Changes) -> Changes:
     """Write the planned changes. Statements with nothing to do are not run, so a no-op
@@ -207,6 +214,8 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None
             build_indexes(conn, rebuild)
             for name, definition in uniques:
                 _alter_constraint(conn, target, name, definition)
+            if changes.bulk_index_rebuild:      # the layer's size changed severalfold: plans
+                _analyze(conn, target)          # after the import (the rules) need its new statistics
     except sa_exc.IntegrityError as exc:
         detail = getattr(getattr(exc, "orig", None), "diag", None)
         message = getattr(detail, "message_primary", None) or str(exc.orig).splitlines()[0]
