@@ -68,7 +68,5 @@ def drop_secondary_indexes(conn: sa.Connection, tables: Iterable[str]) -> list[s
 
 def build_indexes(conn: sa.Connection, definitions: Iterable[str]) -> None:
     """Create the indexes again, exactly as the catalog described them."""
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        for definition in definitions:
-            cur.execute(definition)
+    for definition in definitions:
+        conn.exec_driver_sql(definition)

@@ -172,8 +172,8 @@ def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, defi
 
 def _analyze(conn: sa.Connection, target: ImportTarget) -> None:
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(target.table.schema, target.table.name)))
+    conn.exec_driver_sql(sql.SQL("ANALYZE {}").format(
+        sql.Identifier(target.table.schema, target.table.name)).as_string(raw))
 
 
 def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None, target: ImportTarget,
