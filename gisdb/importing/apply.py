@@ -44,6 +44,11 @@ class Changes:
     existing: int = 0
     bulk_index_rebuild: bool = False
 
+    @property
+    def written(self) -> int:
+        """Features the apply step inserts, updates or deletes."""
+        return self.inserted + self.updated + self.deleted
+
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 

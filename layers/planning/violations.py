@@ -168,9 +168,9 @@ def refresh_everywhere(engine: sa.Engine) -> int:
 def refresh_after_import(engine: sa.Engine, layer_id: str, inserted: int = 0,
                          extent: list[float] | None = None) -> int:
     """After a committed import into `layer_id` that inserted `inserted` features and
-    wrote within `extent` (west, south, east, north, EPSG:4326; None: anywhere): refresh
-    the rules reading the layer over that box widened by the rules' reach, as after an
-    edit. A first load (at least as many new features as the violations table holds)
+    wrote within `extent` (west, south, east, north, EPSG:4326; None: anywhere, as a
+    large import does): refresh the rules reading the layer over that box widened by the
+    rules' reach, as after an edit. A first load (at least as many new features as the violations table holds)
     refreshes everywhere and builds the violations table's secondary indexes once
     afterwards instead of row by row (`gisdb.bulk`): a first load of 200,000 buildings
     finds 200,000 `no_permit` violations."""
