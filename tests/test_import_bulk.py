@@ -9,19 +9,14 @@ import sqlalchemy as sa
 from gisdb.bulk import BULK_MIN_ROWS
 from gisdb.errors import ImportFailed
 from gisdb.importing import ImportOptions, run_import
-from import_support import clear, count, imp_engine, imp_settings, write_parcels  # noqa: F401
+from import_support import clear, count, imp_engine, imp_settings, table_schema, write_parcels  # noqa: F401
 from layers.importing import import_target
 
 ROWS = BULK_MIN_ROWS + 500
 
 
 def _schema(engine):
-    with engine.connect() as conn:
-        indexes = conn.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'land' "
-                                       "AND tablename = 'parcels' ORDER BY indexname")).all()
-        constraints = conn.execute(sa.text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                                           "WHERE conrelid = 'land.parcels'::regclass ORDER BY conname")).all()
-    return indexes, constraints
+    return table_schema(engine, "land", "parcels")
 
 
 def _parcel_no_stats(engine):
