@@ -21,6 +21,7 @@ The machine may be shared: only ratios taken in the same run mean anything.
 
     .venv/bin/python bench/import_bench.py --rows 200000 --repeat 3
     .venv/bin/python bench/import_bench.py --rows 20000 --memory-rows 100000   # quick
+    .venv/bin/python bench/import_bench.py --baseline /work/main --memory-rows 0  # vs main's code
 """
 from __future__ import annotations
 
@@ -93,11 +94,13 @@ def pg_dsn(url: str) -> str:
     return " ".join(parts)
 
 
-def in_child(settings, path: Path, what: str) -> tuple[float, float]:
-    """Run `what` (ours | to_postgis) on `path` in a child process: (seconds, peak RSS MB)."""
+def in_child(settings, path: Path, what: str, tree: Path = PROJECT) -> tuple[float, float]:
+    """Run `what` (ours | to_postgis) on `path` in a child process: (seconds, peak RSS MB).
+    `tree` is the checkout whose packages the child imports (`python -c` puts its working
+    directory first on the path): another one is the baseline code on the same database."""
     env = dict(os.environ, GISDB_DATABASE_URL=settings.database_url, GISDB_DATA_DIR=str(settings.data_dir),
                GISDB_IMPORT_TIMEOUT_MS="3600000", GISDB_STATEMENT_TIMEOUT_MS="3600000")
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), what], cwd=PROJECT, env=env,
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), what], cwd=tree, env=env,
                          capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"{what} failed: {out.stderr[-2000:]}")
@@ -166,23 +169,30 @@ def time_layer_floor(engine) -> float:
 
 
 def reset(engine) -> None:
-    """Empty the layer (and its history) and drop the peers' tables, then checkpoint."""
+    """Empty the layer (its history, and the violations the rules found in it: every run
+    is a first load) and drop the peers' tables, then checkpoint."""
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE " + LAYER + " CASCADE"))
         conn.execute(sa.text("TRUNCATE history.construction__buildings, history.changes"))
+        conn.execute(sa.text("TRUNCATE planning.violations, planning.rule_state"))
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_ogr, bench_gpd, bench_like"))
     with engine.connect() as conn:
         conn.execute(sa.text("CHECKPOINT"))
 
 
-def run_round(engine, settings, path: Path, dsn: str, order: list[str], times: dict, peaks: dict) -> None:
+def run_round(engine, settings, path: Path, dsn: str, order: list[str], times: dict, peaks: dict,
+              baseline: Path | None = None) -> None:
     """One run of each contender, in `order`."""
     for label in order:
         if label == "layer_floor":
             times[label].append(time_layer_floor(engine))
             continue
         reset(engine)
-        if label in ("ours", "to_postgis"):
+        if label == "baseline":
+            seconds, peak = in_child(settings, path, "ours", baseline)
+            times[label].append(seconds)
+            peaks[label].append(peak)
+        elif label in ("ours", "to_postgis"):
             seconds, peak = in_child(settings, path, label)
             times[label].append(seconds)
             peaks[label].append(peak)
@@ -206,6 +216,8 @@ def print_results(rows: int, repeat: int, times: dict, peaks: dict) -> None:
         print(f"  ours / to_postgis (speed): {medians['to_postgis'] / ours:.2f}x  (target >= 1.5x)")
     print(f"  ours / the layer's write floor (speed): {medians['layer_floor'] / ours:.2f}x  (target >= 0.8x)")
     print(f"  ours / ogr2ogr into a bare table (speed): {medians['ogr2ogr'] / ours:.2f}x")
+    if "baseline" in medians:
+        print(f"  ours / the baseline checkout's import (speed): {medians['baseline'] / ours:.2f}x")
     if "ogr2ogr_layer" in medians:
         print(f"  ours / ogr2ogr appending into a table shaped like the layer (one run): "
               f"{medians['ogr2ogr_layer'] / ours:.2f}x")
@@ -218,6 +230,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-rows", type=int, default=1_000_000, help="0 skips the memory run")
     parser.add_argument("--skip-geopandas", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. /work/main) whose import "
+                        "runs by turns as the contender 'baseline'")
     parser.add_argument("--skip-like-for-like", action="store_true",
                         help="skip ogr2ogr appending into a table shaped like the layer")
     args = parser.parse_args()
@@ -240,13 +254,15 @@ def main() -> None:
         labels = ["ours", "to_postgis", "layer_floor", "ogr2ogr"]
         if args.skip_geopandas:
             labels.remove("to_postgis")
+        if args.baseline:
+            labels.insert(1, "baseline")
         times = {k: [] for k in labels + ["ogr2ogr_layer"]}
         peaks = {k: [] for k in labels}
         for attempt in range(args.repeat):
             order = labels if attempt % 2 == 0 else labels[::-1]
             if attempt == 0 and not args.skip_like_for_like:
                 order = order + ["ogr2ogr_layer"]       # slow (row-by-row index upkeep): once
-            run_round(engine, settings, path, dsn, order, times, peaks)
+            run_round(engine, settings, path, dsn, order, times, peaks, args.baseline)
             print(f"round {attempt + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items() if v),
                   flush=True)
         print_results(args.rows, args.repeat, times, peaks)

@@ -36,8 +36,10 @@ def import_target(layer_id: str) -> ImportTarget:
 def import_layer(engine: sa.Engine, settings: Settings, layer_id: str, path: str | Path,
                  options: ImportOptions, progress: Progress | None = None) -> ImportReport:
     """Import a file into a layer of the registry; the violations of the rules reading
-    the layer are refreshed after a committed import that changed rows."""
+    the layer are refreshed after a committed import that changed rows, over the area
+    it changed."""
     report = run_import(engine, settings, import_target(layer_id), path, options, progress)
-    if not report.dry_run and report.loaded:
-        refresh_after_import(engine, layer_id)
+    written = sum(report.changes.get(k, 0) for k in ("inserted", "updated", "deleted"))
+    if not report.dry_run and written:
+        refresh_after_import(engine, layer_id, report.changes.get("inserted", 0), report.written_extent)
     return report

@@ -94,3 +94,15 @@ def write_parcels(path: Path, n: int, start: int = 1, driver: str | None = None,
                       field_data=list(parcel_fields(n, start).values()), fields=list(parcel_fields(n, start)),
                       append=append, **kw)
     return path
+
+
+def table_schema(engine, schema: str, table: str) -> tuple[list, list]:
+    """(indexes, constraints) of a table, as (name, definition) from the catalog, sorted:
+    what a bulk load's index drop and rebuild must leave as it was."""
+    with engine.connect() as conn:
+        indexes = conn.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = :s "
+                                       "AND tablename = :t ORDER BY indexname"), {"s": schema, "t": table}).all()
+        constraints = conn.execute(sa.text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                                           "WHERE conrelid = CAST(:q AS regclass) ORDER BY conname"),
+                                   {"q": f"{schema}.{table}"}).all()
+    return indexes, constraints

@@ -11,7 +11,8 @@ then the new one, never a half-loaded or empty layer. Removing most of a layer n
 `force`. A big load into a small layer drops the secondary indexes (GiST, search GIN) and the
 natural-key constraint
 and builds them again after the insert (a sorted build is several times faster than
-200,000 index insertions; the keys were already checked unique in validation);
+200,000 index insertions; the keys were already checked unique in validation)
+and ANALYZEs the layer (the rules refreshed after the import plan with its new size);
 that holds an exclusive lock until the commit, so readers wait rather than see less."""
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy import exc as sa_exc
 
+from ..bulk import build_indexes, drop_secondary_indexes, worth_deferring
 from ..errors import ImportFailed
 from .target import ImportTarget
 
@@ -30,7 +32,6 @@ MATCH_TABLE = "gisdb_import_match"
 class GeometryCheckFailed(ImportFailed):
     """The layer's validity CHECK refused a geometry the reader had found valid (two
     GEOS versions disagreeing on an edge case): the caller validates again in PostGIS."""
-BULK_MIN_ROWS = 20_000
 REPLACE_FORCE_SHARE = 0.5
 
 
@@ -42,6 +43,11 @@ class Changes:
     deleted: int = 0
     existing: int = 0
     bulk_index_rebuild: bool = False
+
+    @property
+    def written(self) -> int:
+        """Features the apply step inserts, updates or deletes."""
+        return self.inserted + self.updated + self.deleted
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -115,6 +121,33 @@ def plan_changes(conn: sa.Connection, checked: sa.Table, target: ImportTarget,
     return match, changes
 
 
+def written_extent(conn: sa.Connection, checked: sa.Table, match: sa.Table | None, target: ImportTarget,
+                   mode: str) -> list[float] | None:
+    """The box (EPSG:4326: west, south, east, north) around every geometry the apply step
+    will write or remove: the new geometries of inserted and changed features, and the
+    old ones of changed and deleted features. Asked before applying (the old geometries
+    are still there), so that analyses after the import (the rules' violations) look at
+    that area only. None when nothing will change."""
+    table, ident, geom = target.table, _id_column(target), target.geometry_column
+    accepted = sa.func.cardinality(checked.c._reasons) == 0
+    if match is None:
+        parts = [sa.select(checked.c.geom.label("g")).where(accepted)]
+    else:
+        joined = checked.join(match, match.c._row == checked.c._row)
+        parts = [sa.select(checked.c.geom.label("g")).select_from(joined)
+                 .where(sa.or_(match.c._id.is_(None), match.c._changed)),
+                 sa.select(table.c[geom].label("g")).select_from(table.join(match, match.c._id == ident))
+                 .where(match.c._changed)]
+        if mode == "replace":
+            parts.append(sa.select(table.c[geom].label("g"))
+                         .where(~sa.exists().where(match.c._id == ident)))
+    both = sa.union_all(*parts).subquery()
+    box = sa.func.ST_Extent(both.c.g)
+    row = conn.execute(sa.select(sa.func.ST_XMin(box), sa.func.ST_YMin(box),
+                                 sa.func.ST_XMax(box), sa.func.ST_YMax(box))).one()
+    return None if row[0] is None else [float(v) for v in row]
+
+
 def check_replace(changes: Changes, force: bool, layer_id: str) -> str | None:
     """The refusal message when a replace would remove most of the layer without force."""
     if changes.existing and changes.deleted > REPLACE_FORCE_SHARE * changes.existing and not force:
@@ -123,28 +156,11 @@ def check_replace(changes: Changes, force: bool, layer_id: str) -> str | None:
     return None
 
 
-def _secondary_indexes(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
-    """Indexes not backing a constraint (GiST on the geometries, GIN for search, ...)."""
-    rows = conn.execute(sa.text(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"),
-        {"t": target.qualified_name})
-    return [(name, definition) for name, definition in rows]
-
-
 def _unique_constraints(conn: sa.Connection, target: ImportTarget) -> list[tuple[str, str]]:
     rows = conn.execute(sa.text(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = CAST(:t AS regclass) AND contype = 'u'"), {"t": target.qualified_name})
     return [(name, definition) for name, definition in rows]
-
-
-def _drop_index(conn: sa.Connection, schema: str, name: str) -> None:
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
 
 
 def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, definition: str | None) -> None:
@@ -157,6 +173,12 @@ def _alter_constraint(conn: sa.Connection, target: ImportTarget, name: str, defi
         else:
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(table, sql.Identifier(name))
                         + sql.SQL(definition))
+
+
+def _analyze(conn: sa.Connection, target: ImportTarget) -> None:
+    raw = conn.connection.driver_connection
+    conn.exec_driver_sql(sql.SQL("ANALYZE {}").format(
+        sql.Identifier(target.table.schema, target.table.name)).as_string(raw))
 
 
 def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None, target: ImportTarget,
@@ -181,10 +203,9 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None
                          .values(values))
         if changes.inserted:
             rebuild, uniques = [], []
-            if changes.inserted >= BULK_MIN_ROWS and changes.inserted >= changes.existing - changes.deleted:
-                rebuild, uniques = _secondary_indexes(conn, target), _unique_constraints(conn, target)
-                for name, _ in rebuild:
-                    _drop_index(conn, table.schema, name)
+            if worth_deferring(changes.inserted, changes.existing - changes.deleted):
+                rebuild = drop_secondary_indexes(conn, [target.qualified_name])
+                uniques = _unique_constraints(conn, target)
                 for name, _ in uniques:
                     _alter_constraint(conn, target, name, None)
                 changes.bulk_index_rebuild = bool(rebuild or uniques)
@@ -195,10 +216,11 @@ def apply_changes(conn: sa.Connection, checked: sa.Table, match: sa.Table | None
                 rows = (rows.select_from(checked.join(match, match.c._row == checked.c._row))
                         .where(match.c._id.is_(None)))      # checked rows are already in file order
             conn.execute(table.insert().from_select([*cols, geom], rows))
-            for _, definition in rebuild:
-                conn.exec_driver_sql(definition)
+            build_indexes(conn, rebuild)
             for name, definition in uniques:
                 _alter_constraint(conn, target, name, definition)
+            if changes.bulk_index_rebuild:      # the layer's size changed severalfold: plans
+                _analyze(conn, target)          # after the import (the rules) need its new statistics
     except sa_exc.IntegrityError as exc:
         detail = getattr(getattr(exc, "orig", None), "diag", None)
         message = getattr(detail, "message_primary", None) or str(exc.orig).splitlines()[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..attribution import attribute
+from ..bulk import BULK_MIN_ROWS
 from ..engine import db_errors
 from ..errors import GisdbError, ImportFailed, InvalidParameter
 from ..settings import Settings
@@ -235,6 +236,8 @@ def _validate_and_apply(run: ImportRun, conn: sa.Connection, stage, policy: Poli
         return
     if refusal:
         raise ImportFailed(refusal)
+    if 0 < changes.written < BULK_MIN_ROWS:       # where a small import wrote (for the analyses after it)
+        report.written_extent = applying.written_extent(conn, checked, match, target, options.mode)
     progress.phase(f"applying to {target.qualified_name} ({options.mode})")
     applying.apply_changes(conn, checked, match, target, options.mode, changes)
     report.changes = changes.as_dict()

@@ -26,6 +26,7 @@ class ImportReport:
     rejected: int = 0
     repaired: int = 0
     changes: dict = field(default_factory=dict)
+    written_extent: list | None = None    # west, south, east, north of what changed (EPSG:4326), small imports
     reasons: dict = field(default_factory=dict)      # code -> rows
     repairs: dict = field(default_factory=dict)      # code -> rows
     details: dict = field(default_factory=dict)      # code:column -> rows

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from geoalchemy2 import functions as gf
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from gisdb.bulk import BULK_MIN_ROWS, build_indexes, drop_secondary_indexes, worth_deferring
 from gisdb.errors import InvalidParameter
+from gisdb.model import STORAGE_SRID
 from gisdb.versions import table_versions
 
 from ..registry import get_layer
@@ -114,13 +116,13 @@ def _refresh_rule(conn: sa.Connection, rule: Rule, region) -> int:
     insert = pg_insert(Violation).from_select(columns, rows)
     kept = {c: insert.excluded[c] for c in ("measured", "limit_value", "excess", "unit", "severity",
                                             "ward_code", "last_seen", "geom")}
-    count = conn.execute(insert.on_conflict_do_update(constraint="violations_natural_key", set_=kept)
-                         .returning(Violation.id)).all()
+    upsert = insert.on_conflict_do_update(constraint="violations_natural_key", set_=kept)
+    count = conn.execute(upsert.execution_options(preserve_rowcount=True)).rowcount    # no ids to Python
     gone = sa.delete(Violation).where(Violation.rule_id == rule.id, Violation.last_seen < now)
     if region is not None:
         gone = gone.where(Violation.geom.op("&&")(region))
     conn.execute(gone)
-    return len(count)
+    return count
 
 
 def _remember(conn: sa.Connection, rule: Rule, versions: dict[str, int]) -> None:
@@ -163,13 +165,31 @@ def refresh_everywhere(engine: sa.Engine) -> int:
         return refresh_violations(conn)
 
 
-def refresh_after_import(engine: sa.Engine, layer_id: str) -> int:
-    """After a committed import into `layer_id`: refresh the rules reading it, everywhere."""
+def refresh_after_import(engine: sa.Engine, layer_id: str, inserted: int = 0,
+                         extent: list[float] | None = None) -> int:
+    """After a committed import into `layer_id` that inserted `inserted` features and
+    wrote within `extent` (west, south, east, north, EPSG:4326; None: anywhere, as a
+    large import does): refresh the rules reading the layer over that box widened by the
+    rules' reach, as after an edit. A first load (at least as many new features as the violations table holds)
+    refreshes everywhere and builds the violations table's secondary indexes once
+    afterwards instead of row by row (`gisdb.bulk`): a first load of 200,000 buildings
+    finds 200,000 `no_permit` violations."""
     rules = [r.id for r in RULES.values() if layer_id in r.layers]
     if not rules:
         return 0
     with engine.begin() as conn:
-        return refresh_violations(conn, rules)
+        deferred = []
+        if inserted >= BULK_MIN_ROWS:
+            present = conn.execute(sa.select(sa.func.count()).select_from(Violation)).scalar_one()
+            if worth_deferring(inserted, present):
+                table = Violation.__table__
+                deferred = drop_secondary_indexes(conn, [f"{table.schema}.{table.name}"])
+        region = None
+        if extent is not None and not deferred:
+            region = gf.ST_Expand(sa.func.ST_MakeEnvelope(*extent, STORAGE_SRID), REACH_DEGREES)
+        total = refresh_violations(conn, rules, region)
+        build_indexes(conn, deferred)
+        return total
 
 
 def _region_query(layer_id: str, ids: list[int]) -> sa.Select:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from psycopg import sql
 
 from gisdb.attribution import attribute
-from gisdb.bulk import copy_rows
+from gisdb.bulk import build_indexes, copy_rows, drop_secondary_indexes
 from gisdb.engine import db_errors
 from gisdb.errors import AlreadyLoaded, QueryTimeout
 from gisdb.history.tables import history_table
@@ -77,38 +77,13 @@ def _id_bases(conn: sa.Connection) -> dict[str, int]:
     return bases
 
 
-SECONDARY_INDEXES = """
-SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid)
-FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique
-ORDER BY c.relname
-"""
-
-
 def _drop_secondary_indexes(conn: sa.Connection) -> list[str]:
     """Drop the layers' non-unique indexes (GiST, trigram GIN, ...), and their version
     tables' (the history triggers copy every row there), for the load and return their
-    definitions: building them once afterwards is several times faster
-    than updating them row by row (the trigram indexes most of all). Unique indexes
-    stay, so natural keys are checked during the load."""
-    raw = conn.connection.driver_connection
-    definitions = []
-    with raw.cursor() as cur:
-        for table in _tables() + [history_table(t) for _, t in history_tracked()]:
-            cur.execute(SECONDARY_INDEXES, (f"{table.schema}.{table.name}",))
-            for schema, name, definition in cur.fetchall():
-                definitions.append(definition)
-                cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
-    return definitions
-
-
-def _rebuild_indexes(conn: sa.Connection, definitions: list[str]) -> None:
-    """Recreate the indexes exactly as the catalog described them."""
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        for definition in definitions:
-            cur.execute(definition)
+    definitions (`gisdb.bulk`). Unique indexes stay, so natural keys are checked during
+    the load."""
+    tables = _tables() + [history_table(t) for _, t in history_tracked()]
+    return drop_secondary_indexes(conn, [f"{t.schema}.{t.name}" for t in tables])
 
 
 def _move_sequences(conn: sa.Connection) -> None:
@@ -155,7 +130,7 @@ def load_sample_city(engine: sa.Engine, scale: float = 1, seed: int = 1,
                 done += len(batch.rows)
             report(done, max(total, done), batch.table)
         report(done, done, "indexes")
-        _rebuild_indexes(conn, indexes)
+        build_indexes(conn, indexes)
         _move_sequences(conn)
         record_state(conn, STATE_KEY, json.dumps(
             {"scale": scale, "seed": seed, "counts": counts, "ids": ids}))
