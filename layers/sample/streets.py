@@ -137,7 +137,7 @@ def city_size(scale: float) -> tuple[int, int]:
     """(cells, dense cells) of a city of `scale`: CELLS_PER_SCALE ordinary blocks per unit
     up to DENSE_FROM, then fewer new cells and more dense blocks (see DENSE_FROM)."""
     target = max(MIN_CELLS, int(round(CELLS_PER_SCALE * scale)))
-    sparse = CELLS_PER_SCALE * DENSE_FROM
+    sparse = int(round(CELLS_PER_SCALE * DENSE_FROM))
     if target <= sparse:
         return target, 0
     cells = sparse + int(round((target - sparse) / CELL_GAIN))
@@ -146,7 +146,7 @@ def city_size(scale: float) -> tuple[int, int]:
 
 def scale_for_cells(cells: int) -> float:
     """The largest scale whose city has at most `cells` cells (inverse of city_size)."""
-    sparse = CELLS_PER_SCALE * DENSE_FROM
+    sparse = int(round(CELLS_PER_SCALE * DENSE_FROM))
     blocks = cells if cells <= sparse else sparse + (cells - sparse) * CELL_GAIN
     return blocks / CELLS_PER_SCALE
 
