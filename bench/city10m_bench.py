@@ -35,15 +35,6 @@ GROUP BY u.code
 """
 
 
-def _median_ms(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def paging(client, engine, repeat: int) -> None:
     with engine.connect() as conn:
         last = conn.execute(sa.text("SELECT max(id) FROM construction.buildings")).scalar_one()
@@ -98,6 +89,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--stats-layers", default="parcels,buildings,roads")
+    ap.add_argument("--stats-repeat", type=int, default=3)
     ap.add_argument("--skip-stats", action="store_true")
     args = ap.parse_args()
     print("load:", os.popen("uptime").read().strip())
@@ -106,7 +98,7 @@ def main() -> None:
     client = create_app({"SETTINGS": settings}).test_client()
     paging(client, engine, args.repeat)
     if not args.skip_stats:
-        stats_vs_join(engine, args.stats_layers.split(","), args.repeat, settings.request_timeout_ms)
+        stats_vs_join(engine, args.stats_layers.split(","), args.stats_repeat, settings.request_timeout_ms)
     print("load:", os.popen("uptime").read().strip())
 
 
