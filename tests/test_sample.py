@@ -29,6 +29,12 @@ from layers.sample import (
     sample_state,
     write_irregular_file,
 )
+from layers.sample.admin import assign_units, zoning_batch
+from layers.sample.construction import buildings_and_permits
+from layers.sample.generate import chunks
+from layers.sample.network import build_network
+from layers.sample.parcels import build_parcels
+from layers.sample.streets import city_size, plan_city
 from layers.sample.traffic import COUNT_HOURS
 from layers.schema import migrate
 from scripts.cli import main
@@ -314,3 +320,34 @@ def test_sample_command_help_and_bad_options(tmp_path):
     target = tmp_path / "raw.geojson"
     result = runner.invoke(main, ["sample", "--file-only", "--irregular-file", str(target)])
     assert result.exit_code == 0 and target.exists() and "14 features" in result.output
+
+
+def test_ten_million_city_is_planned_dense_and_deterministic():
+    """Scale 350 (~10 million features) fits on Da Nang's land by growing denser, not
+    wider: planned (not loaded) in seconds, the same for a seed, and a sample of its
+    chunks extrapolates to ~10 million features."""
+    first, again = plan_city(350, 1), plan_city(350, 1)
+    assert first.size == again.size and (first.ci == again.ci).all() and (first.cj == again.cj).all()
+    assert (first.attrs["dense"] == again.attrs["dense"]).all()
+    cells, dense = city_size(350)
+    assert first.size == cells and int(first.attrs["dense"].sum()) == dense
+    assert 55_000 < cells < 77_000 and dense > cells / 3       # ~77,000 cells fit on the land
+    assert city_size(35) == (round(35 * 460), 0)               # the million city is unchanged
+    units = assign_units(first)
+    zoning_batch(first)
+    net = build_network(first)
+    assert net.seg_id.size > first.size * 2                  # two more kiệt per dense block
+    codes = [u[0] for u in units["new"]]
+    by_code = dict(zip(codes, [u[1] for u in units["new"]]))
+    parts = chunks(first)
+    picked = range(0, len(parts), max(1, len(parts) // 12))
+    rows = {"parcels": 0, "buildings": 0, "permits": 0}
+    for n in picked:
+        parcels = build_parcels(first, parts[n], n, 0, codes, list(by_code.values()))
+        buildings, permits = buildings_and_permits(first, parcels, n, 0, 0, by_code)
+        for batch in (parcels.batch, buildings, permits):
+            rows[batch.table] += len(batch.rows)
+    share = sum(parts[n].size for n in picked) / first.size
+    total = sum(rows.values()) / share
+    assert 8_500_000 < total < 12_000_000, total
+    assert rows["buildings"] > 0.8 * rows["parcels"]

@@ -264,3 +264,36 @@ def test_cli_query_commands(settings, sample_city):
     assert out.exit_code == 1 and "2025" in out.output
     out = runner.invoke(main, ["query", "identify", "--lon", "108.22", "--lat", "16.06"], env=env)
     assert out.exit_code == 0 and "features" in json.loads(out.output)
+
+
+INDEPENDENT_STATS = """
+SELECT u.code, count(*) AS n, sum({measure}) AS m
+FROM {table} f JOIN land.admin_units u ON ST_Intersects(u.geom, ST_PointOnSurface(f.geom))
+WHERE u.level IN :levels AND u.valid_from <= :at AND (u.valid_to IS NULL OR u.valid_to > :at)
+GROUP BY u.code
+"""
+
+
+@pytest.mark.parametrize("layer_id, measure, by, at", [
+    ("parcels", "ST_Area(ST_Transform(f.geom, 5899))", "ward", None),
+    ("buildings", "ST_Area(ST_Transform(f.geom, 5899))", "district", "2025-06-30"),
+    ("roads", "ST_Length(ST_Transform(f.geom, 5899))", "ward", "2025-06-30"),
+])
+def test_stats_match_an_independent_spatial_join(sample_city, engine, layer_id, measure, by, at):
+    """The square lookup (`stats._grouped`) gives exactly what a plain join of each
+    feature's point on surface with the units gives, on the sample city's real wards."""
+    layer = get_layer(layer_id)
+    levels = ("ward", "commune") if by == "ward" else ("district",)
+    with engine.connect() as conn:
+        result = queries.stats(conn, layer, by, at_date=at)
+        day = result["at_date"]
+        sql = INDEPENDENT_STATS.format(measure=measure, table=f"{layer.table.schema}.{layer.table.name}")
+        expected = {r.code: (r.n, r.m) for r in conn.execute(
+            sa.text(sql).bindparams(sa.bindparam("levels", expanding=True)),
+            {"levels": list(levels), "at": day})}
+        total = conn.execute(sa.select(sa.func.count()).select_from(layer.table)).scalar_one()
+    got = {u["code"]: (u["count"], u.get("area_m2", u.get("length_m"))) for u in result["units"]}
+    assert set(got) == set(expected) and len(got) > 3
+    for code, (n, m) in expected.items():
+        assert got[code][0] == n and got[code][1] == pytest.approx(m, abs=0.01)
+    assert sum(n for n, _ in expected.values()) + result["unassigned"]["count"] == total

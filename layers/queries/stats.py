@@ -9,6 +9,8 @@ every unit form an "unassigned" group. Districts exist only before the 2025 refo
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,6 +27,10 @@ from .filters import where_clauses
 from .inputs import date
 
 LEVELS = {"ward": ("ward", "commune"), "district": ("district",)}
+SQUARE_DEG = 0.001          # ~110 m: the squares of the unit lookup (see `_grouped`)
+SQUARES_FROM_ROWS = 20_000  # a smaller layer is matched point by point (no square lookup)
+_PG_CLASS = sa.table("pg_class", sa.column("oid"), sa.column("reltuples"), schema="pg_catalog")
+NO_FEATURES = SimpleNamespace(count=0, area_m2=0.0, length_m=0.0)
 
 
 def _measure(layer: Layer, geom):
@@ -47,6 +53,60 @@ def _sums(layer: Layer, rows) -> list:
     if ex.is_line(layer):
         cols.append(total.label("length_m"))
     return cols
+
+
+def _of_level(units, by: str, at: dt.date) -> list:
+    """Conditions keeping the units of level `by` valid on `at`."""
+    return [units.c.level.in_(LEVELS[by]), *ex.valid_at(units, at)]
+
+
+def _unit_squares(units, level_ok, layer: Layer) -> sa.CTE:
+    """(i, j, code): the squares of a SQUARE_DEG grid (ST_SquareGrid's indexes) lying
+    wholly inside one unit, found unit by unit (the unit's polygon stays the same from
+    one test to the next, so PostGIS prepares it once). Materialized: computed once per
+    query, whatever the planner guesses of the grid's size (it would otherwise rebuild
+    it for every feature of a small filtered layer). Left empty for a layer of fewer than
+    SQUARES_FROM_ROWS rows (the planner's estimate), whose points are cheaper to test
+    one by one than the squares are to find."""
+    rows = (sa.select(_PG_CLASS.c.reltuples)
+            .where(_PG_CLASS.c.oid == sa.func.to_regclass(sa.literal(layer.table_name)))
+            .scalar_subquery())
+    grid = sa.func.ST_SquareGrid(SQUARE_DEG, units.c.geom).table_valued("geom", "i", "j").lateral("g")
+    return (sa.select(grid.c.i, grid.c.j, units.c.code)
+            .select_from(units.join(grid, sa.true()))
+            .where(rows >= SQUARES_FROM_ROWS, *level_ok,
+                   sa.func.ST_Contains(units.c.geom, sa.func.ST_Expand(grid.c.geom, 1e-9)))
+            .cte("squares").prefix_with("MATERIALIZED"))
+
+
+def _grouped(layer: Layer, units, level_ok: Callable[[sa.Table], list], f,
+             feature_conditions) -> sa.Select:
+    """(code, count, sum of the measure) per unit, code NULL for the features outside
+    every unit. A feature belongs to the unit holding its point on surface. Grouping
+    comes first: in one parallel scan, the square of each point is looked up among the
+    squares wholly inside a unit (a hash join) and the features are summed per unit;
+    only the few points in squares on a unit's edge stay apart, summed per point, and
+    each such point is then tested against the units' polygons (the first unit by code,
+    should it lie on a shared boundary). No spatial join of the whole layer."""
+    point = sa.func.ST_PointOnSurface(f.c.geom)
+    # OFFSET 0 keeps the subquery whole: each point and measure computed once per feature
+    feats = (sa.select(point.label("p"), _measure(layer, f.c.geom)).where(*feature_conditions)
+             .offset(0).subquery("f"))
+    squares = _unit_squares(units, level_ok(units), layer)
+    cell = [sa.cast(sa.func.floor(sa.func.ST_X(feats.c.p) / SQUARE_DEG), sa.Integer),
+            sa.cast(sa.func.floor(sa.func.ST_Y(feats.c.p) / SQUARE_DEG), sa.Integer)]
+    apart = [sa.case((squares.c.code.is_(None), sa.func.ST_X(feats.c.p))).label("x"),
+             sa.case((squares.c.code.is_(None), sa.func.ST_Y(feats.c.p))).label("y")]
+    first = (sa.select(squares.c.code, *apart, *_sums(layer, feats))
+             .select_from(feats.outerjoin(squares, sa.and_(squares.c.i == cell[0], squares.c.j == cell[1])))
+             .group_by(squares.c.code, *apart).subquery("first"))
+    edge = units.alias("e")
+    at_point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(first.c.x, first.c.y), 4326)
+    by_test = (sa.select(edge.c.code).where(*level_ok(edge), sa.func.ST_Intersects(edge.c.geom, at_point))
+               .order_by(edge.c.code).limit(1).scalar_subquery())
+    code = sa.func.coalesce(first.c.code, by_test)
+    totals = [sa.func.sum(c).label(c.name) for c in first.c if c.name not in ("code", "x", "y")]
+    return sa.select(code.label("code"), *totals).group_by(code)
 
 
 def _units_valid(conn: Connection, units, levels: tuple[str, ...], at: dt.date, by: str,
@@ -97,30 +157,15 @@ def stats(conn: Connection, layer: Layer, by: str = "ward", *, filter_text: str 
     # the filter is written against the layer's own table; rewrite it onto the alias
     conditions = [ClauseAdapter(f).traverse(c) for c in conditions]
     feature_conditions = [*conditions, *ex.valid_at(f, at)]
-    # Units drive the join (a handful of rows; each unit's polygon is prepared once and
-    # the features found through their GiST index); features outside every unit are
-    # found by one test against the units' union. Each measure is computed once.
-    level_ok = [units.c.level.in_(LEVELS[by]), *ex.valid_at(units, at)]
-    # narrow rows (unit, measure) before grouping, so that geometries are never sorted
-    # (OFFSET 0 keeps the planner from merging the subquery and sorting wide rows)
-    joined = (sa.select(units.c.code, units.c.name, _measure(layer, f.c.geom))
-              .select_from(units.join(f, sa.and_(
-                  f.c.geom.op("&&")(units.c.geom),
-                  sa.func.ST_Intersects(units.c.geom, sa.func.ST_PointOnSurface(f.c.geom)))))
-              .where(*level_ok, *feature_conditions).offset(0)).subquery()
-    grouped = (sa.select(joined.c.code, joined.c.name, *_sums(layer, joined))
-               .group_by(joined.c.code, joined.c.name).order_by(joined.c.code))
-    union = sa.select(sa.func.ST_Union(units.c.geom)).where(*level_ok).scalar_subquery()
-    outside = (sa.select(_measure(layer, f.c.geom))
-               .where(*feature_conditions,
-                      sa.not_(sa.func.ST_Intersects(union, sa.func.ST_PointOnSurface(f.c.geom))))
-               ).subquery()
-    outside = sa.select(*_sums(layer, outside))
+    grouped = _grouped(layer, units, lambda table: _of_level(table, by, at), f, feature_conditions)
+    names = sa.select(units.c.code, units.c.name).where(*_of_level(units, by, at))
     with db_errors():
         _units_valid(conn, units, LEVELS[by], at, by, as_of)
-        rows = conn.execute(as_of_statement(grouped, as_of)).all()
-        unassigned = _round(conn.execute(as_of_statement(outside, as_of)).one(), layer)
-    groups = [{"code": r.code, "name": r.name, **_round(r, layer)} for r in rows]
+        sums = {r.code: r for r in conn.execute(as_of_statement(grouped, as_of))}
+        name_of = dict(conn.execute(as_of_statement(names, as_of)).all())
+    unassigned = _round(sums.get(None, NO_FEATURES), layer)
+    groups = [{"code": code, "name": name_of.get(code), **_round(sums[code], layer)}
+              for code in sorted(c for c in sums if c is not None)]
     totals = {k: round(sum(g[k] for g in groups) + unassigned[k], 2) for k in unassigned}
     totals["count"] = int(totals["count"])
     return {"layer": layer.id, "by": by, "at_date": at.isoformat(), "units": groups,

@@ -10,7 +10,7 @@ import shapely
 
 from . import names
 from .rows import ewkb
-from .streets import ALLEY, LANES, NU, NV, PV, SPEED, STRETCH_NS, WIDTH_M, Plan, name_streets, stretch_of
+from .streets import ALLEY, LANES, NU, NV, PV, SPEED, STRETCH_NS, WIDTH_M, Plan, dense_alleys, name_streets, stretch_of
 
 SURFACES = np.array(["asphalt", "concrete", "paving", "gravel", "earth"], dtype=object)
 
@@ -65,7 +65,8 @@ def build_network(plan: Plan, road_base: int = 0, node_base: int = 0) -> Network
     oneway = np.where(ns, g.oneway_u[np.where(ns, line, 0) + NU],
                       g.oneway_v[np.where(ns, 0, line) + NV])
 
-    # Kiệt: an alley halfway through some blocks, opening onto the block's west street.
+    # Kiệt: an alley halfway through some blocks, opening onto the block's west street,
+    # and two more right through each dense block.
     kiet = plan.attrs["kiet"]
     ai, aj = plan.ci[kiet], plan.cj[kiet]
     u0, u1, v0, v1 = g.block(ai, aj)
@@ -73,13 +74,20 @@ def build_network(plan: Plan, road_base: int = 0, node_base: int = 0) -> Network
     frac = plan.attrs["kiet_frac"][kiet]
     a_ua = g.U(ai)
     a_ub = np.where(frac >= 1.0, g.U(ai + 1), u0 + frac * (u1 - u0))
+    plan.attrs["alley_v"] = np.where(kiet, 0.0, np.nan)
+    plan.attrs["alley_v"][kiet] = av
+    dense = np.flatnonzero(plan.attrs["dense"])
+    di, dj = np.tile(plan.ci[dense], 2), np.tile(plan.cj[dense], 2)
+    ai, aj = np.concatenate([ai, di]), np.concatenate([aj, dj])
+    a_ua = np.concatenate([a_ua, g.U(di)])
+    a_ub = np.concatenate([a_ub, g.U(di + 1)])
+    av = np.concatenate([av, *dense_alleys(plan, dense)])
     parent_cls = g.ucls(ai).astype(int)
     st = stretch_of(np.zeros_like(ai), parent_cls, aj)
     house = 2 * (((aj - st * STRETCH_NS[parent_cls]) * PV + av - g.V(aj)) // 5).astype(int) + 1
     alley_names = [f"Kiệt {h} {names.short_street(plan.names[(0, i, s)])}"
                    for h, i, s in zip(house.tolist(), ai.tolist(), st.tolist())]
-    plan.attrs["alley_v"] = np.where(kiet, 0.0, np.nan)
-    plan.attrs["alley_v"][kiet] = av
+    alley_cells = np.concatenate([np.flatnonzero(kiet), dense, dense])
 
     all_ua = np.concatenate([u_a, a_ua]); all_ub = np.concatenate([u_b, a_ub])
     all_va = np.concatenate([v_a, av]); all_vb = np.concatenate([v_b, av])
@@ -90,7 +98,7 @@ def build_network(plan: Plan, road_base: int = 0, node_base: int = 0) -> Network
     all_names = seg_names + alley_names
     n = all_cls.size
     edge = np.concatenate([np.minimum(dist / max(plan.radius, 1.0), 1.0),
-                           plan.attrs["rnorm"][kiet]]) > 0.86
+                           plan.attrs["rnorm"][alley_cells]]) > 0.86
     draw = rng.random(n)
     surface_i = np.where(all_cls <= 2, 0, np.where(all_cls == 3, np.where(draw < 0.8, 0, 1),
                                                    np.where(draw < 0.85, 1, 2)))

@@ -16,7 +16,7 @@ import shapely
 
 from . import names
 from .rows import Batch, ewkb
-from .streets import STRETCH_EW, Plan
+from .streets import ALLEY_HALF_M, DENSE_FRONTAGE, STRETCH_EW, Plan, dense_alleys
 
 PARCEL_COLUMNS = ("id", "ward_code", "sheet_no", "parcel_no", "area_m2", "land_use",
                   "owner_type", "address", "certificate_no", "geom")
@@ -49,27 +49,32 @@ class Parcels:
 
 
 def _rows(plan: Plan, cells: np.ndarray, rng):
-    """The rows of parcels of `cells`: (cell, v0, v1, front line, fronts south, kind)."""
+    """The rows of parcels of `cells`: (cell, v0, v1, front line, fronts south, u0, u1,
+    row type, parcels in the row). A dense block's two halves are each split again by a
+    kiệt (see `dense_alleys`): its inner rows front the kiệt, numbered on the street."""
     g, a = plan.grid, plan.attrs
     i, j = plan.ci[cells], plan.cj[cells]
     u0, u1, v0, v1 = g.block(i, j)
     kind = a["kind"][cells]
     special = (kind >= 1) & (kind <= 4)
     mid = (v0 + v1) / 2 + a["vmid"][cells]
-    gap = np.where(a["kiet"][cells], 1.5, 0.0)
-    two = ~special
-    cell = np.concatenate([cells[special], cells[two], cells[two]])
-    rv0 = np.concatenate([v0[special], v0[two], (mid + gap)[two]])
-    rv1 = np.concatenate([v1[special], (mid - gap)[two], v1[two]])
-    line = np.concatenate([j[special], j[two], j[two] + 1])
-    south = np.concatenate([np.ones(special.sum(), bool), np.ones(two.sum(), bool),
-                            np.zeros(two.sum(), bool)])
-    ru0 = np.concatenate([u0[special], u0[two], u0[two]])
-    ru1 = np.concatenate([u1[special], u1[two], u1[two]])
+    gap = np.where(a["kiet"][cells], ALLEY_HALF_M, 0.0)
+    dense = a["dense"][cells]
+    two = ~special & ~dense
+    ka, kc = dense_alleys(plan, cells)
+    h = ALLEY_HALF_M
+    pieces = [(special, v0, v1, j, True), (two, v0, mid - gap, j, True),
+              (two, mid + gap, v1, j + 1, False),
+              (dense, v0, ka - h, j, True), (dense, ka + h, mid - gap, j, True),
+              (dense, mid + gap, kc - h, j + 1, False), (dense, kc + h, v1, j + 1, False)]
+    cell, rv0, rv1, line, ru0, ru1 = (np.concatenate(c) for c in zip(*(
+        (cells[m], lo[m], hi[m], ln[m], u0[m], u1[m]) for m, lo, hi, ln, _ in pieces)))
+    south = np.concatenate([np.full(int(m.sum()), s) for m, *_, s in pieces])
     rkind = a["kind"][cell]
     major = g.vcls(line) <= 1
     row_type = np.where(rkind == 5, "edge", np.where(major, "com", "res"))
     mean = np.vectorize(FRONTAGE.get, otypes=[float])(row_type)
+    mean = np.where(a["dense"][cell], mean * DENSE_FRONTAGE, mean)
     n = np.maximum(1, np.round((ru1 - ru0) / mean * rng.uniform(0.85, 1.15, cell.size))).astype(int)
     n[(rkind >= 1) & (rkind <= 4)] = 1
     order = np.argsort(cell, kind="stable")

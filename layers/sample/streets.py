@@ -28,6 +28,18 @@ ANGLE = math.radians(7.0)       # grid rotation, counter-clockwise
 NU, NV = 360, 720               # line indices run -NU..NU and -NV..NV (beyond the city)
 CELLS_PER_SCALE = 460            # ~29,000 features per unit of scale (villages are sparse)
 MIN_CELLS = 12
+# Beyond DENSE_FROM the land would run out (about 77,000 cells lie wholly on land and in
+# one ward of each period, scale ~168 at the sparse density): the city grows denser
+# instead of wider. Of each further unit of scale, 1/CELL_GAIN comes as new cells and the
+# rest as dense blocks (four rows of narrower parcels along two kiệt instead of two
+# rows), each worth about DENSE_WORTH ordinary blocks; ordinary blocks densify from the
+# centre outwards and the garden edge thins out, fully at DENSE_FULL.
+DENSE_FROM, DENSE_FULL = 60, 350
+CELL_GAIN = 3.3
+DENSE_WORTH = 3.9
+DENSE_FRONTAGE = 0.65           # parcel frontage in dense blocks, against ordinary ones
+EDGE_FROM = 0.86                # rnorm beyond which blocks are gardens and village houses
+EDGE_DENSE = 0.97               # ... at DENSE_FULL and beyond
 CLASSES = ("arterial", "primary", "secondary", "local", "alley")
 WIDTH_M = np.array([32.0, 20.0, 13.0, 8.0, 3.0])
 LANES = np.array([6, 4, 2, 2, 1])
@@ -35,6 +47,7 @@ SPEED = np.array([60, 50, 40, 30, 20])
 STRETCH_NS = np.array([24, 16, 12, 10])    # rows per named stretch of a north-south street
 STRETCH_EW = np.array([12, 8, 6, 5])      # columns per named stretch of an east-west street
 ALLEY = 4
+ALLEY_HALF_M = WIDTH_M[ALLEY] / 2     # a kiệt's half width: the gap it leaves in a block
 
 
 def _classes(idx: np.ndarray, every: tuple[int, int, int]) -> np.ndarray:
@@ -120,27 +133,46 @@ class Plan:
         return own[pos] == k
 
 
+def city_size(scale: float) -> tuple[int, int]:
+    """(cells, dense cells) of a city of `scale`: CELLS_PER_SCALE ordinary blocks per unit
+    up to DENSE_FROM, then fewer new cells and more dense blocks (see DENSE_FROM)."""
+    target = max(MIN_CELLS, int(round(CELLS_PER_SCALE * scale)))
+    sparse = int(round(CELLS_PER_SCALE * DENSE_FROM))
+    if target <= sparse:
+        return target, 0
+    cells = sparse + int(round((target - sparse) / CELL_GAIN))
+    return cells, int(round((target - cells) / (DENSE_WORTH - 1)))
+
+
+def scale_for_cells(cells: int) -> float:
+    """The largest scale whose city has at most `cells` cells (inverse of city_size)."""
+    sparse = int(round(CELLS_PER_SCALE * DENSE_FROM))
+    blocks = cells if cells <= sparse else sparse + (cells - sparse) * CELL_GAIN
+    return blocks / CELLS_PER_SCALE
+
+
 def plan_city(scale: float, seed: int) -> Plan:
-    """Choose the cells of a city of `scale` (about CELLS_PER_SCALE blocks per unit) on
-    Da Nang's real land (see `cells`)."""
+    """Choose the cells of a city of `scale` (about CELLS_PER_SCALE blocks per unit, some
+    of them dense beyond DENSE_FROM) on Da Nang's real land (see `cells`)."""
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise InvalidParameter(f"scale must be a positive number, not {scale!r}")
-    target = max(MIN_CELLS, int(round(CELLS_PER_SCALE * scale)))
+    target, dense = city_size(scale)
     city = real_city()
-    most = city.land.area * M_PER_DEG_X * M_PER_DEG_Y / (PU * PV) * 0.5
+    most = city.land.area * M_PER_DEG_X * M_PER_DEG_Y / (PU * PV)
     if target > most:
         raise InvalidParameter(f"scale {scale} does not fit on Da Nang's land: at most about "
-                               f"{most / CELLS_PER_SCALE:.0f}")
+                               f"{scale_for_cells(int(most)):.0f}")
     grid = Grid(seed)
     chosen = choose_cells(grid, city, target, (PU, PV), _to_grid)
     if chosen.i.size < target:
         raise InvalidParameter(f"scale {scale} does not fit on Da Nang's land: at most about "
-                               f"{chosen.i.size / CELLS_PER_SCALE:.0f}")
+                               f"{scale_for_cells(chosen.i.size):.0f}")
     # Chunk order: by cadastral sheet tile (2 x 3 cells), so a chunk holds whole sheets.
     tiles = np.lexsort((chosen.j, chosen.i, chosen.j // 3, chosen.i // 2))
     plan = Plan(grid, seed, chosen.i[tiles], chosen.j[tiles], chosen.dist[tiles], chosen.core_reach)
     plan.attrs.update(old_ward=chosen.old_ward[tiles], new_ward=chosen.new_ward[tiles])
-    _cell_kinds(plan)
+    _cell_kinds(plan, min(1.0, max(0.0, (scale - DENSE_FROM) / (DENSE_FULL - DENSE_FROM))))
+    _densify(plan, dense)
     return plan
 
 
@@ -150,8 +182,9 @@ def _to_grid(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x * c + y * s, -x * s + y * c
 
 
-def _cell_kinds(plan: Plan) -> None:
-    """Per-cell character: kind of block, alley (kiệt), row split."""
+def _cell_kinds(plan: Plan, denser: float) -> None:
+    """Per-cell character: kind of block, alley (kiệt), row split; the garden edge thins
+    out as the city gets `denser` (0 to 1)."""
     rng = np.random.default_rng([plan.seed, 12])
     n = plan.size
     rnorm = np.minimum(plan.dist / max(plan.radius, 1.0), 1.0)
@@ -159,12 +192,31 @@ def _cell_kinds(plan: Plan) -> None:
     kind = np.zeros(n, np.int8)                         # 0 ordinary urban block
     for code, upto in ((1, 0.025), (2, 0.033), (3, 0.045), (4, 0.065)):
         kind[(kind == 0) & (draw < upto)] = code        # 1 school, 2 hospital, 3 office, 4 park
-    kind[rnorm > 0.86] = 5                              # 5 edge: gardens and village houses
+    kind[rnorm > EDGE_FROM + (EDGE_DENSE - EDGE_FROM) * denser] = 5   # 5 edge: gardens, villages
     plan.attrs.update(
         rnorm=rnorm, kind=kind,
         kiet=(kind == 0) & (rng.random(n) < 0.35),
         kiet_frac=np.where(rng.random(n) < 0.3, 1.0, rng.uniform(0.45, 0.8, n)),
         vmid=rng.uniform(-3, 3, n))
+
+
+def _densify(plan: Plan, dense: int) -> None:
+    """Mark the `dense` ordinary blocks nearest the centre dense (no randomness, so the
+    draws of every other generator stay as they are)."""
+    ordinary = np.flatnonzero(plan.attrs["kind"] == 0)
+    nearest = ordinary[np.lexsort((plan.cj[ordinary], plan.ci[ordinary], plan.dist[ordinary]))]
+    flag = np.zeros(plan.size, bool)
+    flag[nearest[:dense]] = True
+    plan.attrs["dense"] = flag
+
+
+def dense_alleys(plan: Plan, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid v of the two kiệt through each of the (dense) `cells`: halfway through each
+    half of the block (the halves are split at the block's middle kiệt or row split)."""
+    u0, u1, v0, v1 = plan.grid.block(plan.ci[cells], plan.cj[cells])
+    mid = (v0 + v1) / 2 + plan.attrs["vmid"][cells]
+    gap = np.where(plan.attrs["kiet"][cells], ALLEY_HALF_M, 0.0)
+    return (v0 + mid - gap) / 2, (mid + gap + v1) / 2
 
 
 def stretch_of(orient: np.ndarray, cls: np.ndarray, k: np.ndarray) -> np.ndarray:
