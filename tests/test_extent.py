@@ -136,8 +136,9 @@ def test_every_caller_reads_the_one_extent(engine, sample_city, client):
 
 
 def test_only_layers_extent_measures_a_layer():
-    """ST_EstimatedExtent lives in layers/extent.py only; ST_Extent there and in the search,
-    whose hits carry the box of a street's segments (not a layer's extent)."""
+    """ST_EstimatedExtent lives in layers/extent.py only; ST_Extent there, in the search,
+    whose hits carry the box of a street's segments, and in the import's written extent
+    (the box of the rows an import writes, for the rules' refresh): never a layer's extent."""
     found = {name: [] for name in ("ST_EstimatedExtent", "ST_Extent")}
     for package in ("gisdb", "layers", "tiles", "webmap", "scripts"):
         for path in sorted((ROOT / package).rglob("*.py")):
@@ -146,4 +147,4 @@ def test_only_layers_extent_measures_a_layer():
                 if re.search(rf"\b{name}\b", text):
                     found[name].append(path.relative_to(ROOT).as_posix())
     assert found == {"ST_EstimatedExtent": ["layers/extent.py"],
-                     "ST_Extent": ["layers/extent.py", "layers/search.py"]}
+                     "ST_Extent": ["gisdb/importing/apply.py", "layers/extent.py", "layers/search.py"]}
