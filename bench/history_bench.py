@@ -34,7 +34,6 @@ import sqlalchemy as sa
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from gisdb.cluster import Cluster  # noqa: E402
 from gisdb.database import create_database, drop_database  # noqa: E402
 from gisdb.engine import make_engine  # noqa: E402
 from gisdb.history.tables import history_table  # noqa: E402
@@ -101,6 +100,12 @@ def _scratch(base: Settings):
     engine = make_engine(settings, timeout_ms=0, pool_size=1)
     migrate(engine)
     return name, settings, engine
+
+
+def started_base() -> Settings:
+    """The environment's settings, with the embedded cluster started when it is used."""
+    base = started_base()
+    return base
 
 
 def trigger_seconds(engine, table: sa.Table) -> float:
@@ -213,9 +218,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    base = Settings.from_env()
-    if base.embedded:
-        Cluster(base).start()
+    base = started_base()
     if args.what == "import":
         bench_import(base, args.rows, args.repeat)
     elif args.what == "sample":

@@ -26,7 +26,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "bench"))
 
-from history_bench import _scratch, empty, set_history, write_buildings  # noqa: E402
+from history_bench import _scratch, empty, set_history, started_base, write_buildings  # noqa: E402
 
 from gisdb.cluster import Cluster  # noqa: E402
 from gisdb.database import drop_database  # noqa: E402
@@ -86,9 +86,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     args = parser.parse_args()
-    base = Settings.from_env()
-    if base.embedded:
-        Cluster(base).start()
+    base = started_base()
     name, settings, engine = _scratch(base)
     table = get_layer("buildings").table
     times: dict[tuple[str, str], list[float]] = {}

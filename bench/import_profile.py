@@ -24,12 +24,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "bench"))
 
-from history_bench import _scratch, trigger_seconds, write_buildings  # noqa: E402
+from history_bench import _scratch, started_base, trigger_seconds, write_buildings  # noqa: E402
 
-from gisdb.cluster import Cluster  # noqa: E402
 from gisdb.database import drop_database  # noqa: E402
 from gisdb.importing import staging  # noqa: E402
-from gisdb.settings import Settings  # noqa: E402
 from layers.registry import get_layer  # noqa: E402
 
 SHOWN = 12
@@ -81,9 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     args = parser.parse_args()
-    base = Settings.from_env()
-    if base.embedded:
-        Cluster(base).start()
+    base = started_base()
     name, settings, engine = _scratch(base)
     table = get_layer("buildings").table
     try:

@@ -16,7 +16,7 @@ from gisdb.engine import make_engine
 from gisdb.errors import InvalidParameter
 from layers.importing import import_target
 from layers.planning.violations import refresh_written
-from tiles.overviews import refresh_after_write
+from tiles.overviews import refresh_written_overviews
 
 from .context import settings_from, user_errors
 
@@ -47,7 +47,7 @@ def edit_command(ctx, layer_id, feature_id, sets, geometry, crs, delete, comment
                           properties=parse_sets(sets), delete=delete,
                           geometry=geometry_input(geometry) if geometry else None)
         refresh_written(engine, [(result.layer, result.feature_id)])
-        refresh_after_write(engine, [result.layer])
+        refresh_written_overviews(engine, [result.layer])
     finally:
         engine.dispose()
     done = "deleted" if delete else f"updated (version {result.version})"

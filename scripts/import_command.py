@@ -14,7 +14,7 @@ from gisdb.importing.log import get_report, list_imports
 from gisdb.importing.progress import Progress
 from layers.importing import import_layer
 from layers.registry import get_layer
-from tiles.overviews import refresh_after_write
+from tiles.overviews import refresh_written_overviews
 
 from .context import settings_from, user_errors
 
@@ -72,7 +72,7 @@ def import_command(ctx, layer_id, path, mode, srs, encoding, maps, sets, map_fil
         report = import_layer(engine, settings, layer_id, path, options,
                               Progress(None, enabled=not quiet))
         if not report.dry_run and report.loaded:
-            refresh_after_write(engine, [layer_id])
+            refresh_written_overviews(engine, [layer_id])
     finally:
         engine.dispose()
     click.echo(report.format_table())

@@ -109,7 +109,7 @@ def refresh_overviews(engine: sa.Engine, layer_ids: Iterable[str] | None = None,
     return out
 
 
-def refresh_after_write(engine: sa.Engine, layer_ids: Iterable[str]) -> None:
+def refresh_written_overviews(engine: sa.Engine, layer_ids: Iterable[str]) -> None:
     """After a committed write: refresh the written layers' overviews. A failure leaves
     them stale (tiles then simplify the live rows) and the write stands."""
     layer_ids = list(dict.fromkeys(layer_ids))
@@ -138,7 +138,7 @@ _WORKER: list[threading.Thread] = []
 
 
 def refresh_soon(engine: sa.Engine, layer_ids: Iterable[str]) -> None:
-    """`refresh_after_write` on a background thread of this process (the web's writes:
+    """`refresh_written_overviews` on a background thread of this process (the web's writes:
     a road's rebuild takes seconds at a million features, longer than the write). Layers
     written while a refresh runs are queued once; tiles simplify the live rows meanwhile."""
     ids = [i for i in dict.fromkeys(layer_ids) if has_overviews(get_layer(i))]
@@ -159,7 +159,7 @@ def _drain() -> None:
                 _LOCK.notify_all()
                 return
             engine, ids = _PENDING.popitem()
-        refresh_after_write(engine, sorted(ids))
+        refresh_written_overviews(engine, sorted(ids))
 
 
 def settle(timeout: float = 60.0) -> bool:
